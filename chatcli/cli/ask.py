@@ -1,0 +1,235 @@
+"""``chatcli ask``: one question, one streamed answer, saved in a session."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+from chatcli import paths
+from chatcli.cli.errors import say
+from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
+from chatcli.cli.render import AnswerWriter, make_writer
+from chatcli.config import Settings
+from chatcli.core.chat import ChatCore, ContextTrimmed, ReplyFinished, sampling_from
+from chatcli.core.roles import get_role
+from chatcli.engine.base import TextDelta
+from chatcli.engine.factory import create_engine
+from chatcli.errors import EXIT_INTERRUPTED, NotFoundError
+from chatcli.store.records import SessionRecord
+from chatcli.store.store import Store
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """Everything ``ask`` was told on the command line and stdin."""
+
+    prompt: str | None
+    stdin_text: str | None = None
+    system: str | None = None
+    role: str | None = None
+    continue_latest: bool = False
+    session: str | None = None
+    save: bool = True
+    json_output: bool = False
+    stats: bool = False
+    raw: bool = False
+    ignore_eos: bool = False
+    model_flags: ModelFlags = field(default_factory=ModelFlags)
+    sampling: SamplingFlags = field(default_factory=SamplingFlags)
+
+
+def read_stdin() -> str | None:
+    """Piped-in text, or None when stdin is a terminal or empty."""
+    stream = sys.stdin
+    if stream is None or stream.isatty():
+        return None
+    data = stream.buffer.read().decode("utf-8", errors="replace")
+    return data if data.strip() else None
+
+
+def compose_prompt(instruction: str | None, piped: str | None) -> str:
+    """The user message: piped text is the material, the argument the instruction after it."""
+    parts = [p.strip("\n") for p in (piped, instruction) if p and p.strip()]
+    if not parts:
+        raise typer.BadParameter(
+            "nothing to ask: give a prompt or pipe text in", param_hint="PROMPT"
+        )
+    return "\n\n".join(parts)
+
+
+def run_ask(request: AskRequest) -> int:
+    """Answer the request; return the process exit code."""
+    if not request.save and (request.continue_latest or request.session):
+        raise typer.BadParameter(
+            "--no-save cannot continue a saved session", param_hint="--no-save"
+        )
+    text = compose_prompt(request.prompt, request.stdin_text)
+    settings = settings_with(request.model_flags)
+    with _open_store(request.save) as store:
+        store.mark_streaming_interrupted()
+        session = _existing_session(store, request)
+        if session is not None and request.model_flags.model is None:
+            settings = replace(settings, model=session.model)
+        core, load_s = _load_core(settings, store, request.ignore_eos)
+        session = _prepare_session(core, session, request)
+        params = request.sampling.apply(sampling_from(session.sampling, core.default_sampling()))
+        writer = None if request.json_output else make_writer(request.raw)
+        with _cancel_on_sigint() as cancel:
+            finished, answer = _stream(core.reply(session, text, params, cancel), writer)
+        _report(request, core, session, finished, answer, load_s)
+    interrupted = finished is None or finished.finish_reason == "interrupted"
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+@contextmanager
+def _open_store(save: bool) -> Iterator[Store]:
+    if save:
+        with Store.open(paths.database_file()) as store:
+            yield store
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="chatcli-") as folder,
+        Store.open(Path(folder) / "unsaved.db") as store,
+    ):
+        yield store
+
+
+def _existing_session(store: Store, request: AskRequest) -> SessionRecord | None:
+    if request.continue_latest:
+        session = store.latest_session()
+        if session is None:
+            raise NotFoundError("there is no saved session to continue")
+        return session
+    if request.session:
+        return store.find_session(request.session)
+    return None
+
+
+def _load_core(settings: Settings, store: Store, ignore_eos: bool) -> tuple[ChatCore, float]:
+    engine = create_engine(settings, ignore_eos=ignore_eos)
+    started = time.perf_counter()
+    engine.load()
+    return ChatCore(engine, store, settings), time.perf_counter() - started
+
+
+def _prepare_session(
+    core: ChatCore, session: SessionRecord | None, request: AskRequest
+) -> SessionRecord:
+    if session is None:
+        name = request.session
+        return core.new_session(
+            name=name,
+            role=request.role,
+            system_prompt=request.system,
+            sampling=request.sampling.apply(core.default_sampling()),
+        )
+    if request.system is not None or request.role is not None:
+        prompt = (
+            request.system if request.system is not None else get_role(request.role or "").prompt
+        )
+        session = core.store.update_session(
+            session.id, system_prompt=prompt, role=request.role or session.role
+        )
+    return session
+
+
+def _stream(
+    events: Iterator[object], writer: AnswerWriter | None
+) -> tuple[ReplyFinished | None, str]:
+    finished: ReplyFinished | None = None
+    parts: list[str] = []
+    try:
+        for event in events:
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+                if writer:
+                    writer.write(event.text)
+            elif isinstance(event, ContextTrimmed):
+                say(
+                    f"{event.dropped_messages} earlier messages are outside the context "
+                    f"({event.context_length} tokens) and were not sent"
+                )
+            elif isinstance(event, ReplyFinished):
+                finished = event
+    finally:
+        if writer:
+            writer.close()
+    return finished, "".join(parts)
+
+
+def _report(
+    request: AskRequest,
+    core: ChatCore,
+    session: SessionRecord,
+    finished: ReplyFinished | None,
+    answer: str,
+    load_s: float,
+) -> None:
+    if finished is None or finished.finish_reason == "interrupted":
+        say("reply interrupted; the partial answer was saved")
+    if request.json_output:
+        print(json.dumps(_answer_json(core, session, finished, answer, request.save)))
+    elif answer and sys.stdout.isatty() and not answer.endswith("\n"):
+        print()
+    if request.stats and finished is not None:
+        stats = {"load_s": round(load_s, 4), **_stats(core, finished)}
+        print(json.dumps(stats), file=sys.stderr, flush=True)
+
+
+def _answer_json(
+    core: ChatCore, session: SessionRecord, finished: ReplyFinished | None, answer: str, saved: bool
+) -> dict[str, object]:
+    return {
+        "answer": answer,
+        "model": core.info.model_name,
+        "session_id": session.id if saved else None,
+        "message_id": finished.message.id if finished and saved else None,
+        "finish_reason": finished.finish_reason if finished else "interrupted",
+        "usage": finished.message.usage if finished else None,
+    }
+
+
+def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
+    usage = finished.usage
+    return {
+        "model": core.info.model_name,
+        "ttft_s": round(usage.ttft_s, 4),
+        "prompt_tokens": usage.prompt_tokens,
+        "cached_prompt_tokens": usage.cached_prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "gen_tokens_per_s": round(usage.gen_tokens_per_s, 2),
+        "total_s": round(usage.total_s, 4),
+        "context_length": core.info.context_length,
+        "reserved_for_reply": finished.budget.reserved_for_reply,
+        "dropped_messages": finished.budget.dropped_messages,
+        "finish_reason": finished.finish_reason,
+        "seed": usage.seed,
+    }
+
+
+@contextmanager
+def _cancel_on_sigint() -> Iterator[threading.Event]:
+    """First Ctrl+C asks the reply to stop at the next token; a second one aborts at once."""
+    cancel = threading.Event()
+
+    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,135 @@
+"""``chatcli roles``, ``chatcli sessions`` and ``chatcli models``: looking at what is saved."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated
+
+import typer
+
+from chatcli import paths
+from chatcli.catalog import load_catalog, resolve_model
+from chatcli.cli.errors import say, user_errors
+from chatcli.core.roles import get_role, list_roles
+from chatcli.errors import ChatcliError, NotFoundError
+from chatcli.store.records import SessionRecord
+from chatcli.store.store import Store
+
+roles_app = typer.Typer(help="System-prompt presets.", no_args_is_help=True)
+sessions_app = typer.Typer(help="Saved conversations.", no_args_is_help=True)
+models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@roles_app.command("list")
+def roles_list() -> None:
+    """List the roles: name and description."""
+    with user_errors():
+        for role in list_roles():
+            print(f"{role.name:<12} {role.description}")
+
+
+@roles_app.command("show")
+def roles_show(name: str) -> None:
+    """Print a role's system prompt."""
+    with user_errors():
+        role = get_role(name)
+        say(f"role '{role.name}' ({role.source})")
+        print(role.prompt)
+
+
+def _open_store() -> Store:
+    return Store.open(paths.database_file())
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+@sessions_app.command("list")
+def sessions_list(
+    search: Annotated[str | None, typer.Argument(help="Only titles or names with this.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    json_output: JsonOpt = False,
+) -> None:
+    """List saved sessions, newest first."""
+    with user_errors(), _open_store() as store:
+        sessions = store.list_sessions(search=search, limit=limit)
+        if json_output:
+            print(json.dumps([_session_json(store, s) for s in sessions]))
+            return
+        for session in sessions:
+            label = f" [{session.name}]" if session.name else ""
+            print(f"{session.id}  {_when(session.updated)}  {session.title}{label}")
+
+
+def _session_json(store: Store, session: SessionRecord) -> dict[str, object]:
+    return {
+        "id": session.id,
+        "name": session.name,
+        "title": session.title,
+        "created": session.created,
+        "updated": session.updated,
+        "model": session.model,
+        "role": session.role,
+        "messages": store.message_count(session.id),
+    }
+
+
+def _find(store: Store, name_or_id: str) -> SessionRecord:
+    session = store.find_session(name_or_id)
+    if session is None:
+        raise NotFoundError(f"no session '{name_or_id}'")
+    return session
+
+
+@sessions_app.command("show")
+def sessions_show(name_or_id: str, json_output: JsonOpt = False) -> None:
+    """Print a session's conversation (the branch being shown)."""
+    with user_errors(), _open_store() as store:
+        session = _find(store, name_or_id)
+        messages = store.branch(session.id)
+        if json_output:
+            payload = _session_json(store, session) | {
+                "system_prompt": session.system_prompt,
+                "transcript": [
+                    {"id": m.id, "role": m.role, "content": m.content, "status": m.status}
+                    for m in messages
+                ],
+            }
+            print(json.dumps(payload))
+            return
+        if session.system_prompt:
+            print(f"# system\n{session.system_prompt}\n")
+        for message in messages:
+            mark = "" if message.status == "complete" else f" ({message.status})"
+            print(f"# {message.role}{mark}\n{message.content}\n")
+
+
+@sessions_app.command("delete")
+def sessions_delete(
+    name_or_id: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a session and all its messages."""
+    with user_errors(), _open_store() as store:
+        session = _find(store, name_or_id)
+        if not yes and not typer.confirm(f"Delete '{session.title or session.id}'?", err=True):
+            raise typer.Exit(1)
+        store.delete_session(session.id)
+        say(f"deleted session {session.id}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the catalog's models; the first is the default."""
+    with user_errors():
+        for index, entry in enumerate(load_catalog()):
+            try:
+                where = str(resolve_model(entry.name).path)
+            except ChatcliError as error:
+                where = f"(not available: {error.message})"
+            default = " (default)" if index == 0 else ""
+            print(f"{entry.name}{default}: {entry.description}\n    {where}")

@@ -1,0 +1,104 @@
+"""Command-line options shared by commands, and how they override the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated
+
+import typer
+
+from chatcli.config import Settings, load_settings
+from chatcli.engine.base import SamplingParams
+
+SAMPLING = "Sampling"
+MODEL = "Model"
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Catalog name or path to a .gguf file.", rich_help_panel=MODEL
+    ),
+]
+CtxOpt = Annotated[
+    int | None,
+    typer.Option("--ctx", min=128, help="Context size in tokens.", rich_help_panel=MODEL),
+]
+GpuOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--gpu-layers", min=-1, help="Layers on the GPU (-1 = all).", rich_help_panel=MODEL
+    ),
+]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads", min=1, help="CPU threads (default: all cores).", rich_help_panel=MODEL
+    ),
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show llama.cpp's log and debug messages.")
+]
+SystemOpt = Annotated[
+    str | None, typer.Option("--system", "-s", help="System prompt (overrides the role's).")
+]
+RoleOpt = Annotated[str | None, typer.Option("--role", "-r", help="Role: a system-prompt preset.")]
+ContinueOpt = Annotated[
+    bool, typer.Option("--continue", "-c", help="Continue the most recent session.")
+]
+SessionOpt = Annotated[
+    str | None,
+    typer.Option("--session", help="Continue the session with this name or id, or create it."),
+]
+
+
+@dataclass(frozen=True)
+class ModelFlags:
+    """Model options given on the command line (None = not given)."""
+
+    model: str | None = None
+    ctx: int | None = None
+    gpu_layers: int | None = None
+    threads: int | None = None
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class SamplingFlags:
+    """Sampling options given on the command line (None = not given)."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    repeat_penalty: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def given(self) -> dict[str, object]:
+        """Only the options the user actually gave."""
+        values = {k: v for k, v in vars(self).items() if v is not None and k != "stop"}
+        if self.stop:
+            values["stop"] = self.stop
+        return values
+
+    def apply(self, params: SamplingParams) -> SamplingParams:
+        """``params`` with the given options on top."""
+        return replace(params, **self.given())  # type: ignore[arg-type]
+
+
+def settings_with(flags: ModelFlags) -> Settings:
+    """Settings from config and environment, with the command-line flags on top."""
+    settings = load_settings()
+    changes: dict[str, object] = {}
+    if flags.model is not None:
+        changes["model"] = flags.model
+    if flags.ctx is not None:
+        changes["context_length"] = flags.ctx
+    if flags.gpu_layers is not None:
+        changes["gpu_layers"] = flags.gpu_layers
+    if flags.threads is not None:
+        changes["threads"] = flags.threads
+    if flags.verbose:
+        changes["verbose"] = True
+    return replace(settings, **changes)  # type: ignore[arg-type]

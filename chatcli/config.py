@@ -1,0 +1,250 @@
+"""Settings: defaults < config file < CHATCLI_* environment < command-line flags.
+
+``load_settings`` reads the TOML config file (if any) and the environment into one frozen
+``Settings``; the CLI then applies its flags with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from chatcli import paths
+from chatcli.engine.base import SamplingParams
+from chatcli.errors import ConfigError
+
+OVERFLOW_POLICIES = ("drop-oldest", "summarize", "error")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how chatcli runs; frozen so it can be shared freely."""
+
+    model: str = ""
+    """Catalog name or path to a .gguf file ('' = the catalog's default model)."""
+    role: str | None = None
+    """Role (system-prompt preset) for new sessions; None = the built-in assistant."""
+    system_prompt: str | None = None
+    """System prompt that overrides the role's, when set."""
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    """Default sampling parameters."""
+    sampling_configured: frozenset[str] = frozenset()
+    """Sampling keys set by the config file or environment (these beat a model's own advice)."""
+    context_length: int | None = None
+    """Context size in tokens; None = the catalog's, capped by the model's own."""
+    gpu_layers: int | None = None
+    """Layers to offload to a GPU; None = all when the build supports it, else 0."""
+    threads: int | None = None
+    """CPU threads for generation; None = every core."""
+    overflow: str = "drop-oldest"
+    """What to do when the history outgrows the context: drop-oldest, summarize or error."""
+    theme: str = "textual-dark"
+    """Textual theme of the TUI."""
+    verbose: bool = False
+    """Show llama.cpp's own log on stderr."""
+
+
+_SAMPLING_KEYS = {f.name for f in fields(SamplingParams)}
+_TOP_KEYS = {
+    "model": str,
+    "role": str,
+    "system_prompt": str,
+    "context_length": int,
+    "gpu_layers": int,
+    "threads": int,
+    "overflow": str,
+    "theme": str,
+    "verbose": bool,
+}
+_SAMPLING_TYPES: dict[str, type | tuple[type, ...]] = {
+    "temperature": (int, float),
+    "top_p": (int, float),
+    "top_k": int,
+    "min_p": (int, float),
+    "repeat_penalty": (int, float),
+    "max_tokens": int,
+    "seed": int,
+    "stop": list,
+}
+_ENV_PREFIX = "CHATCLI_"
+
+
+def load_settings(
+    config_path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from the defaults, the config file and the environment."""
+    path = config_path if config_path is not None else paths.config_file()
+    env = os.environ if environ is None else environ
+    values = _read_config_file(path)
+    values = _merge(values, _read_environment(env))
+    return _build(values, source=str(path))
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    _check_types(data, lambda key, table: f"config file {path}, {_line_of(text, key, table)}")
+    return data
+
+
+def _line_of(text: str, key: str, table: str) -> str:
+    """Say on which line ``key`` of ``table`` ('' = top level) is set, for error messages."""
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1)
+            continue
+        dotted = re.match(rf"^\s*{re.escape(table)}\s*\.\s*{re.escape(key)}\s*=", line)
+        plain = current == table and re.match(rf"^\s*{re.escape(key)}\s*=", line)
+        if plain or (table and current == "" and dotted):
+            return f"line {number}"
+    return "unknown line"
+
+
+Where = Callable[[str, str], str]
+"""Describes where (key, table) was set, for error messages."""
+
+
+def _check_types(data: Mapping[str, Any], where: Where) -> None:
+    for key, value in data.items():
+        if key == "sampling":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where(key, '')}: 'sampling' must be a table")
+            _check_sampling(value, where)
+        elif key not in _TOP_KEYS:
+            raise ConfigError(f"{where(key, '')}: unknown setting '{key}'")
+        else:
+            _check_value(key, value, _TOP_KEYS[key], lambda k: where(k, ""))
+    overflow = data.get("overflow")
+    if overflow is not None and overflow not in OVERFLOW_POLICIES:
+        allowed = ", ".join(OVERFLOW_POLICIES)
+        raise ConfigError(f"{where('overflow', '')}: 'overflow' must be one of {allowed}")
+
+
+def _check_sampling(table: Mapping[str, Any], where: Where) -> None:
+    for key, value in table.items():
+        if key not in _SAMPLING_KEYS:
+            raise ConfigError(f"{where(key, 'sampling')}: unknown sampling setting '{key}'")
+        _check_value(key, value, _SAMPLING_TYPES[key], lambda k: where(k, "sampling"))
+
+
+def _check_value(
+    key: str, value: Any, expected: type | tuple[type, ...], where: Callable[[str], str]
+) -> None:
+    # bool is an int in Python; a boolean is never a valid number here.
+    wrong_bool = isinstance(value, bool) and expected is not bool
+    if wrong_bool or not isinstance(value, expected):
+        kinds = expected if isinstance(expected, tuple) else (expected,)
+        names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+        wanted = " or ".join(names.get(k, k.__name__) for k in kinds)
+        raise ConfigError(f"{where(key)}: '{key}' must be {wanted}")
+
+
+def _read_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    """Read CHATCLI_<SETTING> variables (e.g. CHATCLI_MODEL, CHATCLI_TEMPERATURE)."""
+    top: dict[str, Any] = {}
+    sampling: dict[str, Any] = {}
+    for key, kind in [*_TOP_KEYS.items(), *_SAMPLING_TYPES.items()]:
+        raw = env.get(_ENV_PREFIX + key.upper())
+        if raw is None:
+            continue
+        target = sampling if key in _SAMPLING_KEYS else top
+        target[key] = _parse_env_value(key, raw, kind)
+    if sampling:
+        top["sampling"] = sampling
+    _check_types(top, lambda key, _table: f"environment variable {_ENV_PREFIX}{key.upper()}")
+    return top
+
+
+def _parse_env_value(key: str, raw: str, kind: type | tuple[type, ...]) -> Any:
+    name = f"environment variable {_ENV_PREFIX}{key.upper()}"
+    try:
+        if kind is bool:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        if kind is int:
+            return int(raw)
+        if kind == (int, float):
+            return float(raw)
+        if kind is list:
+            return [part for part in raw.split(",") if part]
+    except ValueError:
+        raise ConfigError(f"{name}: '{raw}' is not a valid value for '{key}'") from None
+    return raw
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = {**base, **over}
+    if "sampling" in base and "sampling" in over:
+        merged["sampling"] = {**base["sampling"], **over["sampling"]}
+    return merged
+
+
+def _build(values: dict[str, Any], source: str) -> Settings:
+    sampling_values = dict(values.pop("sampling", {}))
+    if "stop" in sampling_values:
+        sampling_values["stop"] = tuple(str(s) for s in sampling_values["stop"])
+    for key in ("temperature", "top_p", "min_p", "repeat_penalty"):
+        if key in sampling_values:
+            sampling_values[key] = float(sampling_values[key])
+    settings = Settings(**values)
+    return replace(
+        settings,
+        sampling=replace(settings.sampling, **sampling_values),
+        sampling_configured=frozenset(sampling_values),
+    )
+
+
+def default_sampling(settings: Settings, recommended: Mapping[str, Any]) -> SamplingParams:
+    """Sampling for a new session: built-in defaults < the model's advice < configured values."""
+    advice = {k: v for k, v in recommended.items() if k in _SAMPLING_KEYS}
+    if "stop" in advice:
+        advice["stop"] = tuple(advice["stop"])
+    base = replace(SamplingParams(), **advice)
+    configured = {k: getattr(settings.sampling, k) for k in settings.sampling_configured}
+    return replace(base, **configured)
+
+
+def save_setting(key: str, value: str, config_path: Path | None = None) -> None:
+    """Set one top-level string setting in the config file, keeping the rest of the file."""
+    if _TOP_KEYS.get(key) is not str:
+        raise ValueError(f"cannot save setting {key!r}")
+    path = config_path if config_path is not None else paths.config_file()
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    # A JSON string is also a valid TOML basic string (same escapes).
+    line = f"{key} = {json.dumps(value, ensure_ascii=False)}"
+    header = re.search(r"^[ \t]*\[", text, re.MULTILINE)
+    at = header.start() if header else len(text)
+    top, tables = text[:at], text[at:]
+    pattern = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=.*$", re.MULTILINE)
+    if pattern.search(top):
+        top = pattern.sub(lambda _: line, top, count=1)
+    else:
+        top = top + ("\n" if top and not top.endswith("\n") else "") + line + "\n"
+    updated = top + tables
+    try:
+        written = tomllib.loads(updated).get(key)
+    except tomllib.TOMLDecodeError:
+        written = None
+    if written != value:  # an unusual layout (e.g. multi-line strings) defeated the edit
+        raise ConfigError(f"config file {path}: cannot set '{key}' automatically; edit it by hand")
+    paths.ensure_private_dir(path.parent)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(updated, encoding="utf-8")
+    tmp.replace(path)

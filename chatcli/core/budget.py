@@ -1,0 +1,129 @@
+"""Fitting a conversation into the model's context window.
+
+The engine counts tokens exactly (chat template + tokenizer). This module decides which
+messages are sent: the system prompt, pinned messages and the newest turns, dropping the
+oldest whole turns first. Nothing is deleted from the store; this only chooses what is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from chatcli.engine.base import ChatMessage
+from chatcli.errors import ContextOverflowError
+
+DEFAULT_REPLY_SHARE = 4
+"""Without max_tokens, keep a quarter of the context free for the reply..."""
+DEFAULT_REPLY_CAP = 1024
+"""...but never more than this many tokens."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Messages that are kept or dropped together: a user message and the replies to it."""
+
+    messages: tuple[ChatMessage, ...]
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The messages chosen to send and what was left out."""
+
+    messages: list[ChatMessage]
+    prompt_tokens: int
+    reserved_for_reply: int
+    dropped_messages: int
+
+
+def reply_reserve(context_length: int, max_tokens: int | None) -> int:
+    """Tokens to keep free for the reply."""
+    if max_tokens:
+        return min(max_tokens, context_length // 2)
+    return min(context_length // DEFAULT_REPLY_SHARE, DEFAULT_REPLY_CAP)
+
+
+def fit_to_context(
+    system: ChatMessage | None,
+    history: Sequence[Turn],
+    new_message: ChatMessage,
+    *,
+    count_tokens: Callable[[Sequence[ChatMessage]], int],
+    context_length: int,
+    max_tokens: int | None,
+    policy: str = "drop-oldest",
+) -> Budget:
+    """Choose the messages to send so that the prompt leaves room for the reply.
+
+    Raises ContextOverflowError when even the system prompt, the pinned turns and the new
+    message alone do not fit, or when the policy is "error" and a turn would be dropped.
+    """
+    reserve = reply_reserve(context_length, max_tokens)
+    limit = context_length - reserve
+    unpinned = [i for i, turn in enumerate(history) if not turn.pinned]
+
+    def attempt(drop: int) -> tuple[list[ChatMessage], int]:
+        gone = set(unpinned[:drop])
+        kept = [turn for i, turn in enumerate(history) if i not in gone]
+        messages = _assemble(system, kept, new_message)
+        return messages, count_tokens(messages)
+
+    messages, tokens = attempt(0)
+    if tokens <= limit:
+        return Budget(messages, tokens, reserve, 0)
+    if policy == "error":
+        raise ContextOverflowError(
+            f"the conversation is {tokens} tokens but only {limit} fit "
+            f"(context {context_length}, {reserve} kept for the reply) "
+            "and the overflow policy is 'error'"
+        )
+    # Fewest oldest turns to drop: the prompt shrinks as more are dropped, so bisect.
+    low, high = 1, len(unpinned)
+    best = attempt(high)
+    if best[1] > limit:
+        raise _overflow(best[1], limit, reserve, context_length, len(unpinned) < len(history))
+    while low < high:
+        middle = (low + high) // 2
+        trial = attempt(middle)
+        if trial[1] <= limit:
+            high, best = middle, trial
+        else:
+            low = middle + 1
+    dropped = sum(len(history[i].messages) for i in unpinned[:high])
+    return Budget(best[0], best[1], reserve, dropped)
+
+
+def _assemble(
+    system: ChatMessage | None, turns: Sequence[Turn], new_message: ChatMessage
+) -> list[ChatMessage]:
+    messages = [system] if system else []
+    for turn in turns:
+        messages.extend(turn.messages)
+    messages.append(new_message)
+    return messages
+
+
+def _overflow(
+    tokens: int, limit: int, reserve: int, context_length: int, pinned_left: bool
+) -> ContextOverflowError:
+    what = (
+        "the system prompt, pinned messages and your message"
+        if pinned_left
+        else ("your message (with the system prompt)")
+    )
+    return ContextOverflowError(
+        f"{what} take {tokens} tokens but only {limit} fit "
+        f"(context {context_length}, {reserve} kept for the reply); "
+        "use a larger --ctx or a shorter input"
+    )
+
+
+def group_turns(messages: Sequence[tuple[ChatMessage, bool]]) -> list[Turn]:
+    """Group (message, pinned) pairs into turns, each starting at a user message."""
+    turns: list[list[tuple[ChatMessage, bool]]] = []
+    for message, pinned in messages:
+        if message.role == "user" or not turns:
+            turns.append([])
+        turns[-1].append((message, pinned))
+    return [Turn(tuple(m for m, _ in turn), pinned=any(p for _, p in turn)) for turn in turns]

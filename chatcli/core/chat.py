@@ -1,0 +1,246 @@
+"""The chat core: one path from a user's message to a saved, streamed reply.
+
+Both ``chatcli ask`` and the TUI call ``ChatCore.reply``. It builds the prompt within the
+context budget, streams the reply from the engine, and persists as it goes: the user message
+is saved before generation starts, the reply is saved while it streams (so a crash or Ctrl+C
+keeps the partial text, marked interrupted) and finalised with usage and timing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chatcli.config import Settings, default_sampling
+from chatcli.core.budget import Budget, fit_to_context, group_turns
+from chatcli.core.roles import DEFAULT_ROLE, get_role
+from chatcli.engine.base import (
+    ChatMessage,
+    Engine,
+    EngineInfo,
+    ReplyDone,
+    SamplingParams,
+    TextDelta,
+    Usage,
+)
+from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
+from chatcli.store.store import Store
+
+SAVE_INTERVAL_S = 0.25
+"""How often a streaming reply's text is written to the store."""
+
+
+@dataclass(frozen=True)
+class ContextTrimmed:
+    """Older messages were left out of the prompt so that it fits the context."""
+
+    dropped_messages: int
+    prompt_tokens: int
+    context_length: int
+
+
+@dataclass(frozen=True)
+class ReplyFinished:
+    """The reply is complete (or was stopped) and saved."""
+
+    message: MessageRecord
+    usage: Usage
+    finish_reason: str
+    budget: Budget
+
+
+ChatEvent = ContextTrimmed | TextDelta | ReplyFinished
+
+
+def sampling_from(saved: dict[str, Any] | None, defaults: SamplingParams) -> SamplingParams:
+    """Sampling parameters saved with a session, on top of ``defaults``."""
+    if not saved:
+        return defaults
+    known = {k: v for k, v in saved.items() if k in defaults.as_dict()}
+    if "stop" in known:
+        known["stop"] = tuple(known["stop"] or ())
+    return replace(defaults, **known)
+
+
+class ChatCore:
+    """Sessions and replies over one engine and one store."""
+
+    def __init__(self, engine: Engine, store: Store, settings: Settings) -> None:
+        self.engine = engine
+        self.store = store
+        self.settings = settings
+
+    @property
+    def info(self) -> EngineInfo:
+        """The loaded model's description."""
+        return self.engine.load()
+
+    def default_sampling(self) -> SamplingParams:
+        """Sampling for new sessions: defaults < the model's advice < configured values."""
+        return default_sampling(self.settings, self.info.recommended_sampling)
+
+    def new_session(
+        self,
+        *,
+        name: str | None = None,
+        role: str | None = None,
+        system_prompt: str | None = None,
+        sampling: SamplingParams | None = None,
+    ) -> SessionRecord:
+        """Create a session; the system prompt comes from ``system_prompt`` or the role."""
+        role_name = role or self.settings.role or DEFAULT_ROLE
+        prompt = system_prompt
+        if prompt is None:
+            prompt = self.settings.system_prompt
+        if prompt is None:
+            prompt = get_role(role_name).prompt
+        params = sampling or self.default_sampling()
+        return self.store.create_session(
+            model=self.settings.model or self.info.model_name,
+            system_prompt=prompt,
+            role=role_name,
+            sampling=params.as_dict(),
+            name=name,
+        )
+
+    def history(self, session: SessionRecord) -> list[MessageRecord]:
+        """The messages of the branch being shown, oldest first."""
+        return self.store.branch(session.id)
+
+    def plan(
+        self,
+        session: SessionRecord,
+        user_text: str,
+        params: SamplingParams,
+        *,
+        parent_id: str | None,
+    ) -> Budget:
+        """Decide what to send for ``user_text`` after ``parent_id`` (raises if it can't fit)."""
+        system = ChatMessage("system", session.system_prompt) if session.system_prompt else None
+        history = self.store.branch(session.id, parent_id) if parent_id else []
+        past = [
+            (ChatMessage(m.role, m.content), m.pinned)  # type: ignore[arg-type]
+            for m in history
+            if m.role in ("user", "assistant") and m.content
+        ]
+        return fit_to_context(
+            system,
+            group_turns(past),
+            ChatMessage("user", user_text),
+            count_tokens=self.engine.count_tokens,
+            context_length=self.info.context_length,
+            max_tokens=params.max_tokens,
+            policy=self.settings.overflow,
+        )
+
+    def reply(
+        self,
+        session: SessionRecord,
+        user_text: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[ChatEvent]:
+        """Send ``user_text`` in ``session`` and stream the saved reply."""
+        parent = self.store.get_session(session.id).current_leaf
+        budget = self.plan(session, user_text, params, parent_id=parent)
+        if budget.dropped_messages:
+            yield ContextTrimmed(
+                budget.dropped_messages, budget.prompt_tokens, self.info.context_length
+            )
+        user = self.store.add_message(session.id, parent_id=parent, role="user", content=user_text)
+        yield from self._generate(session, user, budget, params, cancel)
+
+    def regenerate(
+        self,
+        session: SessionRecord,
+        user_message: MessageRecord,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[ChatEvent]:
+        """Answer ``user_message`` again; the new reply becomes a sibling branch."""
+        budget = self.plan(session, user_message.content, params, parent_id=user_message.parent_id)
+        self.store.update_session(session.id, current_leaf=user_message.id)
+        yield from self._generate(session, user_message, budget, params, cancel)
+
+    def _generate(
+        self,
+        session: SessionRecord,
+        user: MessageRecord,
+        budget: Budget,
+        params: SamplingParams,
+        cancel: threading.Event | None,
+    ) -> Iterator[ChatEvent]:
+        info = self.info
+        reply = self.store.add_message(
+            session.id,
+            parent_id=user.id,
+            role="assistant",
+            content="",
+            status="streaming",
+            model=info.model_name,
+            model_sha256=info.model_sha256,
+            sampling=params.as_dict(),
+        )
+        writer = _ReplyWriter(self.store, reply.id)
+        try:
+            for event in self.engine.stream(budget.messages, params, cancel):
+                if isinstance(event, TextDelta):
+                    writer.append(event.text)
+                    yield event
+                elif isinstance(event, ReplyDone):
+                    saved = writer.finish(event)
+                    yield ReplyFinished(saved, event.usage, event.finish_reason, budget)
+        finally:
+            writer.close_if_unfinished()
+
+
+class _ReplyWriter:
+    """Saves a streaming reply: at most every SAVE_INTERVAL_S while streaming, then at the end."""
+
+    def __init__(self, store: Store, message_id: str) -> None:
+        self.store = store
+        self.message_id = message_id
+        self.parts: list[str] = []
+        self.last_save = time.monotonic()
+        self.finished = False
+
+    def append(self, text: str) -> None:
+        self.parts.append(text)
+        now = time.monotonic()
+        if now - self.last_save >= SAVE_INTERVAL_S:
+            self.store.update_message(self.message_id, content="".join(self.parts))
+            self.last_save = now
+
+    def finish(self, done: ReplyDone) -> MessageRecord:
+        status: MessageStatus = "interrupted" if done.finish_reason == "interrupted" else "complete"
+        usage = {
+            "prompt_tokens": done.usage.prompt_tokens,
+            "cached_prompt_tokens": done.usage.cached_prompt_tokens,
+            "completion_tokens": done.usage.completion_tokens,
+            "ttft_s": round(done.usage.ttft_s, 4),
+            "total_s": round(done.usage.total_s, 4),
+            "gen_tokens_per_s": round(done.usage.gen_tokens_per_s, 2),
+            "seed": done.usage.seed,
+        }
+        self.store.update_message(
+            self.message_id,
+            content="".join(self.parts),
+            status=status,
+            usage=usage,
+            finish_reason=done.finish_reason,
+        )
+        self.finished = True
+        return self.store.get_message(self.message_id)
+
+    def close_if_unfinished(self) -> None:
+        """Keep the partial text when the stream was abandoned (Ctrl+C, crash, quit)."""
+        if not self.finished:
+            self.store.update_message(
+                self.message_id,
+                content="".join(self.parts),
+                status="interrupted",
+                finish_reason="interrupted",
+            )

@@ -1,0 +1,159 @@
+"""The engine seam: the types and the protocol every model backend implements.
+
+Nothing here imports llama_cpp; the chat core, the CLI and the TUI only ever see these types.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "interrupted", "error"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message as the model sees it."""
+
+    role: Role
+    """Who spoke: the system prompt, the user or the model."""
+    content: str
+    """The text of the message."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to pick tokens; ``None`` fields mean "the engine's default"."""
+
+    temperature: float = 0.7
+    """Randomness; 0 picks the most likely token every time (greedy)."""
+    top_p: float = 0.95
+    """Nucleus sampling: keep the smallest set of tokens whose probability reaches this."""
+    top_k: int = 40
+    """Keep only the k most likely tokens (0 = no limit)."""
+    min_p: float = 0.05
+    """Drop tokens whose probability is below this share of the best token's."""
+    repeat_penalty: float = 1.1
+    """Penalty on recently used tokens (1.0 = off)."""
+    max_tokens: int | None = None
+    """Longest reply in tokens; ``None`` = until the model stops or the context is full."""
+    seed: int | None = None
+    """Random seed for reproducible replies; ``None`` = a fresh random seed."""
+    stop: tuple[str, ...] = ()
+    """Strings that end the reply when generated (they are not included)."""
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the parameters as a JSON-ready dict."""
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "min_p": self.min_p,
+            "repeat_penalty": self.repeat_penalty,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "stop": list(self.stop),
+        }
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts and timings of one reply."""
+
+    prompt_tokens: int
+    """Tokens in the rendered prompt."""
+    cached_prompt_tokens: int
+    """Prompt tokens that were already in the model's context and were not evaluated again."""
+    completion_tokens: int
+    """Tokens the model generated."""
+    ttft_s: float
+    """Seconds from the request to the first generated token."""
+    total_s: float
+    """Seconds from the request to the end of the reply."""
+    seed: int | None = None
+    """The seed actually used for sampling."""
+
+    @property
+    def gen_tokens_per_s(self) -> float:
+        """Generation speed after the first token."""
+        gen_s = self.total_s - self.ttft_s
+        if self.completion_tokens <= 1 or gen_s <= 0:
+            return 0.0
+        return (self.completion_tokens - 1) / gen_s
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the reply's text, in order."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    """The end of a reply: why it ended and what it cost."""
+
+    finish_reason: FinishReason
+    usage: Usage
+
+
+StreamEvent = TextDelta | ReplyDone
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the engine is running, for status lines, stats and the store."""
+
+    model_name: str
+    """Short display name (catalog name or file stem)."""
+    model_path: str
+    """Where the model came from (file path or server URL)."""
+    model_sha256: str | None
+    """Digest of the model file, when known."""
+    context_length: int
+    """Context size in tokens that prompts must fit in."""
+    gpu_layers: int = 0
+    """Layers offloaded to a GPU (0 = CPU only, -1 = all)."""
+    chat_format: str = ""
+    """How prompts are rendered (e.g. the GGUF's own Jinja template)."""
+    extras: dict[str, str] = field(default_factory=dict)
+    """Backend-specific details worth showing (threads, KV type...)."""
+    recommended_sampling: dict[str, object] = field(default_factory=dict)
+    """Sampling the model's publisher recommends (from the catalog)."""
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded (or loadable) model that turns a list of messages into a streamed reply."""
+
+    def load(self) -> EngineInfo:
+        """Load the model if it is not loaded yet and describe it. Idempotent."""
+        ...
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Exact prompt size: render ``messages`` with the chat template and tokenize it."""
+        ...
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Generate a reply; yield its text as it comes and end with one ``ReplyDone``.
+
+        Setting ``cancel`` (or calling ``stop``) ends the reply at the next token with
+        finish reason ``"interrupted"``.
+        """
+        ...
+
+    def stop(self) -> None:
+        """Ask the reply in progress, if any, to end at the next token."""
+        ...
+
+    def close(self) -> None:
+        """Free the model. The engine must not be used afterwards."""
+        ...

@@ -1,0 +1,37 @@
+"""Model file digests, remembered per (path, size, mtime) so a big file is hashed once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatcli import paths
+from chatcli.catalog import file_sha256
+
+
+def model_digest(path: Path) -> str | None:
+    """sha256 of the model file, from the digest cache when the file has not changed."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None  # loading will report the missing file
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    cache_file = paths.cache_dir() / "digests.json"
+    cache = _read_cache(cache_file)
+    if key in cache:
+        return cache[key]
+    digest = file_sha256(path)
+    cache[key] = digest
+    paths.ensure_private_dir(cache_file.parent)
+    tmp = cache_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(cache), encoding="utf-8")
+    tmp.replace(cache_file)
+    return digest
+
+
+def _read_cache(cache_file: Path) -> dict[str, str]:
+    try:
+        data = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a missing or damaged cache is simply rebuilt
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}

@@ -1,0 +1,351 @@
+"""LlamaEngine: the Engine protocol over llama-cpp-python (the only module importing llama_cpp).
+
+Generation drives ``Llama.generate`` directly and decodes each token's piece incrementally:
+``create_chat_completion`` re-detokenizes the whole reply on every token, which is quadratic
+and measurably slower on long replies. The prompt is still rendered with the model's own chat
+template (from the GGUF, or a catalog override) — never a silent fallback format.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from chatcli.engine.base import (
+    ChatMessage,
+    EngineInfo,
+    FinishReason,
+    ReplyDone,
+    SamplingParams,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+from chatcli.engine.gguf import MAGIC, inspect_gguf
+from chatcli.engine.hardware import physical_cores
+from chatcli.engine.text import PieceDecoder, StopScanner
+from chatcli.errors import ContextOverflowError, ModelError
+
+log = logging.getLogger("chatcli.engine")
+llama_log = logging.getLogger("chatcli.llama_cpp")
+
+
+@dataclass(frozen=True)
+class LlamaOptions:
+    """How to load a GGUF model."""
+
+    model_path: Path
+    model_name: str
+    context_length: int = 4096
+    gpu_layers: int | None = None
+    """None = all layers when the build can offload to a GPU, else 0."""
+    threads: int | None = None
+    """None = every physical core."""
+    chat_template: str | None = None
+    """Overrides the GGUF's own template."""
+    model_sha256: str | None = None
+    verbose: bool = False
+    ignore_eos: bool = False
+    """Keep generating past end-of-turn tokens (for benchmarks)."""
+    recommended_sampling: dict[str, object] = field(default_factory=dict)
+    """The catalog's sampling advice for this model."""
+
+
+class LlamaEngine:
+    """A local GGUF model run in-process by llama.cpp."""
+
+    def __init__(self, options: LlamaOptions) -> None:
+        self.options = options
+        self._llama: Any = None
+        self._formatter: Jinja2ChatFormatter | None = None
+        self._info: EngineInfo | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pieces: dict[int, bytes] = {}
+        # The text and token ids now in the KV cache, so that the next prompt can reuse the
+        # sampled ids of the last reply instead of re-tokenizing its text (which can differ).
+        self._cached_text = ""
+        self._cached_tokens: list[int] = []
+
+    def load(self) -> EngineInfo:
+        """Load the model (once) and describe it."""
+        if self._info is not None:
+            return self._info
+        _check_magic(self.options.model_path)
+        _route_llama_log(self.options.verbose)
+        self._llama = self._construct()
+        self._formatter, chat_format = self._chat_formatter()
+        log.info("model %s: chat format %s", self.options.model_name, chat_format)
+        self._info = EngineInfo(
+            model_name=self.options.model_name,
+            model_path=str(self.options.model_path),
+            model_sha256=self.options.model_sha256,
+            context_length=int(self._llama.n_ctx()),
+            gpu_layers=self._gpu_layers(),
+            chat_format=chat_format,
+            extras={"threads": str(self._threads())},
+            recommended_sampling=dict(self.options.recommended_sampling),
+        )
+        return self._info
+
+    def _construct(self) -> Any:
+        try:
+            return llama_cpp.Llama(
+                model_path=str(self.options.model_path),
+                n_ctx=self.options.context_length,
+                n_gpu_layers=self._gpu_layers(),
+                n_threads=self._threads(),
+                n_threads_batch=self._threads(),
+                logits_all=False,
+                verbose=self.options.verbose,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            inspect_gguf(self.options.model_path)  # raises a precise error if the file is bad
+            raise ModelError(f"cannot load model {self.options.model_path}: {exc}") from None
+
+    def _gpu_layers(self) -> int:
+        if self.options.gpu_layers is not None:
+            return self.options.gpu_layers
+        return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+
+    def _threads(self) -> int:
+        return self.options.threads or physical_cores()
+
+    def _chat_formatter(self) -> tuple[Jinja2ChatFormatter, str]:
+        llama = self._llama
+        template = self.options.chat_template
+        source = "catalog chat template"
+        if not template:
+            template = llama.metadata.get("tokenizer.chat_template")
+            source = "GGUF chat template"
+        if not template:
+            raise ModelError(
+                f"model {self.options.model_path} has no chat template; "
+                "add chat_template to its catalog entry"
+            )
+        model = llama._model
+        eos, bos = model.token_eos(), model.token_bos()
+        formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=model.token_get_text(eos) if eos != -1 else "",
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+        )
+        return formatter, source
+
+    def render(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt text for ``messages``, ending where the assistant's reply begins."""
+        assert self._formatter is not None
+        payload: Any = [{"role": m.role, "content": m.content} for m in messages]
+        return str(self._formatter(messages=payload).prompt)
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Exact number of prompt tokens for ``messages``."""
+        self.load()
+        with self._lock:
+            return len(self._prompt_tokens(self.render(messages)))
+
+    def _prompt_tokens(self, text: str) -> list[int]:
+        if self._cached_text and text.startswith(self._cached_text):
+            rest = text[len(self._cached_text) :]
+            return self._cached_tokens + self._tokenize(rest, add_bos=False)
+        return self._tokenize(text, add_bos=True)
+
+    def _tokenize(self, text: str, add_bos: bool) -> list[int]:
+        if not text:
+            return []
+        # The Jinja template writes the BOS token itself when the model wants one.
+        tokens: list[int] = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return tokens
+
+    def stop(self) -> None:
+        """End the reply in progress at the next token."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Free the model's memory."""
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+                self._info = None
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Generate a reply to ``messages``, yielding text as it is decoded."""
+        info = self.load()
+        with self._lock:
+            self._stop.clear()
+            started = time.perf_counter()
+            text = self.render(messages)
+            tokens = self._prompt_tokens(text)
+            limit = self._reply_limit(len(tokens), params, info.context_length)
+            run = _Generation(self, tokens, params, limit, cancel or threading.Event())
+            yield from run.events(started)
+            self._remember_context(text, tokens, run)
+
+    def _reply_limit(self, prompt_tokens: int, params: SamplingParams, n_ctx: int) -> int:
+        room = n_ctx - prompt_tokens
+        if room <= 0:
+            raise ContextOverflowError(
+                f"the prompt is {prompt_tokens} tokens but the context holds {n_ctx} "
+                "(use a larger --ctx or a shorter input)"
+            )
+        return min(room, params.max_tokens) if params.max_tokens else room
+
+    def _remember_context(self, text: str, tokens: list[int], run: _Generation) -> None:
+        if run.text_matches_tokens:
+            self._cached_text = text + run.reply
+            self._cached_tokens = tokens + run.sampled
+        else:
+            self._cached_text, self._cached_tokens = text, tokens
+
+    def cached_prefix(self, tokens: list[int]) -> int:
+        """How many of ``tokens`` are already in the KV cache and will not be evaluated."""
+        llama = self._llama
+        common = 0
+        for cached, new in zip(llama.input_ids[: llama.n_tokens], tokens, strict=False):
+            if cached != new:
+                break
+            common += 1
+        # llama-cpp-python replays the last prompt token when the whole prompt is cached.
+        return common - 1 if common == len(tokens) and common > 0 else common
+
+    def piece(self, token: int) -> bytes:
+        """The raw bytes of one token (cached: the vocabulary is fixed)."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            buffer = ctypes.create_string_buffer(64)
+            vocab = self._llama._model.vocab
+            size = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, False)
+            piece = self._pieces[token] = buffer.raw[: max(size, 0)]
+        return piece
+
+    def is_end_of_generation(self, token: int) -> bool:
+        """True for end-of-turn tokens (unless told to ignore them)."""
+        if self.options.ignore_eos:
+            return False
+        return bool(llama_cpp.llama_vocab_is_eog(self._llama._model.vocab, token))
+
+
+class _Generation:
+    """One reply: drives ``Llama.generate`` and turns tokens into stream events."""
+
+    def __init__(
+        self,
+        engine: LlamaEngine,
+        prompt: list[int],
+        params: SamplingParams,
+        limit: int,
+        cancel: threading.Event,
+    ) -> None:
+        self.engine = engine
+        self.prompt = prompt
+        self.params = params
+        self.limit = limit
+        self.cancel = cancel
+        self.sampled: list[int] = []
+        self.reply = ""
+        self.text_matches_tokens = True
+
+    def events(self, started: float) -> Iterator[StreamEvent]:
+        """Yield the reply's text pieces, then a ReplyDone."""
+        engine, params = self.engine, self.params
+        llama = engine._llama
+        cached = engine.cached_prefix(self.prompt)
+        seed = params.seed if params.seed is not None else secrets.randbits(31)
+        llama.set_seed(seed)
+        decoder = PieceDecoder(engine.piece)
+        stops = StopScanner(params.stop)
+        first_token_at: float | None = None
+        finish: FinishReason = "length"
+        tokens = llama.generate(
+            self.prompt,
+            top_k=params.top_k,
+            top_p=params.top_p,
+            min_p=params.min_p,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+        )
+        for token in tokens:
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+            if self.cancel.is_set() or engine._stop.is_set():
+                finish = "interrupted"
+                break
+            if engine.is_end_of_generation(token):
+                finish = "stop"
+                break
+            self.sampled.append(token)
+            piece = stops.feed(decoder.feed(token))
+            if piece:
+                self.reply += piece
+                yield TextDelta(piece)
+            if stops.stopped:
+                finish, self.text_matches_tokens = "stop", False
+                break
+            if len(self.sampled) >= self.limit:
+                break
+        tail = "" if stops.stopped else stops.feed(decoder.flush()) + stops.flush()
+        if stops.stopped:
+            finish, self.text_matches_tokens = "stop", False
+        if tail:
+            self.reply += tail
+            yield TextDelta(tail)
+        ended = time.perf_counter()
+        usage = Usage(
+            prompt_tokens=len(self.prompt),
+            cached_prompt_tokens=cached,
+            completion_tokens=len(self.sampled),
+            ttft_s=(first_token_at or ended) - started,
+            total_s=ended - started,
+            seed=seed,
+        )
+        yield ReplyDone(finish, usage)
+
+
+def _check_magic(path: Path) -> None:
+    """Cheap first check (4 bytes) so llama.cpp is never handed a missing or foreign file."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise ModelError(f"model file not found: {path}") from None
+    except IsADirectoryError:
+        raise ModelError(f"model path is a directory, not a .gguf file: {path}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
+    if magic != MAGIC:
+        raise ModelError(f"not a GGUF model file: {path}")
+
+
+_LOG_CALLBACK: Any = None
+
+
+def _route_llama_log(verbose: bool) -> None:
+    """Send llama.cpp's own log to Python logging instead of straight to the terminal."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def forward(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        llama_log.debug("%s", text.decode("utf-8", errors="replace").rstrip("\n"))
+
+    _LOG_CALLBACK = forward  # keep a reference: llama.cpp holds only the C pointer
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
+    if verbose:
+        llama_log.setLevel(logging.DEBUG)

@@ -1,0 +1,68 @@
+"""The one error hierarchy. Each class carries the process exit code the CLI uses for it.
+
+Exit codes (documented in the README):
+    0   success
+    1   any other chatcli error
+    2   bad command-line usage (typer/click)
+    3   configuration file or environment value is invalid
+    4   model problem: missing file, not a GGUF, truncated, failed to load
+    5   unknown name: role, session or catalog model
+    6   the prompt does not fit in the model's context
+    7   remote server error
+    8   storage problem (database unreadable or locked)
+    130 interrupted by Ctrl+C
+"""
+
+from __future__ import annotations
+
+
+class ChatcliError(Exception):
+    """Base of every failure shown to a user as one line on stderr."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(ChatcliError):
+    """A configuration file or CHATCLI_* environment value is invalid."""
+
+    exit_code = 3
+
+
+class ModelError(ChatcliError):
+    """The model file is missing, is not a GGUF, is truncated, or failed to load."""
+
+    exit_code = 4
+
+
+class NotFoundError(ChatcliError):
+    """A named thing (role, session, catalog model) does not exist."""
+
+    exit_code = 5
+
+
+class ContextOverflowError(ChatcliError):
+    """The prompt (with room for the reply) does not fit in the model's context."""
+
+    exit_code = 6
+
+
+class RemoteError(ChatcliError):
+    """A remote OpenAI-compatible server failed or could not be reached."""
+
+    exit_code = 7
+
+
+class StoreError(ChatcliError):
+    """The session database could not be opened, read or written."""
+
+    exit_code = 8
+
+
+EXIT_INTERRUPTED = 130

@@ -1,0 +1,95 @@
+"""Schema migrations: named, ordered, each applied exactly once.
+
+Applied migrations are recorded by name in the ``_migrations`` table, never keyed on the app
+version. To change the schema, append a new ``(name, function)`` pair to :data:`MIGRATIONS`;
+never edit or reorder one that has shipped. Each function receives a connection inside an open
+transaction and must not commit (so no ``executescript``, which commits first).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+from chatcli.store.db import transaction
+
+Migration = Callable[[sqlite3.Connection], None]
+
+_INITIAL_SCHEMA = (
+    """
+    CREATE TABLE sessions (
+        id            TEXT PRIMARY KEY,
+        name          TEXT UNIQUE,
+        title         TEXT NOT NULL DEFAULT '',
+        created       REAL NOT NULL,
+        updated       REAL NOT NULL,
+        model         TEXT NOT NULL,
+        system_prompt TEXT NOT NULL DEFAULT '',
+        role          TEXT,
+        sampling      TEXT NOT NULL DEFAULT '{}',
+        current_leaf  TEXT
+    )
+    """,
+    """
+    CREATE TABLE messages (
+        id            TEXT PRIMARY KEY,
+        session_id    TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        parent_id     TEXT REFERENCES messages(id),
+        role          TEXT NOT NULL,
+        content       TEXT NOT NULL,
+        created       REAL NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'complete',
+        model         TEXT,
+        model_sha256  TEXT,
+        sampling      TEXT,
+        usage         TEXT,
+        finish_reason TEXT,
+        pinned        INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX messages_by_session ON messages(session_id, created)",
+    "CREATE INDEX messages_by_parent ON messages(parent_id)",
+    "CREATE INDEX sessions_by_updated ON sessions(updated)",
+)
+
+
+def _initial(connection: sqlite3.Connection) -> None:
+    """Create the sessions and messages tables and their indexes."""
+    for statement in _INITIAL_SCHEMA:
+        connection.execute(statement)
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (("001_initial", _initial),)
+"""Every migration, in the order it must be applied."""
+
+
+def applied_migrations(connection: sqlite3.Connection) -> set[str]:
+    """Return the names of the migrations already applied to this database."""
+    rows = connection.execute("SELECT name FROM _migrations").fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def apply_migrations(connection: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction.
+
+    Safe to call on every open and from two processes at once: the check for whether a
+    migration is applied happens inside the write transaction that applies it.
+
+    Returns:
+        The names of the migrations applied by this call (empty when up to date).
+    """
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)"
+    )
+    newly_applied: list[str] = []
+    for name, migrate in MIGRATIONS:
+        with transaction(connection):
+            if name in applied_migrations(connection):
+                continue
+            migrate(connection)
+            connection.execute(
+                "INSERT INTO _migrations (name, applied) VALUES (?, ?)", (name, time.time())
+            )
+        newly_applied.append(name)
+    return newly_applied

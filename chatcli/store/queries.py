@@ -1,0 +1,152 @@
+"""SQL run inside an open store block: lookups that raise, shared statements, bookkeeping.
+
+Every function here takes a connection the caller already holds the lock on (and, for writes,
+an open transaction), so they compose inside one :class:`~chatcli.store.store.Store` call.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+
+from chatcli.errors import ChatcliError, NotFoundError
+from chatcli.store.records import MessageRecord, SessionRecord
+from chatcli.store.rows import (
+    MESSAGE_COLUMNS,
+    SESSION_COLUMNS,
+    column_list,
+    message_from_row,
+    placeholders,
+    session_from_row,
+    title_from_content,
+)
+
+MIN_ID_PREFIX = 4
+"""Shortest id prefix :meth:`Store.find_session` accepts."""
+
+SESSION_LIST = column_list(SESSION_COLUMNS)
+MESSAGE_LIST = column_list(MESSAGE_COLUMNS)
+QUALIFIED_MESSAGE_LIST = column_list(MESSAGE_COLUMNS, "m")
+
+INSERT_SESSION_SQL = (
+    f"INSERT INTO sessions ({SESSION_LIST}) VALUES ({placeholders(len(SESSION_COLUMNS))})"
+)
+INSERT_MESSAGE_SQL = (
+    f"INSERT INTO messages ({MESSAGE_LIST}) VALUES ({placeholders(len(MESSAGE_COLUMNS))})"
+)
+
+BRANCH_SQL = f"""
+    WITH RECURSIVE ancestry(id, parent_id, depth) AS (
+        SELECT id, parent_id, 0 FROM messages WHERE id = ? AND session_id = ?
+        UNION ALL
+        SELECT m.id, m.parent_id, a.depth + 1
+        FROM messages AS m JOIN ancestry AS a ON m.id = a.parent_id
+    )
+    SELECT {QUALIFIED_MESSAGE_LIST} FROM ancestry AS a JOIN messages AS m ON m.id = a.id
+    ORDER BY a.depth DESC
+"""
+
+LATEST_LEAF_SQL = """
+    WITH RECURSIVE descent(id, depth) AS (
+        SELECT id, 0 FROM messages WHERE id = ? AND session_id = ?
+        UNION ALL
+        SELECT (SELECT c.id FROM messages AS c WHERE c.parent_id = d.id
+                ORDER BY c.created DESC, c.rowid DESC LIMIT 1),
+               d.depth + 1
+        FROM descent AS d WHERE d.id IS NOT NULL
+    )
+    SELECT id FROM descent WHERE id IS NOT NULL ORDER BY depth DESC LIMIT 1
+"""
+
+
+class SessionNameTakenError(ChatcliError):
+    """Another session already has the name asked for."""
+
+
+def require_session(connection: sqlite3.Connection, session_id: str) -> SessionRecord:
+    """Return the session, or raise NotFoundError."""
+    row = connection.execute(
+        f"SELECT {SESSION_LIST} FROM sessions WHERE id = ?", (session_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no session '{session_id}'")
+    return session_from_row(row)
+
+
+def require_message(
+    connection: sqlite3.Connection, message_id: str, session_id: str | None = None
+) -> MessageRecord:
+    """Return the message (checking it belongs to ``session_id`` if given), or NotFoundError."""
+    row = connection.execute(
+        f"SELECT {MESSAGE_LIST} FROM messages WHERE id = ?", (message_id,)
+    ).fetchone()
+    if row is None or (session_id is not None and row["session_id"] != session_id):
+        where = f" in session '{session_id}'" if session_id is not None else ""
+        raise NotFoundError(f"no message '{message_id}'{where}")
+    return message_from_row(row)
+
+
+def require_name_free(
+    connection: sqlite3.Connection, name: str, owner_id: str | None = None
+) -> None:
+    """Raise SessionNameTakenError if a session other than ``owner_id`` is called ``name``."""
+    row = connection.execute(
+        "SELECT 1 FROM sessions WHERE name = ? AND id IS NOT ?", (name, owner_id)
+    ).fetchone()
+    if row is not None:
+        raise SessionNameTakenError(f"a session named '{name}' already exists")
+
+
+def check_session_changes(
+    connection: sqlite3.Connection, session_id: str, columns: dict[str, object]
+) -> None:
+    """Validate a new name and a new current leaf before :meth:`Store.update_session` saves."""
+    name = columns.get("name")
+    if isinstance(name, str):
+        require_name_free(connection, name, session_id)
+    leaf = columns.get("current_leaf")
+    if isinstance(leaf, str):
+        require_message(connection, leaf, session_id)
+
+
+def session_row_by_id_or_prefix(connection: sqlite3.Connection, key: str) -> sqlite3.Row | None:
+    """Return the session whose id is ``key`` or uniquely starts with it (≥ 4 chars)."""
+    row: sqlite3.Row | None = connection.execute(
+        f"SELECT {SESSION_LIST} FROM sessions WHERE id = ?", (key,)
+    ).fetchone()
+    if row is not None or len(key) < MIN_ID_PREFIX:
+        return row
+    rows = connection.execute(
+        f"SELECT {SESSION_LIST} FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY updated DESC",
+        (len(key), key),
+    ).fetchall()
+    if len(rows) > 1:
+        matches = ", ".join(str(match["id"]) for match in rows)
+        raise NotFoundError(f"session id prefix '{key}' is ambiguous: it matches {matches}")
+    return rows[0] if rows else None
+
+
+def next_update_time(connection: sqlite3.Connection) -> float:
+    """Return now, or just after the latest ``updated`` if the clock has not moved past it.
+
+    Keeps "most recently updated" an exact order even when two changes share a timestamp.
+    """
+    latest = connection.execute("SELECT MAX(updated) FROM sessions").fetchone()[0]
+    now = time.time()
+    if latest is None or now > latest:
+        return now
+    return math.nextafter(float(latest), math.inf)
+
+
+def advance_session(
+    connection: sqlite3.Connection, session: SessionRecord, message: MessageRecord
+) -> None:
+    """Point the session at its new leaf, bump ``updated``, and title it if still untitled."""
+    title = session.title
+    if not title and message.role == "user":
+        title = title_from_content(message.content)
+    connection.execute(
+        "UPDATE sessions SET current_leaf = ?, updated = ?, title = ? WHERE id = ?",
+        (message.id, next_update_time(connection), title, session.id),
+    )

@@ -1,0 +1,383 @@
+"""The session store: every read and write of sessions and messages goes through :class:`Store`."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypedDict, Unpack
+
+from chatcli.errors import NotFoundError
+from chatcli.store.db import connect, transaction, translate_errors
+from chatcli.store.migrations import apply_migrations
+from chatcli.store.queries import (
+    BRANCH_SQL,
+    INSERT_MESSAGE_SQL,
+    INSERT_SESSION_SQL,
+    LATEST_LEAF_SQL,
+    MESSAGE_LIST,
+    SESSION_LIST,
+    SessionNameTakenError,
+    advance_session,
+    check_session_changes,
+    next_update_time,
+    require_message,
+    require_name_free,
+    require_session,
+    session_row_by_id_or_prefix,
+)
+from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
+from chatcli.store.rows import (
+    dump_json,
+    escape_like,
+    message_from_row,
+    message_values,
+    new_id,
+    session_from_row,
+    session_values,
+)
+
+__all__ = ["SessionChanges", "SessionNameTakenError", "Store"]
+
+
+class SessionChanges(TypedDict, total=False):
+    """Fields :meth:`Store.update_session` can change."""
+
+    title: str
+    name: str | None
+    model: str
+    system_prompt: str
+    role: str | None
+    sampling: dict[str, Any]
+    current_leaf: str | None
+
+
+_EDITABLE_SESSION_FIELDS = frozenset(SessionChanges.__annotations__)
+
+
+class Store:
+    """Sessions and their message trees in one SQLite file.
+
+    ``Store(path)`` opens the database at once (creating it and applying migrations);
+    ``Store.open(path)`` is the same. Close it with :meth:`close` or use it as a context
+    manager. One connection is shared by all threads and guarded by a re-entrant lock, so a
+    worker thread may write while the UI thread reads. Every failure of the database itself
+    surfaces as :class:`~chatcli.errors.StoreError` naming the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.RLock()
+        self._connection = connect(path)
+        try:
+            with translate_errors(path):
+                apply_migrations(self._connection)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating if needed) the store at ``path``."""
+        return cls(path)
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def close(self) -> None:
+        """Close the database; closing twice is harmless."""
+        with self._lock, translate_errors(self._path):
+            self._connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        """Hold the lock and translate database errors for the block (autocommit statements)."""
+        with self._lock, translate_errors(self._path):
+            yield self._connection
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """Like :meth:`_locked`, with the block in one write transaction."""
+        with self._locked() as connection, transaction(connection):
+            yield connection
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        *,
+        model: str,
+        system_prompt: str = "",
+        role: str | None = None,
+        sampling: dict[str, Any] | None = None,
+        name: str | None = None,
+        title: str = "",
+    ) -> SessionRecord:
+        """Create and return a new, empty session.
+
+        An empty ``name`` means no name. Raises SessionNameTakenError if ``name`` is in use.
+        """
+        name = name or None
+        with self._writing() as connection:
+            if name is not None:
+                require_name_free(connection, name)
+            now = next_update_time(connection)
+            session = SessionRecord(
+                id=new_id(),
+                name=name,
+                title=title,
+                created=now,
+                updated=now,
+                model=model,
+                system_prompt=system_prompt,
+                role=role,
+                sampling=dict(sampling or {}),
+            )
+            connection.execute(INSERT_SESSION_SQL, session_values(session))
+        return session
+
+    def get_session(self, session_id: str) -> SessionRecord:
+        """Return the session with id ``session_id``; NotFoundError if there is none."""
+        with self._locked() as connection:
+            return require_session(connection, session_id)
+
+    def find_session(self, name_or_id: str) -> SessionRecord | None:
+        """Look a session up by exact name, then exact id, then unique id prefix (≥ 4 chars).
+
+        Returns None when nothing matches. Raises NotFoundError when an id prefix matches
+        more than one session.
+        """
+        with self._locked() as connection:
+            row = connection.execute(
+                f"SELECT {SESSION_LIST} FROM sessions WHERE name = ?", (name_or_id,)
+            ).fetchone()
+            if row is None:
+                row = session_row_by_id_or_prefix(connection, name_or_id.strip().lower())
+            return None if row is None else session_from_row(row)
+
+    def latest_session(self) -> SessionRecord | None:
+        """Return the most recently updated session, or None if there are none."""
+        sessions = self.list_sessions(limit=1)
+        return sessions[0] if sessions else None
+
+    def list_sessions(
+        self, *, search: str | None = None, limit: int | None = None
+    ) -> list[SessionRecord]:
+        """Return sessions, most recently updated first.
+
+        Args:
+            search: keep only sessions whose title or name contains this text (ASCII
+                case-insensitive; ``%`` and ``_`` match literally). Empty or None: all.
+            limit: return at most this many (None: no limit).
+        """
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        sql = f"SELECT {SESSION_LIST} FROM sessions"
+        parameters: list[object] = []
+        if search:
+            pattern = f"%{escape_like(search)}%"
+            sql += " WHERE title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'"
+            parameters += [pattern, pattern]
+        sql += " ORDER BY updated DESC, rowid DESC LIMIT ?"
+        parameters.append(-1 if limit is None else limit)
+        with self._locked() as connection:
+            rows = connection.execute(sql, parameters).fetchall()
+            return [session_from_row(row) for row in rows]
+
+    def update_session(self, session_id: str, **changes: Unpack[SessionChanges]) -> SessionRecord:
+        """Change some of a session's fields, bump its ``updated`` time and return it.
+
+        Editable fields: title, name, model, system_prompt, role, sampling, current_leaf.
+        Raises ValueError for any other field, NotFoundError for an unknown session or a
+        ``current_leaf`` not in it, SessionNameTakenError for a name already in use.
+        """
+        unknown = sorted(set(changes) - _EDITABLE_SESSION_FIELDS)
+        if unknown:
+            raise ValueError(f"cannot update session field(s): {', '.join(unknown)}")
+        columns: dict[str, object] = dict(changes)
+        if "name" in columns:
+            columns["name"] = columns["name"] or None
+        if "sampling" in columns:
+            columns["sampling"] = dump_json(changes.get("sampling") or {})
+        with self._writing() as connection:
+            require_session(connection, session_id)
+            check_session_changes(connection, session_id, columns)
+            columns["updated"] = next_update_time(connection)
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            connection.execute(
+                f"UPDATE sessions SET {assignments} WHERE id = ?", (*columns.values(), session_id)
+            )
+            return require_session(connection, session_id)
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete a session and all its messages; NotFoundError if there is no such session."""
+        with self._writing() as connection:
+            cursor = connection.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no session '{session_id}'")
+
+    # -- messages -------------------------------------------------------------------------
+
+    def add_message(
+        self,
+        session_id: str,
+        *,
+        parent_id: str | None,
+        role: str,
+        content: str,
+        status: MessageStatus = "complete",
+        model: str | None = None,
+        model_sha256: str | None = None,
+        sampling: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
+        finish_reason: str | None = None,
+    ) -> MessageRecord:
+        """Add a message under ``parent_id`` (None: a root) and make it the current leaf.
+
+        Also bumps the session's ``updated`` time and, if the session has no title yet and
+        this is a user message, titles the session after the message's first line.
+        Raises NotFoundError for an unknown session or a parent not in the session.
+        """
+        with self._writing() as connection:
+            session = require_session(connection, session_id)
+            if parent_id is not None:
+                require_message(connection, parent_id, session_id)
+            message = MessageRecord(
+                id=new_id(),
+                session_id=session_id,
+                parent_id=parent_id,
+                role=role,
+                content=content,
+                created=time.time(),
+                status=status,
+                model=model,
+                model_sha256=model_sha256,
+                sampling=sampling,
+                usage=usage,
+                finish_reason=finish_reason,
+            )
+            connection.execute(INSERT_MESSAGE_SQL, message_values(message))
+            advance_session(connection, session, message)
+        return message
+
+    def update_message(
+        self,
+        message_id: str,
+        *,
+        content: str | None = None,
+        status: MessageStatus | None = None,
+        usage: dict[str, Any] | None = None,
+        finish_reason: str | None = None,
+    ) -> None:
+        """Change the given fields of a message (None: leave as is) in one UPDATE.
+
+        Cheap enough to call for every chunk of a streaming reply. Raises NotFoundError if
+        there is no such message.
+        """
+        given = {"content": content, "status": status, "finish_reason": finish_reason}
+        columns: dict[str, object] = {
+            key: value for key, value in given.items() if value is not None
+        }
+        if usage is not None:
+            columns["usage"] = dump_json(usage)
+        if not columns:
+            return
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        with self._locked() as connection:
+            cursor = connection.execute(
+                f"UPDATE messages SET {assignments} WHERE id = ?", (*columns.values(), message_id)
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no message '{message_id}'")
+
+    def get_message(self, message_id: str) -> MessageRecord:
+        """Return the message with id ``message_id``; NotFoundError if there is none."""
+        with self._locked() as connection:
+            return require_message(connection, message_id)
+
+    def branch(self, session_id: str, leaf_id: str | None = None) -> list[MessageRecord]:
+        """Return the messages from the root down to ``leaf_id``, root first.
+
+        ``leaf_id`` defaults to the session's current leaf; a session without messages gives
+        an empty list. Raises NotFoundError for an unknown session or a leaf not in it.
+        """
+        with self._locked() as connection:
+            if leaf_id is None:
+                leaf_id = require_session(connection, session_id).current_leaf
+                if leaf_id is None:
+                    return []
+            rows = connection.execute(BRANCH_SQL, (leaf_id, session_id)).fetchall()
+            if not rows:
+                raise NotFoundError(f"no message '{leaf_id}' in session '{session_id}'")
+            return [message_from_row(row) for row in rows]
+
+    def children(self, session_id: str, parent_id: str | None) -> list[MessageRecord]:
+        """Return the messages directly under ``parent_id`` (None: the roots), oldest first."""
+        with self._locked() as connection:
+            rows = connection.execute(
+                f"SELECT {MESSAGE_LIST} FROM messages WHERE session_id = ? AND parent_id IS ?"
+                " ORDER BY created, rowid",
+                (session_id, parent_id),
+            ).fetchall()
+            return [message_from_row(row) for row in rows]
+
+    def latest_leaf(self, session_id: str, message_id: str) -> str:
+        """Follow the newest child from ``message_id`` down to a leaf and return the leaf's id.
+
+        Returns ``message_id`` itself when it has no children. Raises NotFoundError if the
+        message is not in the session.
+        """
+        with self._locked() as connection:
+            row = connection.execute(LATEST_LEAF_SQL, (message_id, session_id)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no message '{message_id}' in session '{session_id}'")
+        return str(row[0])
+
+    def set_pinned(self, message_id: str, pinned: bool) -> None:
+        """Pin a message (never dropped from the context) or unpin it."""
+        with self._locked() as connection:
+            cursor = connection.execute(
+                "UPDATE messages SET pinned = ? WHERE id = ?", (int(pinned), message_id)
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no message '{message_id}'")
+
+    def message_count(self, session_id: str) -> int:
+        """Return how many messages the session holds, on all branches (0 if none)."""
+        with self._locked() as connection:
+            row = connection.execute(
+                "SELECT COUNT(*) FROM messages WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def mark_streaming_interrupted(self) -> int:
+        """Mark every message still "streaming" as "interrupted"; return how many changed.
+
+        Called at start-up to repair replies left half-written by a crash.
+        """
+        with self._locked() as connection:
+            cursor = connection.execute(
+                "UPDATE messages SET status = 'interrupted',"
+                " finish_reason = COALESCE(finish_reason, 'interrupted')"
+                " WHERE status = 'streaming'"
+            )
+            return cursor.rowcount

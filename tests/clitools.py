@@ -1,0 +1,61 @@
+"""Running the real ``chatcli`` command in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHATCLI = [sys.executable, "-m", "chatcli"]
+DETERMINISTIC = ["--temperature", "0", "--seed", "1"]
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def stats(self) -> dict[str, Any]:
+        lines = [line for line in self.stderr.splitlines() if line.startswith("{")]
+        assert len(lines) == 1, self.stderr
+        return json.loads(lines[0])  # type: ignore[no-any-return]
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATCLI_")}
+    env.update(CHATCLI_HOME=str(home), NO_COLOR="1", **extra)
+    return env
+
+
+def chatcli(
+    home: Path, *args: str, stdin: str | None = None, timeout: float = 120, **env: str
+) -> Result:
+    """Run chatcli; stdin is empty (/dev/null) unless text is given."""
+    done = subprocess.run(
+        [*CHATCLI, *args],
+        input=stdin.encode() if stdin is not None else None,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        env=cli_env(home, **env),
+        timeout=timeout,
+    )
+    return Result(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def assert_one_line_error(result: Result, code: int, *words: str) -> None:
+    assert result.code == code, (result.code, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("chatcli: error: ")
+    for word in words:
+        assert word in lines[0], (word, lines[0])

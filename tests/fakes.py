@@ -1,0 +1,96 @@
+"""A scripted fake engine: replies come from a queue, tokens are whitespace-separated words."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from chatcli.engine.base import (
+    ChatMessage,
+    EngineInfo,
+    FinishReason,
+    ReplyDone,
+    SamplingParams,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+MESSAGE_OVERHEAD = 4  # like "<|im_start|>role\n ... <|im_end|>\n"
+GENERATION_PROMPT = 3
+
+
+def fake_tokens(text: str) -> list[str]:
+    """The fake tokenizer: each word plus its following space is one token."""
+    words = text.split(" ")
+    return [w + " " for w in words[:-1]] + ([words[-1]] if words[-1] else [])
+
+
+@dataclass
+class FakeEngine:
+    """Streams scripted replies word by word and records every request."""
+
+    replies: list[str] = field(default_factory=list)
+    context_length: int = 4096
+    model_name: str = "fake-model"
+    token_delay_s: float = 0.0
+    gate: threading.Event | None = None
+    """If set, generation waits on it after the first token (to test cancelling mid-reply)."""
+    requests: list[list[ChatMessage]] = field(default_factory=list)
+    loads: int = 0
+    closed: bool = False
+    _stop: threading.Event = field(default_factory=threading.Event)
+    first_token_sent: threading.Event = field(default_factory=threading.Event)
+
+    def load(self) -> EngineInfo:
+        self.loads += 1
+        return EngineInfo(
+            model_name=self.model_name,
+            model_path="/fake/model.gguf",
+            model_sha256="f" * 64,
+            context_length=self.context_length,
+            chat_format="fake",
+        )
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return GENERATION_PROMPT + sum(
+            MESSAGE_OVERHEAD + len(fake_tokens(m.content)) for m in messages
+        )
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamEvent]:
+        self._stop.clear()
+        self.requests.append(list(messages))
+        started = time.perf_counter()
+        reply = self.replies.pop(0) if self.replies else "OK"
+        pieces = fake_tokens(reply)
+        if params.max_tokens is not None:
+            pieces = pieces[: params.max_tokens]
+        finish: FinishReason = "stop" if len(pieces) == len(fake_tokens(reply)) else "length"
+        sent = 0
+        for piece in pieces:
+            if (cancel and cancel.is_set()) or self._stop.is_set():
+                finish = "interrupted"
+                break
+            yield TextDelta(piece)
+            sent += 1
+            self.first_token_sent.set()
+            if self.gate is not None:
+                self.gate.wait(10)
+            if self.token_delay_s:
+                time.sleep(self.token_delay_s)
+        total = time.perf_counter() - started
+        usage = Usage(self.count_tokens(messages), 0, sent, min(total, 0.001), total, params.seed)
+        yield ReplyDone(finish, usage)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self.closed = True

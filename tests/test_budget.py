@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+from fakes import FakeEngine
+
+from chatcli.core.budget import Turn, fit_to_context, group_turns, reply_reserve
+from chatcli.engine.base import ChatMessage
+from chatcli.errors import ContextOverflowError
+
+count = FakeEngine().count_tokens
+
+
+def turn(n: int, words: int = 10, pinned: bool = False) -> Turn:
+    return Turn(
+        (
+            ChatMessage("user", " ".join([f"u{n}"] * words)),
+            ChatMessage("assistant", " ".join([f"a{n}"] * words)),
+        ),
+        pinned,
+    )
+
+
+def test_everything_fits_nothing_dropped():
+    budget = fit_to_context(
+        ChatMessage("system", "s"),
+        [turn(1)],
+        ChatMessage("user", "new"),
+        count_tokens=count,
+        context_length=1000,
+        max_tokens=100,
+    )
+    assert budget.dropped_messages == 0
+    assert len(budget.messages) == 4
+    assert budget.prompt_tokens == count(budget.messages)
+
+
+@pytest.mark.parametrize("turns", [3, 10, 40])
+def test_drops_fewest_oldest_whole_turns(turns: int):
+    history = [turn(i) for i in range(turns)]
+    budget = fit_to_context(
+        ChatMessage("system", "s"),
+        history,
+        ChatMessage("user", "new"),
+        count_tokens=count,
+        context_length=150,
+        max_tokens=50,
+    )
+    assert budget.prompt_tokens <= 100
+    kept = budget.messages[1:-1]
+    assert len(kept) % 2 == 0  # never splits a turn
+    dropped_turns = budget.dropped_messages // 2
+    assert kept == [m for t in history[dropped_turns:] for m in t.messages]
+    # one more turn would not have fitted
+    if dropped_turns:
+        with_one_more = [
+            budget.messages[0],
+            *history[dropped_turns - 1].messages,
+            *budget.messages[1:],
+        ]
+        assert count(with_one_more) > 100
+
+
+def test_pinned_turn_is_kept_while_newer_ones_drop():
+    history = [turn(0, pinned=True), *[turn(i) for i in range(1, 8)]]
+    budget = fit_to_context(
+        None,
+        history,
+        ChatMessage("user", "new"),
+        count_tokens=count,
+        context_length=130,
+        max_tokens=50,
+    )
+    assert budget.messages[0].content.startswith("u0")
+    assert budget.dropped_messages > 0
+
+
+def test_overflow_names_token_counts():
+    with pytest.raises(ContextOverflowError, match=r"take \d+ tokens but only 32 fit"):
+        fit_to_context(
+            None,
+            [],
+            ChatMessage("user", "x " * 100),
+            count_tokens=count,
+            context_length=64,
+            max_tokens=32,
+        )
+
+
+def test_reply_reserve_defaults_to_a_quarter_capped():
+    assert reply_reserve(2048, None) == 512
+    assert reply_reserve(32768, None) == 1024
+    assert reply_reserve(2048, 100) == 100
+    assert reply_reserve(512, 4000) == 256
+
+
+def test_group_turns_starts_each_turn_at_a_user_message():
+    pairs = [
+        (ChatMessage("user", "a"), False),
+        (ChatMessage("assistant", "b"), True),
+        (ChatMessage("user", "c"), False),
+    ]
+    turns = group_turns(pairs)
+    assert [len(t.messages) for t in turns] == [2, 1]
+    assert turns[0].pinned and not turns[1].pinned

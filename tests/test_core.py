@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fakes import FakeEngine
+
+from chatcli.config import Settings
+from chatcli.core.chat import ChatCore, ContextTrimmed, ReplyFinished
+from chatcli.engine.base import SamplingParams, TextDelta
+from chatcli.errors import ContextOverflowError
+from chatcli.store.store import Store
+
+
+def run(events: object) -> tuple[str, ReplyFinished, list[object]]:
+    seen = list(events)  # type: ignore[call-overload]
+    text = "".join(e.text for e in seen if isinstance(e, TextDelta))
+    finished = [e for e in seen if isinstance(e, ReplyFinished)]
+    assert len(finished) == 1
+    return text, finished[0], seen
+
+
+def test_reply_streams_and_is_saved_with_usage(core: ChatCore, engine: FakeEngine, store: Store):
+    engine.replies = ["Paris is the capital."]
+    session = core.new_session()
+    text, finished, _ = run(core.reply(session, "Capital of France?", SamplingParams(seed=7)))
+    assert text == "Paris is the capital."
+    saved = store.branch(session.id)
+    assert [m.role for m in saved] == ["user", "assistant"]
+    assert saved[1].content == text
+    assert saved[1].status == "complete"
+    assert saved[1].finish_reason == "stop"
+    assert saved[1].usage and saved[1].usage["completion_tokens"] == 4
+    assert saved[1].sampling and saved[1].sampling["seed"] == 7
+    assert saved[1].model_sha256 == "f" * 64
+    assert finished.message.id == saved[1].id
+
+
+def test_system_prompt_comes_from_role_and_is_sent_first(core: ChatCore, engine: FakeEngine):
+    session = core.new_session(role="translate")
+    run(core.reply(session, "Bonjour", SamplingParams()))
+    sent = engine.requests[0]
+    assert sent[0].role == "system" and "translat" in sent[0].content.lower()
+    assert sent[-1].content == "Bonjour"
+
+
+def test_explicit_system_prompt_beats_role(core: ChatCore, engine: FakeEngine):
+    session = core.new_session(role="code", system_prompt="Be a pirate.")
+    run(core.reply(session, "hi", SamplingParams()))
+    assert engine.requests[0][0].content == "Be a pirate."
+
+
+def test_second_turn_sends_earlier_turns(core: ChatCore, engine: FakeEngine):
+    engine.replies = ["first answer", "second answer"]
+    session = core.new_session()
+    run(core.reply(session, "one", SamplingParams()))
+    run(core.reply(session, "two", SamplingParams()))
+    contents = [m.content for m in engine.requests[1]]
+    assert contents[1:] == ["one", "first answer", "two"]
+
+
+def test_user_message_is_saved_before_generation_starts(store: Store):
+    engine = FakeEngine(replies=["a b c"], gate=threading.Event())
+    core = ChatCore(engine, store, Settings())
+    session = core.new_session()
+    events = core.reply(session, "question", SamplingParams())
+    next(events)  # first token: generation is under way
+    saved = store.branch(session.id)
+    assert [m.role for m in saved] == ["user", "assistant"]
+    assert saved[1].status == "streaming"
+    engine.gate.set()  # type: ignore[union-attr]
+    list(events)
+
+
+def test_cancel_keeps_partial_reply_marked_interrupted(store: Store):
+    cancel = threading.Event()
+    engine = FakeEngine(replies=["one two three four five"])
+    core = ChatCore(engine, store, Settings())
+    session = core.new_session()
+    text = ""
+    finished = None
+    for event in core.reply(session, "count", SamplingParams(), cancel):
+        if isinstance(event, TextDelta):
+            text += event.text
+            if text.count(" ") == 2:
+                cancel.set()
+        elif isinstance(event, ReplyFinished):
+            finished = event
+    assert finished is not None and finished.finish_reason == "interrupted"
+    reply = store.branch(session.id)[-1]
+    assert reply.content == text == "one two "
+    assert reply.status == "interrupted"
+
+
+def test_abandoned_stream_saves_partial_text(core: ChatCore, engine: FakeEngine, store: Store):
+    """Ctrl+C raising KeyboardInterrupt in the consumer closes the generator mid-reply."""
+    engine.replies = ["alpha beta gamma delta"]
+    session = core.new_session()
+    events = core.reply(session, "go", SamplingParams())
+    next(events)
+    next(events)
+    events.close()
+    reply = store.branch(session.id)[-1]
+    assert reply.content == "alpha beta "
+    assert reply.status == "interrupted"
+
+
+def test_history_that_outgrows_context_drops_oldest_turns(store: Store):
+    engine = FakeEngine(context_length=120, replies=["short"] * 10)
+    core = ChatCore(engine, store, Settings())
+    session = core.new_session(system_prompt="sys")
+    params = SamplingParams(max_tokens=20)
+    for turn in range(6):
+        events = list(core.reply(session, " ".join(["word"] * 15) + f" {turn}", params))
+    trimmed = [e for e in events if isinstance(e, ContextTrimmed)]
+    assert trimmed and trimmed[0].dropped_messages % 2 == 0
+    last_request = engine.requests[-1]
+    assert last_request[0].content == "sys"
+    assert last_request[-1].content.endswith(" 5")
+    assert engine.count_tokens(last_request) <= 120 - 20
+    assert store.message_count(session.id) == 12  # nothing deleted from the store
+
+
+def test_message_larger_than_context_is_an_error_and_nothing_is_saved(store: Store):
+    engine = FakeEngine(context_length=64)
+    core = ChatCore(engine, store, Settings())
+    session = core.new_session()
+    with pytest.raises(ContextOverflowError, match="tokens"):
+        list(core.reply(session, "word " * 200, SamplingParams()))
+    assert store.message_count(session.id) == 0
+
+
+def test_error_policy_refuses_to_drop(store: Store):
+    engine = FakeEngine(context_length=100, replies=["ok"] * 5)
+    core = ChatCore(engine, store, Settings(overflow="error"))
+    session = core.new_session()
+    params = SamplingParams(max_tokens=10)
+    list(core.reply(session, "word " * 30, params))
+    list(core.reply(session, "word " * 30, params))
+    with pytest.raises(ContextOverflowError, match="'error'"):
+        list(core.reply(session, "word " * 30, params))
+
+
+def test_regenerate_creates_a_sibling_branch(core: ChatCore, engine: FakeEngine, store: Store):
+    engine.replies = ["first", "second"]
+    session = core.new_session()
+    run(core.reply(session, "q", SamplingParams()))
+    user = store.branch(session.id)[0]
+    run(core.regenerate(session, user, SamplingParams()))
+    replies = store.children(session.id, user.id)
+    assert [r.content for r in replies] == ["first", "second"]
+    assert store.branch(session.id)[-1].content == "second"
+    assert [m.content for m in engine.requests[1]][-1] == "q"
+    assert len(engine.requests[1]) == 2  # system + the question, not the old reply
+
+
+def test_new_session_uses_model_advice_below_configured_values(store: Store):
+    engine = FakeEngine()
+    core = ChatCore(engine, store, Settings())
+    assert core.default_sampling() == SamplingParams()
