@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 from fakes import FakeEngine
@@ -18,6 +19,36 @@ def run(events: object) -> tuple[str, ReplyFinished, list[object]]:
     finished = [e for e in seen if isinstance(e, ReplyFinished)]
     assert len(finished) == 1
     return text, finished[0], seen
+
+
+def next_text(events: Iterator[object]) -> str:
+    return next(e.text for e in events if isinstance(e, TextDelta))
+
+
+def test_saved_events_come_before_the_text(core: ChatCore, engine: FakeEngine):
+    engine.replies = ["hello there"]
+    events = list(core.reply(core.new_session(), "hi", SamplingParams()))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["MessageSaved", "MessageSaved", "TextDelta", "TextDelta", "ReplyFinished"]
+    user, reply = events[0].message, events[1].message  # type: ignore[union-attr]
+    assert (user.role, reply.role, reply.parent_id) == ("user", "assistant", user.id)
+
+
+def test_edit_sends_new_text_as_a_sibling_of_the_original(
+    core: ChatCore, engine: FakeEngine, store: Store
+):
+    engine.replies = ["a1", "a2", "a3"]
+    session = core.new_session()
+    run(core.reply(session, "first", SamplingParams()))
+    run(core.reply(session, "second", SamplingParams()))
+    original = store.branch(session.id)[2]
+    run(core.edit(session, original, "second, edited", SamplingParams()))
+    assert [m.content for m in store.children(session.id, original.parent_id)] == [
+        "second",
+        "second, edited",
+    ]
+    assert [m.content for m in engine.requests[-1]][1:] == ["first", "a1", "second, edited"]
+    assert [m.content for m in store.branch(session.id)] == ["first", "a1", "second, edited", "a3"]
 
 
 def test_reply_streams_and_is_saved_with_usage(core: ChatCore, engine: FakeEngine, store: Store):
@@ -64,7 +95,7 @@ def test_user_message_is_saved_before_generation_starts(store: Store):
     core = ChatCore(engine, store, Settings())
     session = core.new_session()
     events = core.reply(session, "question", SamplingParams())
-    next(events)  # first token: generation is under way
+    next_text(events)  # first token: generation is under way
     saved = store.branch(session.id)
     assert [m.role for m in saved] == ["user", "assistant"]
     assert saved[1].status == "streaming"
@@ -97,8 +128,8 @@ def test_abandoned_stream_saves_partial_text(core: ChatCore, engine: FakeEngine,
     engine.replies = ["alpha beta gamma delta"]
     session = core.new_session()
     events = core.reply(session, "go", SamplingParams())
-    next(events)
-    next(events)
+    next_text(events)
+    next_text(events)
     events.close()
     reply = store.branch(session.id)[-1]
     assert reply.content == "alpha beta "

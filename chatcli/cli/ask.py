@@ -78,9 +78,8 @@ def run_ask(request: AskRequest) -> int:
     settings = settings_with(request.model_flags)
     with _open_store(request.save) as store:
         store.mark_streaming_interrupted()
-        session = _existing_session(store, request)
-        if session is not None and request.model_flags.model is None:
-            settings = replace(settings, model=session.model)
+        session = existing_session(store, request)
+        settings = session_settings(settings, session, request.model_flags)
         core, load_s = _load_core(settings, store, request.ignore_eos)
         session = _prepare_session(core, session, request)
         params = request.sampling.apply(sampling_from(session.sampling, core.default_sampling()))
@@ -105,7 +104,8 @@ def _open_store(save: bool) -> Iterator[Store]:
         yield store
 
 
-def _existing_session(store: Store, request: AskRequest) -> SessionRecord | None:
+def existing_session(store: Store, request: AskRequest) -> SessionRecord | None:
+    """The session asked for by --continue or --session, if it exists."""
     if request.continue_latest:
         session = store.latest_session()
         if session is None:
@@ -114,6 +114,19 @@ def _existing_session(store: Store, request: AskRequest) -> SessionRecord | None
     if request.session:
         return store.find_session(request.session)
     return None
+
+
+def session_settings(
+    settings: Settings, session: SessionRecord | None, flags: ModelFlags
+) -> Settings:
+    """A continued session keeps its model and context size unless flags say otherwise."""
+    if session is None:
+        return settings
+    if flags.model is None:
+        settings = replace(settings, model=session.model)
+    if flags.ctx is None and session.context_length:
+        settings = replace(settings, context_length=session.context_length)
+    return settings
 
 
 def _load_core(settings: Settings, store: Store, ignore_eos: bool) -> tuple[ChatCore, float]:

@@ -82,7 +82,7 @@ def main(
                 model_flags=flags,
             )
             raise typer.Exit(run_ask(request))
-        from chatcli.tui.launch import launch_tui
+        from chatcli.cli.tui_launch import launch_tui
 
         raise typer.Exit(launch_tui(flags, continue_latest, session, role, system))
 

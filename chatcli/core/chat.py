@@ -43,6 +43,13 @@ class ContextTrimmed:
 
 
 @dataclass(frozen=True)
+class MessageSaved:
+    """A message was written to the store: the user's, or the reply about to stream."""
+
+    message: MessageRecord
+
+
+@dataclass(frozen=True)
 class ReplyFinished:
     """The reply is complete (or was stopped) and saved."""
 
@@ -52,7 +59,7 @@ class ReplyFinished:
     budget: Budget
 
 
-ChatEvent = ContextTrimmed | TextDelta | ReplyFinished
+ChatEvent = ContextTrimmed | MessageSaved | TextDelta | ReplyFinished
 
 
 def sampling_from(saved: dict[str, Any] | None, defaults: SamplingParams) -> SamplingParams:
@@ -92,11 +99,7 @@ class ChatCore:
     ) -> SessionRecord:
         """Create a session; the system prompt comes from ``system_prompt`` or the role."""
         role_name = role or self.settings.role or DEFAULT_ROLE
-        prompt = system_prompt
-        if prompt is None:
-            prompt = self.settings.system_prompt
-        if prompt is None:
-            prompt = get_role(role_name).prompt
+        prompt = system_prompt if system_prompt is not None else self.new_session_prompt(role)
         params = sampling or self.default_sampling()
         return self.store.create_session(
             model=self.settings.model or self.info.model_name,
@@ -105,6 +108,22 @@ class ChatCore:
             sampling=params.as_dict(),
             name=name,
         )
+
+    def new_session_prompt(self, role: str | None = None) -> str:
+        """The system prompt a new session gets: the configured one, else the role's."""
+        if self.settings.system_prompt is not None:
+            return self.settings.system_prompt
+        return get_role(role or self.settings.role or DEFAULT_ROLE).prompt
+
+    def count_context(self, session: SessionRecord) -> int:
+        """Exact tokens of the session's system prompt and current branch, as sent."""
+        messages = [ChatMessage("system", session.system_prompt)] if session.system_prompt else []
+        messages += [
+            ChatMessage(m.role, m.content)  # type: ignore[arg-type]
+            for m in self.history(session)
+            if m.role in ("user", "assistant") and m.content
+        ]
+        return self.engine.count_tokens(messages)
 
     def history(self, session: SessionRecord) -> list[MessageRecord]:
         """The messages of the branch being shown, oldest first."""
@@ -146,11 +165,24 @@ class ChatCore:
         """Send ``user_text`` in ``session`` and stream the saved reply."""
         parent = self.store.get_session(session.id).current_leaf
         budget = self.plan(session, user_text, params, parent_id=parent)
-        if budget.dropped_messages:
-            yield ContextTrimmed(
-                budget.dropped_messages, budget.prompt_tokens, self.info.context_length
-            )
         user = self.store.add_message(session.id, parent_id=parent, role="user", content=user_text)
+        yield MessageSaved(user)
+        yield from self._generate(session, user, budget, params, cancel)
+
+    def edit(
+        self,
+        session: SessionRecord,
+        original: MessageRecord,
+        new_text: str,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[ChatEvent]:
+        """Send ``new_text`` in place of the earlier user message ``original``, as a new branch."""
+        budget = self.plan(session, new_text, params, parent_id=original.parent_id)
+        user = self.store.add_message(
+            session.id, parent_id=original.parent_id, role="user", content=new_text
+        )
+        yield MessageSaved(user)
         yield from self._generate(session, user, budget, params, cancel)
 
     def regenerate(
@@ -174,6 +206,8 @@ class ChatCore:
         cancel: threading.Event | None,
     ) -> Iterator[ChatEvent]:
         info = self.info
+        if budget.dropped_messages:
+            yield ContextTrimmed(budget.dropped_messages, budget.prompt_tokens, info.context_length)
         reply = self.store.add_message(
             session.id,
             parent_id=user.id,
@@ -184,6 +218,7 @@ class ChatCore:
             model_sha256=info.model_sha256,
             sampling=params.as_dict(),
         )
+        yield MessageSaved(reply)
         writer = _ReplyWriter(self.store, reply.id)
         try:
             for event in self.engine.stream(budget.messages, params, cancel):

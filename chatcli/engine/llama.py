@@ -8,7 +8,9 @@ template (from the GGUF, or a catalog override) — never a silent fallback form
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import io
 import logging
 import secrets
 import threading
@@ -99,19 +101,30 @@ class LlamaEngine:
         return self._info
 
     def _construct(self) -> Any:
-        try:
-            return llama_cpp.Llama(
-                model_path=str(self.options.model_path),
-                n_ctx=self.options.context_length,
-                n_gpu_layers=self._gpu_layers(),
-                n_threads=self._threads(),
-                n_threads_batch=self._threads(),
-                logits_all=False,
-                verbose=self.options.verbose,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            inspect_gguf(self.options.model_path)  # raises a precise error if the file is bad
-            raise ModelError(f"cannot load model {self.options.model_path}: {exc}") from None
+        # With verbose=False, llama-cpp-python silences loading by pointing file descriptors
+        # 1 and 2 at /dev/null for the whole process, which blanks a running TUI. Instead it is
+        # built verbose (llama.cpp's own log goes through _route_llama_log) and only its Python
+        # prints are caught here.
+        chatter = io.StringIO()
+        with contextlib.ExitStack() as quiet:
+            if not self.options.verbose:
+                quiet.enter_context(contextlib.redirect_stdout(chatter))
+                quiet.enter_context(contextlib.redirect_stderr(chatter))
+            try:
+                llama = llama_cpp.Llama(
+                    model_path=str(self.options.model_path),
+                    n_ctx=self.options.context_length,
+                    n_gpu_layers=self._gpu_layers(),
+                    n_threads=self._threads(),
+                    n_threads_batch=self._threads(),
+                    logits_all=False,
+                    verbose=True,
+                )
+            except (ValueError, RuntimeError, OSError) as exc:
+                inspect_gguf(self.options.model_path)  # raises a precise error for a bad file
+                raise ModelError(f"cannot load model {self.options.model_path}: {exc}") from None
+        llama.verbose = self.options.verbose  # generate() prints cache hits when verbose
+        return llama
 
     def _gpu_layers(self) -> int:
         if self.options.gpu_layers is not None:

@@ -60,7 +60,15 @@ def _initial(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
-MIGRATIONS: tuple[tuple[str, Migration], ...] = (("001_initial", _initial),)
+def _session_context_length(connection: sqlite3.Connection) -> None:
+    """Let a session remember the context size chosen for it."""
+    connection.execute("ALTER TABLE sessions ADD COLUMN context_length INTEGER")
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("001_initial", _initial),
+    ("002_session_context_length", _session_context_length),
+)
 """Every migration, in the order it must be applied."""
 
 

@@ -32,6 +32,8 @@ class SessionRecord:
     """Sampling parameters saved with the session (SamplingParams.as_dict form)."""
     current_leaf: str | None = None
     """Id of the message at the tip of the branch being shown."""
+    context_length: int | None = None
+    """Context size chosen for this session (None = the settings' or the model's)."""
 
 
 @dataclass(frozen=True)

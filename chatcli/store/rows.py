@@ -23,6 +23,7 @@ SESSION_COLUMNS = (
     "role",
     "sampling",
     "current_leaf",
+    "context_length",
 )
 """Columns of ``sessions``, in the order :func:`session_values` produces them."""
 
@@ -112,6 +113,7 @@ def session_values(session: SessionRecord) -> tuple[object, ...]:
         session.role,
         dump_json(session.sampling),
         session.current_leaf,
+        session.context_length,
     )
 
 
@@ -128,6 +130,7 @@ def session_from_row(row: sqlite3.Row) -> SessionRecord:
         role=row["role"],
         sampling=load_json(row["sampling"]) or {},
         current_leaf=row["current_leaf"],
+        context_length=row["context_length"],
     )
 
 

@@ -54,6 +54,7 @@ class SessionChanges(TypedDict, total=False):
     role: str | None
     sampling: dict[str, Any]
     current_leaf: str | None
+    context_length: int | None
 
 
 _EDITABLE_SESSION_FIELDS = frozenset(SessionChanges.__annotations__)

@@ -1,0 +1,339 @@
+"""The chat app: built by ``build_app`` from an injected chat core, settings and engine factory.
+
+The app never talks to the model or the database except through the chat core and the store
+objects it holds; the model runs in a thread worker (see replying.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from textual import work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from chatcli.config import Settings, save_setting
+from chatcli.core.chat import ChatCore, ChatEvent, sampling_from
+from chatcli.engine.base import SamplingParams
+from chatcli.errors import ConfigError
+from chatcli.store.records import MessageRecord, SessionRecord
+from chatcli.tui.chat.message import MessageView
+from chatcli.tui.chat.prompt import PromptInput
+from chatcli.tui.chat.transcript import Shown, Transcript
+from chatcli.tui.replying import ReplyStream
+from chatcli.tui.sessions import EngineFactory, SessionActions
+from chatcli.tui.sidebar import SessionsSidebar
+from chatcli.tui.status import StatusBar
+
+
+@dataclass
+class ReplyEnded(Message):
+    """The worker has finished a reply (posted from the worker thread)."""
+
+    stream: ReplyStream
+    failed_text: str
+
+
+class SystemBar(Static):
+    """The session's role and system prompt, at the top of the chat."""
+
+    DEFAULT_CSS = """
+    SystemBar { height: 1; padding: 0 1; background: $boost; color: $text-muted; }
+    """
+
+    def show(self, role: str | None, prompt: str) -> None:
+        """Show the role name and the first line of the prompt."""
+        first_line = prompt.strip().splitlines()[0] if prompt.strip() else "(no system prompt)"
+        self.update(f"{role or 'custom'} · {first_line}")
+
+
+class ChatApp(SessionActions):
+    """A chat with a local model, its saved sessions, branches and settings."""
+
+    TITLE = "chatcli"
+    CSS = """
+    #main { height: 1fr; }
+    #prompt { margin: 0 1; }
+    """
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("escape,ctrl+c", "stop_reply", "Stop reply", priority=True),
+        Binding("ctrl+b", "toggle_sidebar", "Sessions"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+r", "regenerate", "Regenerate"),
+        Binding("ctrl+e", "edit_last", "Edit last"),
+        Binding("ctrl+o", "settings", "Settings"),
+        Binding("ctrl+t", "system_prompt", "Role"),
+        Binding("ctrl+y", "copy_last", "Copy reply", show=False),
+        Binding("alt+left", "branch(-1)", "Prev branch", show=False),
+        Binding("alt+right", "branch(1)", "Next branch", show=False),
+        Binding("f2", "rename", "Rename", show=False),
+    ]
+
+    def __init__(self, core: ChatCore, settings: Settings, engine_factory: EngineFactory) -> None:
+        super().__init__(core, settings, engine_factory)
+        self.reply: ReplyStream | None = None
+        self._theme_ready = False
+
+    def compose(self) -> ComposeResult:
+        """Sidebar on the left; system bar, transcript, input and status on the right."""
+        yield SessionsSidebar(id="sidebar")
+        with Vertical(id="main"):
+            yield SystemBar(id="system-bar")
+            yield Transcript(id="transcript")
+            yield PromptInput(id="prompt")
+            yield StatusBar(id="status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        """Apply the remembered theme, describe the model, open the first session."""
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self._theme_ready = True
+        self.show_engine()
+        await self.open_session(self.session)
+        self.query_one(PromptInput).focus()
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the theme the user picked (from the command palette) in the config file."""
+        if not self._theme_ready or theme == self.settings.theme:
+            return
+        self.settings = replace(self.settings, theme=theme)
+        try:
+            save_setting("theme", theme)
+        except (ConfigError, OSError) as error:
+            self.notify(f"Theme not saved: {error}", severity="warning")
+
+    @property
+    def replying(self) -> bool:
+        """Whether a reply is streaming now."""
+        return self.reply is not None
+
+    def params(self) -> SamplingParams:
+        """Sampling for the next reply: the session's, over the model's defaults."""
+        saved = self.session.sampling if self.session else None
+        return sampling_from(saved, self.core.default_sampling())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Stop only while replying; start nothing new until the reply has ended."""
+        if action == "stop_reply":
+            return self.replying
+        if action in ("regenerate", "edit_last", "settings", "new_chat", "branch"):
+            return not self.replying
+        return True
+
+    # -- the conversation ---------------------------------------------------------------
+
+    def history_items(self, session: SessionRecord) -> list[Shown]:
+        """The current branch with each message's place among its siblings."""
+        items = []
+        for message in self.core.store.branch(session.id):
+            siblings = self.core.store.children(session.id, message.parent_id)
+            index = next(i for i, s in enumerate(siblings) if s.id == message.id)
+            items.append(Shown(message, index, len(siblings)))
+        return items
+
+    async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
+        """Send the typed message."""
+        if self.replying:
+            self.query_one(PromptInput).restore(event.text)
+            self.notify("A reply is still streaming (Esc stops it)", severity="warning")
+            return
+        session = self.ensure_session()
+        user_view = await self.query_one(Transcript).add(
+            MessageView(None, role="user", text=event.text)
+        )
+        await self.start_reply(
+            lambda cancel: self.core.reply(session, event.text, self.params(), cancel),
+            user_view,
+            failed_text=event.text,
+        )
+
+    async def start_reply(
+        self,
+        events: Callable[[threading.Event], Iterator[ChatEvent]],
+        user_view: MessageView | None,
+        failed_text: str = "",
+    ) -> None:
+        """Stream a reply produced by ``events(cancel)`` into a new message view."""
+        reply_view = await self.query_one(Transcript).add(MessageView(None, role="assistant"))
+        stream = ReplyStream(self, user_view, reply_view, self._first_token)
+        self.reply = stream
+        stream.start_draining()
+        self.query_one(StatusBar).update_status(activity="processing prompt…")
+        self._run_reply(stream, events, failed_text)
+
+    def _first_token(self) -> None:
+        self.query_one(StatusBar).update_status(activity="generating… (Esc stops)")
+
+    @work(thread=True, exclusive=True, group="reply")
+    def _run_reply(
+        self,
+        stream: ReplyStream,
+        events: Callable[[threading.Event], Iterator[ChatEvent]],
+        failed_text: str,
+    ) -> None:
+        stream.consume(events(stream.cancel))
+        self.post_message(ReplyEnded(stream, failed_text))
+
+    async def on_reply_ended(self, event: ReplyEnded) -> None:
+        """Finish the reply on screen and show what it cost."""
+        stream, failed_text = event.stream, event.failed_text
+        await stream.stop_draining()
+        self.reply = None
+        status = self.query_one(StatusBar)
+        status.update_status(activity="")
+        outcome = stream.outcome
+        if outcome.error is not None:
+            await self._reply_failed(stream, outcome.error.message, failed_text)
+            return
+        if outcome.trimmed is not None:
+            await self.query_one(Transcript).mark_context_start(outcome.trimmed.dropped_messages)
+        if outcome.finished is not None:
+            usage = outcome.finished.usage
+            status.update_status(
+                context_used=usage.prompt_tokens + usage.completion_tokens,
+                tokens_per_s=usage.gen_tokens_per_s,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+            )
+        self.refresh_sidebar()
+
+    async def _reply_failed(self, stream: ReplyStream, message: str, failed_text: str) -> None:
+        """Show the error; take back views of messages that were never saved."""
+        self.notify(message, title="Reply failed", severity="error", timeout=8)
+        if stream.reply_view.record is None:
+            await stream.reply_view.remove()
+        if stream.user_view is not None and stream.user_view.record is None:
+            await stream.user_view.remove()
+            self.query_one(PromptInput).restore(failed_text)
+
+    def action_stop_reply(self) -> None:
+        """Stop the reply at the next token; its text so far is kept."""
+        if self.reply is not None:
+            self.reply.cancel.set()
+
+    async def action_quit(self) -> None:
+        """Quit; a reply in progress is stopped and saved first."""
+        if self.reply is not None:
+            self.reply.cancel.set()
+            await self.workers.wait_for_complete()
+        self.exit(0)
+
+    def action_copy_last(self) -> None:
+        """Copy the newest reply."""
+        view = self.query_one(Transcript).last_view("assistant")
+        if view is not None:
+            view.action_copy()
+
+    # -- branches -------------------------------------------------------------------------
+
+    async def on_message_view_action_requested(self, event: MessageView.ActionRequested) -> None:
+        """Edit, regenerate, pin or switch branches of a message."""
+        record = event.view.record
+        if record is None or self.session is None:
+            return
+        if self.replying and event.action != "pin":
+            self.notify("Wait for the reply to end (Esc stops it)", severity="warning")
+            return
+        if event.action == "branch":
+            await self.switch_branch(record, event.step)
+        elif event.action == "pin":
+            self.core.store.set_pinned(record.id, not record.pinned)
+            event.view.record = self.core.store.get_message(record.id)
+            event.view.refresh_header()
+        elif event.action == "edit":
+            await self.edit_message(record)
+        elif event.action == "regenerate":
+            await self.regenerate(record)
+
+    async def switch_branch(self, record: MessageRecord, step: int) -> None:
+        """Show the sibling ``step`` away from ``record`` and the newest branch below it."""
+        assert self.session is not None
+        siblings = self.core.store.children(self.session.id, record.parent_id)
+        index = next(i for i, s in enumerate(siblings) if s.id == record.id)
+        target = siblings[(index + step) % len(siblings)]
+        leaf = self.core.store.latest_leaf(self.session.id, target.id)
+        self.session = self.core.store.update_session(self.session.id, current_leaf=leaf)
+        await self.query_one(Transcript).show(self.history_items(self.session))
+
+    async def regenerate(self, record: MessageRecord) -> None:
+        """Answer again the user message that ``record`` (a reply or the question) belongs to."""
+        assert self.session is not None
+        user = (
+            record if record.role == "user" else self.core.store.get_message(record.parent_id or "")
+        )
+        session = self.core.store.update_session(self.session.id, current_leaf=user.id)
+        self.session = session
+        await self.query_one(Transcript).show(self.history_items(session))
+        await self.start_reply(
+            lambda c: self.core.regenerate(session, user, self.params(), c), None
+        )
+
+    async def edit_message(self, record: MessageRecord) -> None:
+        """Edit an earlier user message and send it again as a new branch."""
+        from chatcli.tui.screens import TextInputScreen
+
+        if record.role != "user":
+            self.notify("Only your own messages can be edited", severity="warning")
+            return
+        text = await self.push_screen_wait(
+            TextInputScreen("Edit message (Ctrl+S sends)", record.content, multiline=True)
+        )
+        if not text or self.session is None:
+            return
+        session = self.core.store.update_session(self.session.id, current_leaf=record.parent_id)
+        self.session = session
+        await self.query_one(Transcript).show(self.history_items(session))
+        user_view = await self.query_one(Transcript).add(MessageView(None, role="user", text=text))
+        await self.start_reply(
+            lambda c: self.core.edit(session, record, text, self.params(), c), user_view
+        )
+
+    async def action_regenerate(self) -> None:
+        """Regenerate the newest reply."""
+        view = self.query_one(Transcript).last_view("assistant")
+        if view is not None and view.record is not None:
+            await self.regenerate(view.record)
+
+    @work(exclusive=True, group="modal")
+    async def action_edit_last(self) -> None:
+        """Edit your newest message."""
+        view = self.query_one(Transcript).last_view("user")
+        if view is not None and view.record is not None:
+            await self.edit_message(view.record)
+
+    async def action_branch(self, step: int) -> None:
+        """Switch the newest reply to its previous or next sibling."""
+        view = self.query_one(Transcript).last_view("assistant")
+        if view is not None and view.record is not None and view.sibling_count > 1:
+            await self.switch_branch(view.record, step)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every action in the command palette (Ctrl+P)."""
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action not in ("quit",):
+                yield SystemCommand(
+                    binding.description,
+                    f"{binding.description} ({binding.key})",
+                    lambda action=binding.action: self.run_action(action),
+                )
+
+
+def build_app(
+    core: ChatCore,
+    settings: Settings,
+    engine_factory: EngineFactory,
+    session: SessionRecord | None = None,
+) -> ChatApp:
+    """The app, given everything it talks to (the CLI and the tests both call this)."""
+    app = ChatApp(core, settings, engine_factory)
+    app.session = session
+    return app

@@ -1,0 +1,161 @@
+"""One message in the transcript: a header line and its text, as Markdown or cheap plain text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Markdown, Static
+from textual.widgets._markdown import MarkdownStream
+
+from chatcli.store.records import MessageRecord
+
+_CODE_BLOCK = re.compile(r"^\s*(```|~~~)[^\n]*\n(.*?)^\s*\1\s*$", re.MULTILINE | re.DOTALL)
+
+MessageAction = Literal["edit", "regenerate", "pin", "branch"]
+
+
+def code_blocks(text: str) -> list[str]:
+    """The contents of the fenced code blocks in ``text``, in order."""
+    return [match.group(2) for match in _CODE_BLOCK.finditer(text)]
+
+
+class MessageView(Vertical, can_focus=True):
+    """A message with its role, branch position ("2/3") and status, and its text."""
+
+    DEFAULT_CSS = """
+    MessageView { height: auto; padding: 0 1; margin: 0 0 1 0; }
+    MessageView:focus { background: $boost; }
+    MessageView .header { color: $text-muted; height: 1; }
+    MessageView.-user .header { color: $accent; }
+    MessageView.-assistant .header { color: $success; }
+    MessageView .body { height: auto; margin: 0; padding: 0; }
+    MessageView Markdown { margin: 0; padding: 0; }
+    """
+
+    BINDINGS = [
+        Binding("y", "copy", "Copy"),
+        Binding("b", "copy_code", "Copy code"),
+        Binding("left,[", "branch(-1)", "Prev branch"),
+        Binding("right,]", "branch(1)", "Next branch"),
+        Binding("e", "request('edit')", "Edit"),
+        Binding("r", "request('regenerate')", "Regenerate"),
+        Binding("p", "request('pin')", "Pin"),
+    ]
+
+    @dataclass
+    class ActionRequested(Message):
+        """The user asked for ``action`` on this message (``step`` for branch switching)."""
+
+        view: MessageView
+        action: MessageAction
+        step: int = 0
+
+    def __init__(
+        self,
+        record: MessageRecord | None,
+        *,
+        role: str,
+        text: str = "",
+        sibling_index: int = 0,
+        sibling_count: int = 1,
+        rich: bool = True,
+    ) -> None:
+        super().__init__(classes=f"-{role}")
+        self.record = record
+        self.role = role
+        self.text = text
+        self.sibling_index = sibling_index
+        self.sibling_count = sibling_count
+        self.rich = rich
+        self._stream: MarkdownStream | None = None
+        self._code_cursor = 0
+
+    def compose(self) -> ComposeResult:
+        """The header line, then the body."""
+        yield Static(self._header(), classes="header", markup=False)
+        if self.rich:
+            yield Markdown(self.text, classes="body")
+        else:
+            yield Static(self.text, classes="body", markup=False)
+
+    def _header(self) -> str:
+        label = {"user": "You", "assistant": "Assistant", "system": "System"}.get(
+            self.role, self.role
+        )
+        if self.sibling_count > 1:
+            label += f"  ‹ {self.sibling_index + 1}/{self.sibling_count} ›"
+        status = self.record.status if self.record else ""
+        if status == "interrupted":
+            label += "  (interrupted)"
+        elif status == "error":
+            label += "  (failed)"
+        if self.record and self.record.pinned:
+            label += "  📌"
+        return label
+
+    def refresh_header(self) -> None:
+        """Redraw the header after the record or branch position changed."""
+        self.query_one(".header", Static).update(self._header())
+
+    async def make_rich(self) -> None:
+        """Replace cheap plain text by rendered Markdown (when it scrolls into view)."""
+        if self.rich:
+            return
+        self.rich = True
+        await self.query_one(".body").remove()
+        await self.mount(Markdown(self.text, classes="body"))
+
+    def start_stream(self) -> None:
+        """Prepare to receive the reply's text in pieces."""
+        self._stream = Markdown.get_stream(self.query_one(".body", Markdown))
+
+    async def append(self, text: str) -> None:
+        """Add streamed text; the Markdown stream batches what it cannot draw at once."""
+        self.text += text
+        if self._stream is not None:
+            await self._stream.write(text)
+
+    async def finish(self, record: MessageRecord | None) -> None:
+        """End the stream and render the whole text once (streamed code fences can go blank)."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        if record is not None:
+            self.record = record
+            self.text = record.content
+        body = self.query_one(".body")
+        if isinstance(body, Markdown):
+            await body.update(self.text)
+        self.refresh_header()
+
+    def action_copy(self) -> None:
+        """Copy the message's text (OSC 52: works over SSH in most terminals)."""
+        self.app.copy_to_clipboard(self.text)
+        self.notify("Copied the message")
+
+    def action_copy_code(self) -> None:
+        """Copy a code block; pressing again copies the next one."""
+        blocks = code_blocks(self.text)
+        if not blocks:
+            self.notify("No code block in this message", severity="warning")
+            return
+        index = self._code_cursor % len(blocks)
+        self._code_cursor += 1
+        self.app.copy_to_clipboard(blocks[index])
+        self.notify(f"Copied code block {index + 1}/{len(blocks)}")
+
+    def action_branch(self, step: int) -> None:
+        """Show the previous or next sibling branch of this message."""
+        if self.sibling_count > 1:
+            self.post_message(self.ActionRequested(self, "branch", step))
+
+    def action_request(self, action: MessageAction) -> None:
+        """Ask the app to edit, regenerate or pin this message."""
+        if self.record is not None:
+            self.post_message(self.ActionRequested(self, action))

@@ -1,0 +1,97 @@
+"""Streaming one reply into the transcript from a worker thread.
+
+The worker pushes text into a TokenBuffer; a UI timer drains it every DRAIN_INTERVAL_S into
+the reply's MarkdownStream. Rare events (a message saved, the end of the reply, an error) are
+passed with ``call_from_thread``; per-token calls would block the generating thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import App
+from textual.timer import Timer
+
+from chatcli.core.chat import ChatEvent, ContextTrimmed, MessageSaved, ReplyFinished
+from chatcli.engine.base import TextDelta
+from chatcli.errors import ChatcliError
+from chatcli.tui.chat.buffer import TokenBuffer
+from chatcli.tui.chat.message import MessageView
+
+DRAIN_INTERVAL_S = 0.1
+
+
+@dataclass
+class ReplyOutcome:
+    """How a reply ended: finished normally or stopped, or failed with an error."""
+
+    finished: ReplyFinished | None = None
+    error: ChatcliError | None = None
+    trimmed: ContextTrimmed | None = None
+
+
+class ReplyStream:
+    """One reply in flight: its views, its buffer and its cancel switch."""
+
+    def __init__(
+        self,
+        app: App[Any],
+        user_view: MessageView | None,
+        reply_view: MessageView,
+        on_first_token: Callable[[], None],
+    ) -> None:
+        self.app = app
+        self.user_view = user_view
+        self.reply_view = reply_view
+        self.cancel = threading.Event()
+        self.buffer = TokenBuffer()
+        self.outcome = ReplyOutcome()
+        self._on_first_token = on_first_token
+        self._first_token = threading.Event()
+        self._timer: Timer | None = None
+
+    def start_draining(self) -> None:
+        """Begin moving buffered text onto the screen (UI thread)."""
+        self.reply_view.start_stream()
+        self._timer = self.app.set_interval(DRAIN_INTERVAL_S, self.drain)
+
+    async def drain(self) -> None:
+        """Move what the worker produced since the last call into the reply (UI thread)."""
+        text = self.buffer.take()
+        if text:
+            await self.reply_view.append(text)
+
+    async def stop_draining(self) -> None:
+        """Show the last text and render the finished reply once in full (UI thread)."""
+        if self._timer is not None:
+            self._timer.stop()
+        await self.drain()
+        finished = self.outcome.finished
+        await self.reply_view.finish(finished.message if finished else None)
+
+    def consume(self, events: Iterator[ChatEvent]) -> None:
+        """Run the reply to its end (worker thread); never raises a ChatcliError."""
+        try:
+            for event in events:
+                if isinstance(event, TextDelta):
+                    if not self._first_token.is_set():
+                        self._first_token.set()
+                        self.app.call_from_thread(self._on_first_token)
+                    self.buffer.push(event.text)
+                elif isinstance(event, MessageSaved):
+                    self.app.call_from_thread(self._attach, event)
+                elif isinstance(event, ContextTrimmed):
+                    self.outcome.trimmed = event
+                elif isinstance(event, ReplyFinished):
+                    self.outcome.finished = event
+        except ChatcliError as error:
+            self.outcome.error = error
+
+    def _attach(self, event: MessageSaved) -> None:
+        view = self.reply_view if event.message.role == "assistant" else self.user_view
+        if view is not None:
+            view.record = event.message
+            view.refresh_header()

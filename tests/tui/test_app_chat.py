@@ -1,0 +1,76 @@
+"""The chat app driven by the Pilot, against the scripted fake engine."""
+
+from __future__ import annotations
+
+import threading
+
+from conftest import MakeApp
+from fakes import FakeEngine
+
+from chatcli.tui.app import ChatApp
+from chatcli.tui.chat.message import MessageView
+from chatcli.tui.chat.prompt import PromptInput
+from chatcli.tui.status import StatusBar
+
+
+async def send(app: ChatApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    prompt = app.query_one(PromptInput)
+    prompt.focus()
+    prompt.load_text(text)
+    await pilot.press("enter")
+
+
+async def wait_for_reply(app: ChatApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def views(app: ChatApp) -> list[tuple[str, str]]:
+    return [(v.role, v.text) for v in app.query(MessageView)]
+
+
+async def test_send_streams_reply_and_saves_it(make_app: MakeApp):
+    engine = FakeEngine(replies=["Hello **there**, friend."])
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "Hi!")
+        await wait_for_reply(app, pilot)
+        assert views(app) == [("user", "Hi!"), ("assistant", "Hello **there**, friend.")]
+        assert app.session is not None
+        saved = app.core.store.branch(app.session.id)
+        assert [(m.role, m.content, m.status) for m in saved] == [
+            ("user", "Hi!", "complete"),
+            ("assistant", "Hello **there**, friend.", "complete"),
+        ]
+        status = app.query_one(StatusBar).status
+        assert status.completion_tokens == 3
+        assert status.context_used == status.prompt_tokens + 3
+
+
+async def test_escape_cancels_reply_and_keeps_partial_text(make_app: MakeApp):
+    gate = threading.Event()
+    engine = FakeEngine(replies=["one two three four five six"], gate=gate)
+    app = make_app(engine)
+    async with app.run_test() as pilot:
+        await send(app, pilot, "count")
+        await pilot.pause()
+        assert engine.first_token_sent.wait(5)
+        await pilot.press("escape")
+        gate.set()
+        await wait_for_reply(app, pilot)
+        reply = app.core.store.branch(app.session.id)[-1]  # type: ignore[union-attr]
+        assert reply.status == "interrupted"
+        assert reply.content == "one "
+        assert app.query(MessageView).last().text == "one "
+        assert "interrupted" in str(app.query(MessageView).last().query_one(".header").render())
+        assert not app.replying
+
+
+async def test_up_on_empty_input_recalls_last_prompt(make_app: MakeApp):
+    app = make_app(FakeEngine(replies=["a", "b"]))
+    async with app.run_test() as pilot:
+        await send(app, pilot, "first question")
+        await wait_for_reply(app, pilot)
+        await pilot.press("up")
+        assert app.query_one(PromptInput).text == "first question"
