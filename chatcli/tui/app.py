@@ -195,6 +195,9 @@ class ChatApp(SessionActions):
             return
         if outcome.trimmed is not None:
             await self.query_one(Transcript).mark_context_start(outcome.trimmed.dropped_messages)
+        for view in (stream.user_view, stream.reply_view):
+            if view is not None:
+                self._place_among_siblings(view)
         if outcome.finished is not None:
             usage = outcome.finished.usage
             status.update_status(
@@ -204,6 +207,16 @@ class ChatApp(SessionActions):
                 completion_tokens=usage.completion_tokens,
             )
         self.refresh_sidebar()
+
+    def _place_among_siblings(self, view: MessageView) -> None:
+        """Update a view's "2/3" branch position from the store."""
+        if view.record is None or self.session is None:
+            return
+        siblings = self.core.store.children(self.session.id, view.record.parent_id)
+        ids = [sibling.id for sibling in siblings]
+        if view.record.id in ids:
+            view.sibling_index, view.sibling_count = ids.index(view.record.id), len(ids)
+            view.refresh_header()
 
     async def _reply_failed(self, stream: ReplyStream, message: str, failed_text: str) -> None:
         """Show the error; take back views of messages that were never saved."""

@@ -11,7 +11,7 @@ from textual.message import Message
 
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore, sampling_from
-from chatcli.core.roles import list_roles
+from chatcli.core.roles import DEFAULT_ROLE, list_roles
 from chatcli.engine.base import Engine
 from chatcli.errors import ChatcliError
 from chatcli.store.records import SessionRecord
@@ -72,8 +72,8 @@ class SessionActions(App[int]):
         transcript = self.query_one(Transcript)
         if session is None:
             await transcript.remove_children()
-            role = self.settings.role
-            self._show_system(role, self.core.new_session_prompt(role))
+            role = None if self.settings.system_prompt else self.settings.role or DEFAULT_ROLE
+            self._show_system(role, self.core.new_session_prompt())
         else:
             await transcript.show(self.history_items(session))
             self._show_system(session.role, session.system_prompt)

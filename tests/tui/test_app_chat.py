@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from conftest import MakeApp
+from apptools import MakeApp
 from fakes import FakeEngine
 
 from chatcli.tui.app import ChatApp
