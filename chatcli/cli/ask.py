@@ -19,11 +19,11 @@ import typer
 from chatcli import paths
 from chatcli.cli.errors import say
 from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
-from chatcli.cli.render import AnswerWriter, make_writer
+from chatcli.cli.render import AnswerWriter, PrefillMeter, make_writer
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore, ContextTrimmed, ReplyFinished, sampling_from
 from chatcli.core.roles import get_role
-from chatcli.engine.base import TextDelta
+from chatcli.engine.base import PrefillProgress, TextDelta
 from chatcli.engine.factory import create_engine
 from chatcli.errors import EXIT_INTERRUPTED, NotFoundError
 from chatcli.store.records import SessionRecord
@@ -162,9 +162,11 @@ def _stream(
 ) -> tuple[ReplyFinished | None, str]:
     finished: ReplyFinished | None = None
     parts: list[str] = []
+    progress = PrefillMeter()
     try:
         for event in events:
             if isinstance(event, TextDelta):
+                progress.clear()
                 parts.append(event.text)
                 if writer:
                     writer.write(event.text)
@@ -173,9 +175,12 @@ def _stream(
                     f"{event.dropped_messages} earlier messages are outside the context "
                     f"({event.context_length} tokens) and were not sent"
                 )
+            elif isinstance(event, PrefillProgress):
+                progress.show(event)
             elif isinstance(event, ReplyFinished):
                 finished = event
     finally:
+        progress.clear()
         if writer:
             writer.close()
     return finished, "".join(parts)

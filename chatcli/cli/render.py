@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.markdown import Markdown
 
+from chatcli.engine.base import PrefillProgress
+
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)", re.MULTILINE)
 
 
@@ -57,11 +59,16 @@ class MarkdownWriter:
             refresh_per_second=10,
             transient=False,
             vertical_overflow="visible",
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
-        self.live.start()
+        self.started = False
 
     def write(self, text: str) -> None:
         """Add text; print the blocks it completes and redraw the rest."""
+        if not self.started:  # not before: the prompt's progress line may still be showing
+            self.live.start()
+            self.started = True
         self.pending += text
         done, self.pending = split_finished_blocks(self.pending)
         if done:
@@ -72,8 +79,9 @@ class MarkdownWriter:
 
     def close(self) -> None:
         """Draw the last block and stop the live display."""
-        self.live.update(Markdown(self.pending), refresh=True)
-        self.live.stop()
+        if self.started:
+            self.live.update(Markdown(self.pending), refresh=True)
+            self.live.stop()
 
 
 def split_finished_blocks(text: str) -> tuple[str, str]:
@@ -100,3 +108,33 @@ def make_writer(raw: bool) -> AnswerWriter:
     if raw or not sys.stdout.isatty():
         return RawWriter()
     return MarkdownWriter()
+
+
+class PrefillMeter:
+    """Shows 'processing prompt 512/2,048 tokens, ~6 s left' on stderr while a long prompt loads.
+
+    Only on a terminal: a redirected stderr gets no progress noise.
+    """
+
+    def __init__(self) -> None:
+        self.active = sys.stderr.isatty()
+        self.shown = False
+
+    def show(self, progress: PrefillProgress) -> None:
+        """Redraw the progress line."""
+        if not self.active:
+            return
+        line = (
+            f"chatcli: processing prompt {progress.done:,}/{progress.total:,} tokens, "
+            f"~{progress.eta_s:.0f} s left"
+        )
+        sys.stderr.write(f"\r\x1b[K{line}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        """Remove the progress line."""
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = False

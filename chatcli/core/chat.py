@@ -21,6 +21,7 @@ from chatcli.engine.base import (
     ChatMessage,
     Engine,
     EngineInfo,
+    PrefillProgress,
     ReplyDone,
     SamplingParams,
     TextDelta,
@@ -59,7 +60,7 @@ class ReplyFinished:
     budget: Budget
 
 
-ChatEvent = ContextTrimmed | MessageSaved | TextDelta | ReplyFinished
+ChatEvent = ContextTrimmed | MessageSaved | PrefillProgress | TextDelta | ReplyFinished
 
 
 def sampling_from(saved: dict[str, Any] | None, defaults: SamplingParams) -> SamplingParams:
@@ -224,6 +225,8 @@ class ChatCore:
             for event in self.engine.stream(budget.messages, params, cancel):
                 if isinstance(event, TextDelta):
                     writer.append(event.text)
+                    yield event
+                elif isinstance(event, PrefillProgress):
                     yield event
                 elif isinstance(event, ReplyDone):
                     saved = writer.finish(event)

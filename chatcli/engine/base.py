@@ -100,7 +100,26 @@ class ReplyDone:
     usage: Usage
 
 
-StreamEvent = TextDelta | ReplyDone
+@dataclass(frozen=True)
+class PrefillProgress:
+    """Progress through the part of the prompt that was not cached (sent for long prompts)."""
+
+    done: int
+    """Prompt tokens evaluated so far."""
+    total: int
+    """Prompt tokens to evaluate in all."""
+    elapsed_s: float
+    """Seconds spent evaluating so far."""
+
+    @property
+    def eta_s(self) -> float:
+        """Estimated seconds until the prompt is processed."""
+        if self.done <= 0:
+            return 0.0
+        return self.elapsed_s / self.done * (self.total - self.done)
+
+
+StreamEvent = TextDelta | PrefillProgress | ReplyDone
 
 
 @dataclass(frozen=True)

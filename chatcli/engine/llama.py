@@ -12,7 +12,6 @@ import contextlib
 import ctypes
 import io
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,16 +25,12 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from chatcli.engine.base import (
     ChatMessage,
     EngineInfo,
-    FinishReason,
-    ReplyDone,
     SamplingParams,
     StreamEvent,
-    TextDelta,
-    Usage,
 )
+from chatcli.engine.generation import Generation
 from chatcli.engine.gguf import MAGIC, inspect_gguf
 from chatcli.engine.hardware import physical_cores
-from chatcli.engine.text import PieceDecoder, StopScanner
 from chatcli.errors import ContextOverflowError, ModelError
 
 log = logging.getLogger("chatcli.engine")
@@ -184,6 +179,15 @@ class LlamaEngine:
         """End the reply in progress at the next token."""
         self._stop.set()
 
+    def stop_requested(self) -> bool:
+        """Whether ``stop`` was called during the reply in progress."""
+        return self._stop.is_set()
+
+    @property
+    def llama(self) -> Any:
+        """The loaded ``llama_cpp.Llama`` (for the generation and snapshot helpers)."""
+        return self._llama
+
     def close(self) -> None:
         """Free the model's memory."""
         with self._lock:
@@ -206,7 +210,7 @@ class LlamaEngine:
             text = self.render(messages)
             tokens = self._prompt_tokens(text)
             limit = self._reply_limit(len(tokens), params, info.context_length)
-            run = _Generation(self, tokens, params, limit, cancel or threading.Event())
+            run = Generation(self, tokens, params, limit, cancel or threading.Event())
             yield from run.events(started)
             self._remember_context(text, tokens, run)
 
@@ -219,7 +223,7 @@ class LlamaEngine:
             )
         return min(room, params.max_tokens) if params.max_tokens else room
 
-    def _remember_context(self, text: str, tokens: list[int], run: _Generation) -> None:
+    def _remember_context(self, text: str, tokens: list[int], run: Generation) -> None:
         if run.text_matches_tokens:
             self._cached_text = text + run.reply
             self._cached_tokens = tokens + run.sampled
@@ -252,82 +256,6 @@ class LlamaEngine:
         if self.options.ignore_eos:
             return False
         return bool(llama_cpp.llama_vocab_is_eog(self._llama._model.vocab, token))
-
-
-class _Generation:
-    """One reply: drives ``Llama.generate`` and turns tokens into stream events."""
-
-    def __init__(
-        self,
-        engine: LlamaEngine,
-        prompt: list[int],
-        params: SamplingParams,
-        limit: int,
-        cancel: threading.Event,
-    ) -> None:
-        self.engine = engine
-        self.prompt = prompt
-        self.params = params
-        self.limit = limit
-        self.cancel = cancel
-        self.sampled: list[int] = []
-        self.reply = ""
-        self.text_matches_tokens = True
-
-    def events(self, started: float) -> Iterator[StreamEvent]:
-        """Yield the reply's text pieces, then a ReplyDone."""
-        engine, params = self.engine, self.params
-        llama = engine._llama
-        cached = engine.cached_prefix(self.prompt)
-        seed = params.seed if params.seed is not None else secrets.randbits(31)
-        llama.set_seed(seed)
-        decoder = PieceDecoder(engine.piece)
-        stops = StopScanner(params.stop)
-        first_token_at: float | None = None
-        finish: FinishReason = "length"
-        tokens = llama.generate(
-            self.prompt,
-            top_k=params.top_k,
-            top_p=params.top_p,
-            min_p=params.min_p,
-            temp=params.temperature,
-            repeat_penalty=params.repeat_penalty,
-        )
-        for token in tokens:
-            if first_token_at is None:
-                first_token_at = time.perf_counter()
-            if self.cancel.is_set() or engine._stop.is_set():
-                finish = "interrupted"
-                break
-            if engine.is_end_of_generation(token):
-                finish = "stop"
-                break
-            self.sampled.append(token)
-            piece = stops.feed(decoder.feed(token))
-            if piece:
-                self.reply += piece
-                yield TextDelta(piece)
-            if stops.stopped:
-                finish, self.text_matches_tokens = "stop", False
-                break
-            if len(self.sampled) >= self.limit:
-                break
-        tail = "" if stops.stopped else stops.feed(decoder.flush()) + stops.flush()
-        if stops.stopped:
-            finish, self.text_matches_tokens = "stop", False
-        if tail:
-            self.reply += tail
-            yield TextDelta(tail)
-        ended = time.perf_counter()
-        usage = Usage(
-            prompt_tokens=len(self.prompt),
-            cached_prompt_tokens=cached,
-            completion_tokens=len(self.sampled),
-            ttft_s=(first_token_at or ended) - started,
-            total_s=ended - started,
-            seed=seed,
-        )
-        yield ReplyDone(finish, usage)
 
 
 def _check_magic(path: Path) -> None:

@@ -1,0 +1,141 @@
+"""One reply from a llama.cpp model: prompt processing with progress, then token sampling.
+
+The prompt's uncached part is evaluated here in chunks (so that progress can be shown and a
+long prefill can be cancelled between chunks); ``Llama.generate`` then finds the whole prompt
+cached and samples straight away.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from chatcli.engine.base import (
+    FinishReason,
+    PrefillProgress,
+    ReplyDone,
+    SamplingParams,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+from chatcli.engine.text import PieceDecoder, StopScanner
+
+if TYPE_CHECKING:
+    from chatcli.engine.llama import LlamaEngine
+
+PREFILL_CHUNK = 256
+"""Prompt tokens evaluated between two progress reports."""
+PROGRESS_FROM = 512
+"""Prompts with fewer uncached tokens than this report no progress."""
+
+
+class Generation:
+    """Drives prefill and ``Llama.generate`` and turns tokens into stream events."""
+
+    def __init__(
+        self,
+        engine: LlamaEngine,
+        prompt: list[int],
+        params: SamplingParams,
+        limit: int,
+        cancel: threading.Event,
+    ) -> None:
+        self.engine = engine
+        self.llama: Any = engine.llama
+        self.prompt = prompt
+        self.params = params
+        self.limit = limit
+        self.cancel = cancel
+        self.sampled: list[int] = []
+        self.reply = ""
+        self.text_matches_tokens = True
+
+    def cancelled(self) -> bool:
+        """Whether the caller or ``Engine.stop`` asked to end the reply."""
+        return self.cancel.is_set() or self.engine.stop_requested()
+
+    def events(self, started: float) -> Iterator[StreamEvent]:
+        """Yield prefill progress, the reply's text pieces, then a ReplyDone."""
+        cached = self.engine.cached_prefix(self.prompt)
+        yield from self._prefill(cached)
+        seed = self.params.seed if self.params.seed is not None else secrets.randbits(31)
+        self.llama.set_seed(seed)
+        first_token_at: float | None = None
+        finish: FinishReason = "interrupted"
+        if not self.cancelled():
+            for event in self._sample():
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                if isinstance(event, ReplyDone):
+                    finish = event.finish_reason
+                else:
+                    yield event
+        ended = time.perf_counter()
+        usage = Usage(
+            prompt_tokens=len(self.prompt),
+            cached_prompt_tokens=cached,
+            completion_tokens=len(self.sampled),
+            ttft_s=(first_token_at or ended) - started,
+            total_s=ended - started,
+            seed=seed,
+        )
+        yield ReplyDone(finish, usage)
+
+    def _prefill(self, cached: int) -> Iterator[PrefillProgress]:
+        """Evaluate the uncached prompt tokens, reporting progress for long prompts."""
+        llama = self.llama
+        llama._ctx.kv_cache_seq_rm(-1, cached, -1)
+        llama.n_tokens = cached
+        pending = self.prompt[cached:]
+        started = time.perf_counter()
+        for offset in range(0, len(pending), PREFILL_CHUNK):
+            if self.cancelled():
+                return
+            llama.eval(pending[offset : offset + PREFILL_CHUNK])
+            if len(pending) >= PROGRESS_FROM:
+                done = min(offset + PREFILL_CHUNK, len(pending))
+                yield PrefillProgress(done, len(pending), time.perf_counter() - started)
+
+    def _sample(self) -> Iterator[TextDelta | ReplyDone]:
+        """Sample tokens until end of turn, a stop string, the limit, or a cancel."""
+        params, engine = self.params, self.engine
+        decoder = PieceDecoder(engine.piece)
+        stops = StopScanner(params.stop)
+        finish: FinishReason = "length"
+        tokens = self.llama.generate(
+            self.prompt,
+            top_k=params.top_k,
+            top_p=params.top_p,
+            min_p=params.min_p,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+        )
+        for token in tokens:
+            if self.cancelled():
+                finish = "interrupted"
+                break
+            if engine.is_end_of_generation(token):
+                finish = "stop"
+                break
+            self.sampled.append(token)
+            piece = stops.feed(decoder.feed(token))
+            if piece:
+                self.reply += piece
+                yield TextDelta(piece)
+            if stops.stopped or len(self.sampled) >= self.limit:
+                break
+        tail = "" if stops.stopped else stops.feed(decoder.flush()) + stops.flush()
+        if tail:
+            self.reply += tail
+            yield TextDelta(tail)
+        if stops.stopped:
+            finish, self.text_matches_tokens = "stop", False
+        yield ReplyDone(finish, _NO_USAGE)
+
+
+_NO_USAGE = Usage(0, 0, 0, 0.0, 0.0)
+"""Placeholder: ``events`` builds the real usage once the reply has ended."""
