@@ -50,10 +50,8 @@ def prompt_tokens(model_path: Path) -> list[int]:
 def bare_loop(llama: llama_cpp.Llama, tokens: list[int], count: int) -> float:
     """Tokens/s after the first token of a plain generate loop (no detokenizing)."""
     llama.reset()
-    generated = 0
     first = 0.0
-    for _ in llama.generate(tokens, **SAMPLING):
-        generated += 1
+    for generated, _ in enumerate(llama.generate(tokens, **SAMPLING), start=1):
         if generated == 1:
             first = time.perf_counter()
         if generated == count:
