@@ -35,29 +35,44 @@ def test_everything_fits_nothing_dropped():
 
 
 @pytest.mark.parametrize("turns", [3, 10, 40])
-def test_drops_fewest_oldest_whole_turns(turns: int):
+def test_drops_oldest_whole_turns_in_one_large_step(turns: int):
     history = [turn(i) for i in range(turns)]
     budget = fit_to_context(
         ChatMessage("system", "s"),
         history,
         ChatMessage("user", "new"),
         count_tokens=count,
-        context_length=150,
+        context_length=300,
         max_tokens=50,
     )
-    assert budget.prompt_tokens <= 100
+    room = 250
+    if (
+        count([budget.messages[0], *[m for t in history for m in t.messages], budget.messages[-1]])
+        <= room
+    ):
+        assert budget.dropped_messages == 0
+        return
+    assert budget.prompt_tokens <= room * 0.75  # dropped well below the limit, not just under it
     kept = budget.messages[1:-1]
     assert len(kept) % 2 == 0  # never splits a turn
     dropped_turns = budget.dropped_messages // 2
     assert kept == [m for t in history[dropped_turns:] for m in t.messages]
-    # one more turn would not have fitted
-    if dropped_turns:
-        with_one_more = [
-            budget.messages[0],
-            *history[dropped_turns - 1].messages,
-            *budget.messages[1:],
-        ]
-        assert count(with_one_more) > 100
+    one_more = [budget.messages[0], *history[dropped_turns - 1].messages, *budget.messages[1:]]
+    assert count(one_more) > room * 0.75  # and no more than needed for that
+
+
+def test_falls_back_to_just_fitting_when_the_large_step_is_impossible():
+    history = [turn(0, words=10)]
+    budget = fit_to_context(
+        None,
+        history,
+        ChatMessage("user", " ".join(["w"] * 70)),
+        count_tokens=count,
+        context_length=150,
+        max_tokens=50,
+    )
+    assert budget.dropped_messages == 2
+    assert 75 < budget.prompt_tokens <= 100
 
 
 def test_pinned_turn_is_kept_while_newer_ones_drop():

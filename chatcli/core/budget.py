@@ -17,6 +17,8 @@ DEFAULT_REPLY_SHARE = 4
 """Without max_tokens, keep a quarter of the context free for the reply..."""
 DEFAULT_REPLY_CAP = 1024
 """...but never more than this many tokens."""
+DROP_TARGET = 0.75
+"""When turns must be dropped, drop enough that the prompt uses at most this share of the room."""
 
 
 @dataclass(frozen=True)
@@ -78,20 +80,36 @@ def fit_to_context(
             f"(context {context_length}, {reserve} kept for the reply) "
             "and the overflow policy is 'error'"
         )
-    # Fewest oldest turns to drop: the prompt shrinks as more are dropped, so bisect.
-    low, high = 1, len(unpinned)
-    best = attempt(high)
-    if best[1] > limit:
-        raise _overflow(best[1], limit, reserve, context_length, len(unpinned) < len(history))
+    # Dropping from the front invalidates the model's cached prefix, so drop in one large step:
+    # down to DROP_TARGET of the room, leaving space for the next few turns without another drop.
+    everything = attempt(len(unpinned))
+    if everything[1] > limit:
+        raise _overflow(everything[1], limit, reserve, context_length, len(unpinned) < len(history))
+    target = int(limit * DROP_TARGET) if everything[1] <= int(limit * DROP_TARGET) else limit
+    high, best = _fewest_drops(attempt, len(unpinned), target, everything)
+    dropped = sum(len(history[i].messages) for i in unpinned[:high])
+    return Budget(best[0], best[1], reserve, dropped)
+
+
+Attempt = tuple[list[ChatMessage], int]
+
+
+def _fewest_drops(
+    attempt: Callable[[int], Attempt], most: int, target: int, everything: Attempt
+) -> tuple[int, Attempt]:
+    """Bisect for the fewest oldest turns to drop so the prompt is at most ``target`` tokens.
+
+    The prompt only shrinks as more turns are dropped, so the answer can be bisected.
+    """
+    low, high, best = 1, most, everything
     while low < high:
         middle = (low + high) // 2
         trial = attempt(middle)
-        if trial[1] <= limit:
+        if trial[1] <= target:
             high, best = middle, trial
         else:
             low = middle + 1
-    dropped = sum(len(history[i].messages) for i in unpinned[:high])
-    return Budget(best[0], best[1], reserve, dropped)
+    return high, best
 
 
 def _assemble(
