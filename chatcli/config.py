@@ -46,12 +46,14 @@ class Settings:
     """What to do when the history outgrows the context: drop-oldest, summarize or error."""
     theme: str = "textual-dark"
     """Textual theme of the TUI."""
+    kv_cache_gib: float = 2.0
+    """Disk space for KV snapshots of saved sessions (0 turns them off)."""
     verbose: bool = False
     """Show llama.cpp's own log on stderr."""
 
 
 _SAMPLING_KEYS = {f.name for f in fields(SamplingParams)}
-_TOP_KEYS = {
+_TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "model": str,
     "role": str,
     "system_prompt": str,
@@ -61,6 +63,7 @@ _TOP_KEYS = {
     "overflow": str,
     "theme": str,
     "verbose": bool,
+    "kv_cache_gib": (int, float),
 }
 _SAMPLING_TYPES: dict[str, type | tuple[type, ...]] = {
     "temperature": (int, float),
@@ -203,6 +206,8 @@ def _build(values: dict[str, Any], source: str) -> Settings:
     for key in ("temperature", "top_p", "min_p", "repeat_penalty"):
         if key in sampling_values:
             sampling_values[key] = float(sampling_values[key])
+    if "kv_cache_gib" in values:
+        values["kv_cache_gib"] = float(values["kv_cache_gib"])
     settings = Settings(**values)
     return replace(
         settings,

@@ -80,7 +80,7 @@ def run_ask(request: AskRequest) -> int:
         store.mark_streaming_interrupted()
         session = existing_session(store, request)
         settings = session_settings(settings, session, request.model_flags)
-        core, load_s = _load_core(settings, store, request.ignore_eos)
+        core, load_s = _load_core(settings, store, request)
         session = _prepare_session(core, session, request)
         params = request.sampling.apply(sampling_from(session.sampling, core.default_sampling()))
         writer = None if request.json_output else make_writer(request.raw)
@@ -129,8 +129,8 @@ def session_settings(
     return settings
 
 
-def _load_core(settings: Settings, store: Store, ignore_eos: bool) -> tuple[ChatCore, float]:
-    engine = create_engine(settings, ignore_eos=ignore_eos)
+def _load_core(settings: Settings, store: Store, request: AskRequest) -> tuple[ChatCore, float]:
+    engine = create_engine(settings, ignore_eos=request.ignore_eos, snapshots=request.save)
     started = time.perf_counter()
     engine.load()
     return ChatCore(engine, store, settings), time.perf_counter() - started

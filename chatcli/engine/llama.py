@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import io
 import logging
 import threading
@@ -31,6 +32,8 @@ from chatcli.engine.base import (
 from chatcli.engine.generation import Generation
 from chatcli.engine.gguf import MAGIC, inspect_gguf
 from chatcli.engine.hardware import physical_cores
+from chatcli.engine.kvcache import SnapshotStore, snapshot_key
+from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.errors import ContextOverflowError, ModelError
 
 log = logging.getLogger("chatcli.engine")
@@ -56,6 +59,10 @@ class LlamaOptions:
     """Keep generating past end-of-turn tokens (for benchmarks)."""
     recommended_sampling: dict[str, object] = field(default_factory=dict)
     """The catalog's sampling advice for this model."""
+    snapshot_dir: Path | None = None
+    """Where KV snapshots are kept (None = no snapshots)."""
+    snapshot_cap_bytes: int = 2 << 30
+    """Most bytes of snapshots to keep; least recently used go first."""
 
 
 class LlamaEngine:
@@ -73,6 +80,7 @@ class LlamaEngine:
         # sampled ids of the last reply instead of re-tokenizing its text (which can differ).
         self._cached_text = ""
         self._cached_tokens: list[int] = []
+        self._snapshots: SnapshotStore | None = None
 
     def load(self) -> EngineInfo:
         """Load the model (once) and describe it."""
@@ -83,6 +91,7 @@ class LlamaEngine:
         self._llama = self._construct()
         self._formatter, chat_format = self._chat_formatter()
         log.info("model %s: chat format %s", self.options.model_name, chat_format)
+        self._snapshots = self._snapshot_store()
         self._info = EngineInfo(
             model_name=self.options.model_name,
             model_path=str(self.options.model_path),
@@ -120,6 +129,20 @@ class LlamaEngine:
                 raise ModelError(f"cannot load model {self.options.model_path}: {exc}") from None
         llama.verbose = self.options.verbose  # generate() prints cache hits when verbose
         return llama
+
+    def _snapshot_store(self) -> SnapshotStore | None:
+        options = self.options
+        if options.snapshot_dir is None or not options.model_sha256:
+            return None
+        assert self._formatter is not None
+        key = snapshot_key(
+            options.model_sha256,
+            self._llama.n_ctx(),
+            "f16",
+            hashlib.sha256(self._formatter.template.encode()).hexdigest(),
+            llama_cpp.__version__,
+        )
+        return SnapshotStore(options.snapshot_dir, key, options.snapshot_cap_bytes)
 
     def _gpu_layers(self) -> int:
         if self.options.gpu_layers is not None:
@@ -168,6 +191,10 @@ class LlamaEngine:
             return self._cached_tokens + self._tokenize(rest, add_bos=False)
         return self._tokenize(text, add_bos=True)
 
+    def tokenize_prompt(self, text: str) -> list[int]:
+        """Token ids of a rendered prompt, tokenized afresh."""
+        return self._tokenize(text, add_bos=True)
+
     def _tokenize(self, text: str, add_bos: bool) -> list[int]:
         if not text:
             return []
@@ -191,6 +218,8 @@ class LlamaEngine:
     def close(self) -> None:
         """Free the model's memory."""
         with self._lock:
+            if self._snapshots is not None:
+                self._snapshots.wait()
             if self._llama is not None:
                 self._llama.close()
                 self._llama = None
@@ -208,11 +237,23 @@ class LlamaEngine:
             self._stop.clear()
             started = time.perf_counter()
             text = self.render(messages)
+            if self._snapshots is not None:
+                restore_snapshot(self, self._snapshots, text)
             tokens = self._prompt_tokens(text)
             limit = self._reply_limit(len(tokens), params, info.context_length)
             run = Generation(self, tokens, params, limit, cancel or threading.Event())
             yield from run.events(started)
             self._remember_context(text, tokens, run)
+            if self._snapshots is not None:
+                save_snapshot(self, self._snapshots)
+
+    def context_memo(self) -> tuple[str, list[int]]:
+        """The prompt text whose sampled token ids are in the KV cache, and those ids."""
+        return self._cached_text, self._cached_tokens
+
+    def set_context_memo(self, text: str, tokens: list[int]) -> None:
+        """Record that ``tokens`` (as sampled) encode ``text`` (after restoring a snapshot)."""
+        self._cached_text, self._cached_tokens = text, tokens
 
     def _reply_limit(self, prompt_tokens: int, params: SamplingParams, n_ctx: int) -> int:
         room = n_ctx - prompt_tokens

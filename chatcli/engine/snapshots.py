@@ -1,0 +1,81 @@
+"""Moving KV state between a loaded ``Llama`` and the snapshot store."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from typing import TYPE_CHECKING
+
+import llama_cpp
+
+from chatcli.engine.kvcache import Snapshot, SnapshotStore
+
+if TYPE_CHECKING:
+    from chatcli.engine.llama import LlamaEngine
+
+log = logging.getLogger("chatcli.kvcache")
+SEQUENCE = 0
+
+
+def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str) -> bool:
+    """Load the saved state that covers most of ``text``'s prompt, if it beats what is cached.
+
+    Returns whether a snapshot was loaded.
+    """
+    memo_text, _ = engine.context_memo()
+    if memo_text and text.startswith(memo_text):
+        return False  # this process already holds the conversation so far
+    snapshot = store.best_for_text(text)
+    if snapshot is None:
+        found = store.best_for_tokens(engine.tokenize_prompt(text))
+        snapshot = found[0] if found else None
+    if snapshot is None or _already_cached(engine, snapshot.kv_tokens):
+        return False
+    data = store.read(snapshot)
+    if data is None or not _load_state(engine, data, snapshot):
+        return False
+    if snapshot.text is not None:
+        engine.set_context_memo(snapshot.text, snapshot.memo_tokens)
+    log.debug("restored %d tokens from %s", len(snapshot.kv_tokens), snapshot.data_path)
+    return True
+
+
+def save_snapshot(engine: LlamaEngine, store: SnapshotStore) -> None:
+    """Copy the context's state now (a few ms) and write it to disk in the background."""
+    llama = engine.llama
+    count = int(llama.n_tokens)
+    if count == 0:
+        return
+    context = llama._ctx.ctx
+    size = llama_cpp.llama_state_seq_get_size(context, SEQUENCE)
+    buffer = (ctypes.c_uint8 * size)()
+    written = llama_cpp.llama_state_seq_get_data(context, buffer, size, SEQUENCE)
+    if written <= 0:
+        return
+    kv_tokens = [int(token) for token in llama.input_ids[:count]]
+    text, memo = engine.context_memo()
+    store.save_in_background(ctypes.string_at(buffer, written), kv_tokens, text or None, memo)
+
+
+def _already_cached(engine: LlamaEngine, kv_tokens: list[int]) -> bool:
+    llama = engine.llama
+    held = llama.input_ids[: llama.n_tokens]
+    return len(held) >= len(kv_tokens) and [int(t) for t in held[: len(kv_tokens)]] == kv_tokens
+
+
+def _load_state(engine: LlamaEngine, data: bytes, snapshot: Snapshot) -> bool:
+    llama = engine.llama
+    if len(snapshot.kv_tokens) > llama.n_ctx():
+        return False
+    llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+    buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+    read = llama_cpp.llama_state_seq_set_data(llama._ctx.ctx, buffer, len(data), SEQUENCE)
+    if read == 0:
+        llama.n_tokens = 0
+        log.debug("llama.cpp rejected snapshot %s", snapshot.data_path)
+        return False
+    count = len(snapshot.kv_tokens)
+    llama.input_ids[:count] = snapshot.kv_tokens
+    llama.n_tokens = count
+    llama._requires_eval = True  # the logits are not restored: replay the last token
+    return True

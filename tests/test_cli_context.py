@@ -1,0 +1,61 @@
+"""Context handling through the real CLI: snapshots across processes, overflow, truncation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from clitools import DETERMINISTIC, chatcli
+
+pytestmark = pytest.mark.model
+
+SHORT = ["--max-tokens", "32", *DETERMINISTIC, "--stats"]
+
+
+def snapshots(home: Path) -> list[Path]:
+    return sorted((home / "cache" / "kv").glob("*/*.kv"))
+
+
+def test_continuing_in_a_new_process_loads_the_kv_snapshot(chatcli_home: Path):
+    first = chatcli(chatcli_home, "ask", *SHORT, "Describe a lighthouse.")
+    assert first.code == 0 and len(snapshots(chatcli_home)) == 1
+    second = chatcli(chatcli_home, "ask", *SHORT, "-c", "Who lives there?")
+    assert second.code == 0
+    stats = second.stats()
+    assert stats["cached_prompt_tokens"] >= first.stats()["prompt_tokens"]
+    assert len(snapshots(chatcli_home)) == 1  # the longer snapshot replaced the shorter one
+
+
+def test_corrupt_snapshot_is_ignored_and_the_answer_still_comes(chatcli_home: Path):
+    assert chatcli(chatcli_home, "ask", *SHORT, "Name a river.").code == 0
+    for path in snapshots(chatcli_home):
+        path.write_bytes(b"garbage")
+    result = chatcli(chatcli_home, "ask", *SHORT, "-c", "How long is it?")
+    assert result.code == 0
+    assert result.stdout.strip()
+    assert result.stats()["cached_prompt_tokens"] == 0
+    assert "Traceback" not in result.stderr
+
+
+def test_no_save_keeps_no_snapshot(chatcli_home: Path):
+    assert chatcli(chatcli_home, "ask", *SHORT, "--no-save", "hi").code == 0
+    assert snapshots(chatcli_home) == []
+
+
+def test_session_longer_than_the_context_still_answers_and_says_what_was_dropped(
+    chatcli_home: Path,
+):
+    paragraph = "Lighthouses guide ships along dangerous coasts at night. " * 12
+    args = ["ask", "--ctx", "512", "--max-tokens", "24", *DETERMINISTIC, "--session", "long"]
+    for turn in range(4):
+        result = chatcli(chatcli_home, *args, f"{paragraph} Question {turn}: summarize.")
+        assert result.code == 0, result.stderr
+    final = chatcli(chatcli_home, *args, "--stats", "What was the last question number?")
+    assert final.code == 0
+    stats = final.stats()
+    assert stats["dropped_messages"] > 0
+    assert stats["prompt_tokens"] <= 512 - 24
+    notice = [line for line in final.stderr.splitlines() if "outside the context" in line]
+    assert len(notice) == 1 and notice[0].startswith("chatcli: ")
+    shown = chatcli(chatcli_home, "sessions", "show", "long", "--json").json()
+    assert len(shown["transcript"]) == 10  # nothing was deleted from the store

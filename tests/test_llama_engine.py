@@ -1,0 +1,172 @@
+"""LlamaEngine with the real default model: template, streaming, prefix reuse, snapshots."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from chatcli.catalog import resolve_model
+from chatcli.engine.base import ChatMessage, PrefillProgress, ReplyDone, SamplingParams, TextDelta
+from chatcli.engine.llama import LlamaEngine, LlamaOptions
+
+pytestmark = pytest.mark.model
+
+GREEDY = SamplingParams(temperature=0.0, seed=1, max_tokens=24)
+SYSTEM = ChatMessage("system", "You are a helpful assistant.")
+
+
+def make_engine(snapshot_dir: Path | None = None, context: int = 2048) -> LlamaEngine:
+    resolved = resolve_model("")
+    assert resolved.entry is not None
+    return LlamaEngine(
+        LlamaOptions(
+            model_path=resolved.path,
+            model_name=resolved.name,
+            context_length=context,
+            model_sha256=resolved.entry.sha256,
+            snapshot_dir=snapshot_dir,
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def engine():  # type: ignore[no-untyped-def]
+    loaded = make_engine()
+    loaded.load()
+    yield loaded
+    loaded.close()
+
+
+def reply(
+    engine: LlamaEngine, messages: list[ChatMessage], params: SamplingParams = GREEDY
+) -> tuple[str, ReplyDone]:
+    events = list(engine.stream(messages, params))
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    done = events[-1]
+    assert isinstance(done, ReplyDone)
+    return text, done
+
+
+def test_prompt_uses_the_gguf_chatml_template(engine: LlamaEngine):
+    info = engine.load()
+    assert info.chat_format == "GGUF chat template"
+    prompt = engine.render([SYSTEM, ChatMessage("user", "Hi")])
+    assert prompt.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>")
+    assert prompt.endswith("<|im_start|>assistant\n")
+    assert engine.count_tokens([SYSTEM, ChatMessage("user", "Hi")]) == len(
+        engine.tokenize_prompt(prompt)
+    )
+
+
+def test_reply_respects_max_tokens_and_reports_usage(engine: LlamaEngine):
+    text, done = reply(engine, [ChatMessage("user", "Tell me a long story.")])
+    assert text
+    assert done.usage.completion_tokens <= 24
+    assert done.finish_reason in ("length", "stop")
+    assert done.usage.prompt_tokens > 5
+
+
+def test_same_seed_same_text(engine: LlamaEngine):
+    params = SamplingParams(temperature=0.9, seed=123, max_tokens=20)
+    question = [ChatMessage("user", "Name an animal and describe it.")]
+    assert reply(engine, question, params)[0] == reply(engine, question, params)[0]
+
+
+def test_stop_string_ends_the_reply_without_it(engine: LlamaEngine):
+    question = [ChatMessage("user", "Count from 1 to 10, separated by commas.")]
+    full, _ = reply(engine, question, SamplingParams(temperature=0.0, max_tokens=40))
+    assert "5" in full  # the premise: the greedy answer does count
+    cut, done = reply(engine, question, SamplingParams(temperature=0.0, max_tokens=40, stop=("5",)))
+    assert "5" not in cut and full.startswith(cut)
+    assert done.finish_reason == "stop"
+
+
+def test_cancel_stops_at_the_next_token(engine: LlamaEngine):
+    cancel = threading.Event()
+    pieces = []
+    params = SamplingParams(temperature=0.0, max_tokens=200)
+    for event in engine.stream([ChatMessage("user", "Write an essay.")], params, cancel):
+        if isinstance(event, TextDelta):
+            pieces.append(event.text)
+            cancel.set()
+        elif isinstance(event, ReplyDone):
+            assert event.finish_reason == "interrupted"
+            assert event.usage.completion_tokens == 1
+    assert len(pieces) == 1
+
+
+def test_next_turn_reuses_the_cached_prefix_including_the_sampled_reply(engine: LlamaEngine):
+    history = [SYSTEM, ChatMessage("user", "What is a lighthouse?")]
+    first_text, first = reply(engine, history)
+    history += [ChatMessage("assistant", first_text), ChatMessage("user", "Who keeps it?")]
+    _, second = reply(engine, history)
+    new_message_tokens = engine.count_tokens(history) - engine.count_tokens(history[:-1])
+    evaluated = second.usage.prompt_tokens - second.usage.cached_prompt_tokens
+    assert second.usage.cached_prompt_tokens >= first.usage.prompt_tokens
+    assert evaluated <= new_message_tokens + 8
+
+
+def test_long_prompt_reports_prefill_progress(engine: LlamaEngine):
+    text = "The quick brown fox jumps over the lazy dog. " * 120
+    events = list(engine.stream([ChatMessage("user", text)], SamplingParams(max_tokens=2)))
+    progress = [e for e in events if isinstance(e, PrefillProgress)]
+    assert progress and progress[-1].done == progress[-1].total
+    assert [p.done for p in progress] == sorted(p.done for p in progress)
+
+
+def test_snapshot_resumes_a_conversation_in_a_fresh_engine(tmp_path: Path):
+    history = [SYSTEM, ChatMessage("user", "Describe the sea in three sentences.")]
+    first = make_engine(tmp_path)
+    text, _ = reply(first, history)
+    first.close()  # waits for the background write
+    history += [ChatMessage("assistant", text), ChatMessage("user", "And the sky?")]
+
+    resumed = make_engine(tmp_path)
+    resumed_text, resumed_done = reply(resumed, history)
+    resumed.close()
+    plain = make_engine(None)
+    plain_text, plain_done = reply(plain, history)
+    plain.close()
+
+    assert plain_done.usage.cached_prompt_tokens == 0
+    assert resumed_done.usage.cached_prompt_tokens >= engine_prompt_tokens(history[:2])
+    assert resumed_text == plain_text  # the restored state computes the same continuation
+
+
+def engine_prompt_tokens(messages: list[ChatMessage]) -> int:
+    counter = make_engine(None)
+    try:
+        return counter.count_tokens(messages)
+    finally:
+        counter.close()
+
+
+def test_corrupt_snapshot_is_ignored(tmp_path: Path):
+    history = [SYSTEM, ChatMessage("user", "Say hello.")]
+    first = make_engine(tmp_path)
+    text, _ = reply(first, history)
+    first.close()
+    for data in tmp_path.glob("*/*.kv"):
+        data.write_bytes(b"\xff" * data.stat().st_size)
+    resumed = make_engine(tmp_path)
+    _, done = reply(
+        resumed, [*history, ChatMessage("assistant", text), ChatMessage("user", "Bye.")]
+    )
+    resumed.close()
+    assert done.usage.cached_prompt_tokens == 0
+    assert done.usage.completion_tokens > 0
+
+
+def test_snapshot_store_is_private_to_the_configuration(tmp_path: Path):
+    first = make_engine(tmp_path, context=2048)
+    reply(first, [ChatMessage("user", "Hi")])
+    first.close()
+    other = make_engine(tmp_path, context=1024)
+    _, done = reply(
+        other, [ChatMessage("user", "Hi"), ChatMessage("assistant", "x"), ChatMessage("user", "y")]
+    )
+    other.close()
+    assert done.usage.cached_prompt_tokens == 0
+    assert len({p.parent for p in tmp_path.glob("*/*.kv")}) == 2
