@@ -97,9 +97,20 @@ def test_cancel_stops_at_the_next_token(engine: LlamaEngine):
     assert len(pieces) == 1
 
 
+def reply_until_done(engine: LlamaEngine, messages: list[ChatMessage]) -> tuple[str, ReplyDone]:
+    """Like a caller that stops iterating at the ReplyDone event (the generator is left open)."""
+    text = ""
+    for event in engine.stream(messages, GREEDY):
+        if isinstance(event, TextDelta):
+            text += event.text
+        elif isinstance(event, ReplyDone):
+            return text, event
+    raise AssertionError("no ReplyDone")
+
+
 def test_next_turn_reuses_the_cached_prefix_including_the_sampled_reply(engine: LlamaEngine):
-    history = [SYSTEM, ChatMessage("user", "What is a lighthouse?")]
-    first_text, first = reply(engine, history)
+    history = [SYSTEM, ChatMessage("user", "What is a lighthouse? Say what 'it's' means too.")]
+    first_text, first = reply_until_done(engine, history)
     history += [ChatMessage("assistant", first_text), ChatMessage("user", "Who keeps it?")]
     _, second = reply(engine, history)
     new_message_tokens = engine.count_tokens(history) - engine.count_tokens(history[:-1])

@@ -26,6 +26,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from chatcli.engine.base import (
     ChatMessage,
     EngineInfo,
+    ReplyDone,
     SamplingParams,
     StreamEvent,
 )
@@ -242,10 +243,13 @@ class LlamaEngine:
             tokens = self._prompt_tokens(text)
             limit = self._reply_limit(len(tokens), params, info.context_length)
             run = Generation(self, tokens, params, limit, cancel or threading.Event())
-            yield from run.events(started)
-            self._remember_context(text, tokens, run)
-            if self._snapshots is not None:
-                save_snapshot(self, self._snapshots)
+            for event in run.events(started):
+                if isinstance(event, ReplyDone):
+                    # Bookkeeping before the last event: a caller may stop iterating at it.
+                    self._remember_context(text, tokens, run)
+                    if self._snapshots is not None:
+                        save_snapshot(self, self._snapshots)
+                yield event
 
     def context_memo(self) -> tuple[str, list[int]]:
         """The prompt text whose sampled token ids are in the KV cache, and those ids."""
