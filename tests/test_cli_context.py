@@ -59,3 +59,20 @@ def test_session_longer_than_the_context_still_answers_and_says_what_was_dropped
     assert len(notice) == 1 and notice[0].startswith("chatcli: ")
     shown = chatcli(chatcli_home, "sessions", "show", "long", "--json").json()
     assert len(shown["transcript"]) == 10  # nothing was deleted from the store
+
+
+def test_truncate_input_cuts_the_middle_of_piped_text_with_a_warning(chatcli_home: Path):
+    lines = "\n".join(f"log line {n}: all systems nominal" for n in range(400))
+    args = ["ask", "--ctx", "512", "--max-tokens", "16", *DETERMINISTIC, "--stats"]
+    refused = chatcli(chatcli_home, *args, "What happened last?", stdin=lines)
+    assert refused.code == 6 and "tokens" in refused.stderr
+    result = chatcli(chatcli_home, *args, "--truncate-input", "What happened last?", stdin=lines)
+    assert result.code == 0, result.stderr
+    assert "warning" in result.stderr and "left out" in result.stderr
+    assert result.stats()["prompt_tokens"] <= 512 - 16
+    sent = chatcli(chatcli_home, "sessions", "list", "--json").json()[0]["id"]
+    question = chatcli(chatcli_home, "sessions", "show", sent, "--json").json()["transcript"][0]
+    text = question["content"]
+    assert text.startswith("log line 0:") and "log line 399:" in text
+    assert "characters cut to fit the context" in text
+    assert text.endswith("What happened last?")  # the instruction is never cut

@@ -21,9 +21,16 @@ from chatcli.cli.errors import say
 from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
 from chatcli.cli.render import AnswerWriter, PrefillMeter, make_writer
 from chatcli.config import Settings
-from chatcli.core.chat import ChatCore, ContextTrimmed, ReplyFinished, sampling_from
+from chatcli.core.chat import (
+    ChatCore,
+    ContextTrimmed,
+    ReplyFinished,
+    compose_user_text,
+    sampling_from,
+)
 from chatcli.core.roles import get_role
-from chatcli.engine.base import PrefillProgress, TextDelta
+from chatcli.core.truncate import truncate_to_fit
+from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
 from chatcli.engine.factory import create_engine
 from chatcli.errors import EXIT_INTERRUPTED, NotFoundError
 from chatcli.store.records import SessionRecord
@@ -45,6 +52,7 @@ class AskRequest:
     stats: bool = False
     raw: bool = False
     ignore_eos: bool = False
+    truncate_input: bool = False
     model_flags: ModelFlags = field(default_factory=ModelFlags)
     sampling: SamplingFlags = field(default_factory=SamplingFlags)
 
@@ -60,12 +68,12 @@ def read_stdin() -> str | None:
 
 def compose_prompt(instruction: str | None, piped: str | None) -> str:
     """The user message: piped text is the material, the argument the instruction after it."""
-    parts = [p.strip("\n") for p in (piped, instruction) if p and p.strip()]
-    if not parts:
+    text = compose_user_text(piped, instruction)
+    if not text:
         raise typer.BadParameter(
             "nothing to ask: give a prompt or pipe text in", param_hint="PROMPT"
         )
-    return "\n\n".join(parts)
+    return text
 
 
 def run_ask(request: AskRequest) -> int:
@@ -83,6 +91,8 @@ def run_ask(request: AskRequest) -> int:
         core, load_s = _load_core(settings, store, request)
         session = _prepare_session(core, session, request)
         params = request.sampling.apply(sampling_from(session.sampling, core.default_sampling()))
+        if request.truncate_input and request.stdin_text:
+            text = _truncated(core, session, request, params)
         writer = None if request.json_output else make_writer(request.raw)
         with _cancel_on_sigint() as cancel:
             finished, answer = _stream(core.reply(session, text, params, cancel), writer)
@@ -155,6 +165,20 @@ def _prepare_session(
             session.id, system_prompt=prompt, role=request.role or session.role
         )
     return session
+
+
+def _truncated(
+    core: ChatCore, session: SessionRecord, request: AskRequest, params: SamplingParams
+) -> str:
+    """The message with the piped text cut to fit, with a warning when anything was cut."""
+    assert request.stdin_text is not None
+    cut = truncate_to_fit(core, session, request.stdin_text, request.prompt, params)
+    if cut.cut_chars:
+        say(
+            f"warning: the input ({cut.original_tokens:,} tokens) does not fit the context; "
+            f"{cut.cut_chars:,} characters from its middle were left out"
+        )
+    return cut.text
 
 
 def _stream(

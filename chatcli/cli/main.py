@@ -121,6 +121,12 @@ def ask(
     raw: Annotated[
         bool, typer.Option("--raw", help="Print plain text even on a terminal.")
     ] = False,
+    truncate_input: Annotated[
+        bool,
+        typer.Option(
+            "--truncate-input", help="Cut the middle of piped text that does not fit the context."
+        ),
+    ] = False,
     ignore_eos: Annotated[
         bool,
         typer.Option(
@@ -144,6 +150,7 @@ def ask(
             stats=stats,
             raw=raw,
             ignore_eos=ignore_eos,
+            truncate_input=truncate_input,
             model_flags=ModelFlags(model, ctx, gpu_layers, threads, verbose),
             sampling=SamplingFlags(
                 temperature,

@@ -63,6 +63,12 @@ class ReplyFinished:
 ChatEvent = ContextTrimmed | MessageSaved | PrefillProgress | TextDelta | ReplyFinished
 
 
+def compose_user_text(material: str | None, instruction: str | None) -> str:
+    """One user message from piped-in material and an instruction (material first)."""
+    parts = [part.strip("\n") for part in (material, instruction) if part and part.strip()]
+    return "\n\n".join(parts)
+
+
 def sampling_from(saved: dict[str, Any] | None, defaults: SamplingParams) -> SamplingParams:
     """Sampling parameters saved with a session, on top of ``defaults``."""
     if not saved:
