@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from chatcli.engine.base import (
@@ -39,6 +39,10 @@ class FakeEngine:
     gate: threading.Event | None = None
     """If set, generation waits on it after the first token (to test cancelling mid-reply)."""
     requests: list[list[ChatMessage]] = field(default_factory=list)
+    responder: Callable[[list[ChatMessage]], str | None] | None = None
+    """If set and it returns text, that is the reply (before the queue is used)."""
+    params: list[SamplingParams] = field(default_factory=list)
+    """The sampling parameters of every request, in order."""
     loads: int = 0
     closed: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -67,8 +71,10 @@ class FakeEngine:
     ) -> Iterator[StreamEvent]:
         self._stop.clear()
         self.requests.append(list(messages))
+        self.params.append(params)
         started = time.perf_counter()
-        reply = self.replies.pop(0) if self.replies else "OK"
+        scripted = self.responder(list(messages)) if self.responder else None
+        reply = scripted if scripted is not None else self.replies.pop(0) if self.replies else "OK"
         pieces = fake_tokens(reply)
         if params.max_tokens is not None:
             pieces = pieces[: params.max_tokens]

@@ -76,3 +76,20 @@ def test_truncate_input_cuts_the_middle_of_piped_text_with_a_warning(chatcli_hom
     assert text.startswith("log line 0:") and "log line 399:" in text
     assert "characters cut to fit the context" in text
     assert text.endswith("What happened last?")  # the instruction is never cut
+
+
+def test_summarize_policy_keeps_a_summary_note_of_dropped_turns(chatcli_home: Path):
+    paragraph = "The harbour master logs every ship, its cargo and its captain. " * 10
+    args = ["ask", "--ctx", "512", "--max-tokens", "24", *DETERMINISTIC, "--session", "sum"]
+    first = chatcli(chatcli_home, *args, "--overflow", "summarize", f"{paragraph} Note 0.")
+    assert first.code == 0, first.stderr
+    for turn in range(1, 4):
+        assert chatcli(chatcli_home, *args, f"{paragraph} Note {turn}.").code == 0
+    final = chatcli(chatcli_home, *args, "--stats", "What do we know so far?")
+    assert final.code == 0, final.stderr
+    assert final.stats()["summarized"] is True
+    assert "a summary of them was sent" in final.stderr
+    shown = chatcli(chatcli_home, "sessions", "show", "sum", "--json").json()
+    assert shown["overflow"] == "summarize"
+    assert len(shown["summaries"]) == 1 and shown["summaries"][0]["content"].strip()
+    assert len(shown["transcript"]) == 10

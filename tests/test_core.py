@@ -8,7 +8,7 @@ from fakes import FakeEngine
 
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore, ContextTrimmed, ReplyFinished
-from chatcli.engine.base import SamplingParams, TextDelta
+from chatcli.engine.base import ChatMessage, SamplingParams, TextDelta
 from chatcli.errors import ContextOverflowError
 from chatcli.store.store import Store
 
@@ -189,3 +189,31 @@ def test_new_session_uses_model_advice_below_configured_values(store: Store):
     engine = FakeEngine()
     core = ChatCore(engine, store, Settings())
     assert core.default_sampling() == SamplingParams()
+
+
+def summarizer(messages: list[ChatMessage]) -> str | None:
+    if "Summarize the conversation" in messages[-1].content:
+        return f"SUMMARY of {messages[-1].content.count('fact')} facts."
+    return None
+
+
+def test_summarize_policy_writes_a_summary_once_and_sends_it_in_the_system_prompt(store: Store):
+    engine = FakeEngine(context_length=160, responder=summarizer)
+    core = ChatCore(engine, store, Settings(overflow="summarize"))
+    session = core.new_session(system_prompt="sys")
+    params = SamplingParams(max_tokens=20)
+    trimmed: list[ContextTrimmed] = []
+    for turn in range(5):
+        _, _, events = run(core.reply(session, " ".join(["fact"] * 25) + f" {turn}", params))
+        trimmed += [e for e in events if isinstance(e, ContextTrimmed)]
+    summary_requests = [r for r in engine.requests if summarizer(r)]
+    assert summary_requests, "the history outgrew the context, so a summary was written"
+    assert trimmed and all(t.summarized for t in trimmed)
+    last = engine.requests[-1]
+    assert last[0].role == "system" and last[0].content.startswith("sys")
+    assert "SUMMARY of" in last[0].content
+    assert engine.count_tokens(last) <= 160 - 20
+    saved = store.summaries.latest_on_branch(session.id, [m.id for m in store.branch(session.id)])
+    assert saved is not None and saved.content in last[0].content
+    # the summary is reused: not every turn writes a new one
+    assert len(summary_requests) < len(trimmed)

@@ -53,6 +53,7 @@ class AskRequest:
     raw: bool = False
     ignore_eos: bool = False
     truncate_input: bool = False
+    overflow: str | None = None
     model_flags: ModelFlags = field(default_factory=ModelFlags)
     sampling: SamplingFlags = field(default_factory=SamplingFlags)
 
@@ -150,9 +151,8 @@ def _prepare_session(
     core: ChatCore, session: SessionRecord | None, request: AskRequest
 ) -> SessionRecord:
     if session is None:
-        name = request.session
-        return core.new_session(
-            name=name,
+        session = core.new_session(
+            name=request.session,
             role=request.role,
             system_prompt=request.system,
             sampling=request.sampling.apply(core.default_sampling()),
@@ -164,6 +164,8 @@ def _prepare_session(
         session = core.store.update_session(
             session.id, system_prompt=prompt, role=request.role or session.role
         )
+    if request.overflow is not None:
+        session = core.store.update_session(session.id, overflow=request.overflow)
     return session
 
 
@@ -181,6 +183,15 @@ def _truncated(
     return cut.text
 
 
+def describe_trim(event: ContextTrimmed) -> str:
+    """One line saying what was left out of the prompt."""
+    line = (
+        f"{event.dropped_messages} earlier messages are outside the context "
+        f"({event.context_length} tokens)"
+    )
+    return line + ("; a summary of them was sent" if event.summarized else " and were not sent")
+
+
 def _stream(
     events: Iterator[object], writer: AnswerWriter | None
 ) -> tuple[ReplyFinished | None, str]:
@@ -195,10 +206,7 @@ def _stream(
                 if writer:
                     writer.write(event.text)
             elif isinstance(event, ContextTrimmed):
-                say(
-                    f"{event.dropped_messages} earlier messages are outside the context "
-                    f"({event.context_length} tokens) and were not sent"
-                )
+                say(describe_trim(event))
             elif isinstance(event, PrefillProgress):
                 progress.show(event)
             elif isinstance(event, ReplyFinished):
@@ -254,7 +262,8 @@ def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
         "total_s": round(usage.total_s, 4),
         "context_length": core.info.context_length,
         "reserved_for_reply": finished.budget.reserved_for_reply,
-        "dropped_messages": finished.budget.dropped_messages,
+        "dropped_messages": finished.plan.hidden_messages,
+        "summarized": finished.plan.summary is not None,
         "finish_reason": finished.finish_reason,
         "seed": usage.seed,
     }

@@ -7,6 +7,7 @@ textual are imported only inside the commands that need them.
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -29,6 +30,15 @@ from chatcli.cli.options import (
     ThreadsOpt,
     VerboseOpt,
 )
+
+
+class OverflowPolicy(StrEnum):
+    """What to do when the history outgrows the context."""
+
+    DROP_OLDEST = "drop-oldest"
+    SUMMARIZE = "summarize"
+    ERROR = "error"
+
 
 app = typer.Typer(
     name="chatcli",
@@ -121,6 +131,10 @@ def ask(
     raw: Annotated[
         bool, typer.Option("--raw", help="Print plain text even on a terminal.")
     ] = False,
+    overflow: Annotated[
+        OverflowPolicy | None,
+        typer.Option(help="When the history outgrows the context (saved with the session)."),
+    ] = None,
     truncate_input: Annotated[
         bool,
         typer.Option(
@@ -151,6 +165,7 @@ def ask(
             raw=raw,
             ignore_eos=ignore_eos,
             truncate_input=truncate_input,
+            overflow=overflow.value if overflow else None,
             model_flags=ModelFlags(model, ctx, gpu_layers, threads, verbose),
             sampling=SamplingFlags(
                 temperature,

@@ -94,10 +94,12 @@ def sessions_show(name_or_id: str, json_output: JsonOpt = False) -> None:
         if json_output:
             payload = _session_json(store, session) | {
                 "system_prompt": session.system_prompt,
+                "overflow": session.overflow,
                 "transcript": [
                     {"id": m.id, "role": m.role, "content": m.content, "status": m.status}
                     for m in messages
                 ],
+                "summaries": _summaries_json(store, session.id, [m.id for m in messages]),
             }
             print(json.dumps(payload))
             return
@@ -106,6 +108,11 @@ def sessions_show(name_or_id: str, json_output: JsonOpt = False) -> None:
         for message in messages:
             mark = "" if message.status == "complete" else f" ({message.status})"
             print(f"# {message.role}{mark}\n{message.content}\n")
+
+
+def _summaries_json(store: Store, session_id: str, branch: list[str]) -> list[dict[str, str]]:
+    latest = store.summaries.latest_on_branch(session_id, branch)
+    return [{"upto": latest.upto_message_id, "content": latest.content}] if latest else []
 
 
 @sessions_app.command("delete")

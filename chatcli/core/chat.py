@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chatcli.config import Settings, default_sampling
-from chatcli.core.budget import Budget, fit_to_context, group_turns
+from chatcli.core.budget import Budget
+from chatcli.core.planning import Plan, Planner
 from chatcli.core.roles import DEFAULT_ROLE, get_role
 from chatcli.engine.base import (
     ChatMessage,
@@ -39,8 +40,11 @@ class ContextTrimmed:
     """Older messages were left out of the prompt so that it fits the context."""
 
     dropped_messages: int
+    """Messages of the branch not sent (left out, or covered by the summary)."""
     prompt_tokens: int
     context_length: int
+    summarized: bool = False
+    """Whether a summary of the earlier messages is sent in their place."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,12 @@ class ReplyFinished:
     message: MessageRecord
     usage: Usage
     finish_reason: str
-    budget: Budget
+    plan: Plan
+
+    @property
+    def budget(self) -> Budget:
+        """The token budget the prompt was built with."""
+        return self.plan.budget
 
 
 ChatEvent = ContextTrimmed | MessageSaved | PrefillProgress | TextDelta | ReplyFinished
@@ -143,23 +152,12 @@ class ChatCore:
         params: SamplingParams,
         *,
         parent_id: str | None,
-    ) -> Budget:
+        may_summarize: bool = False,
+    ) -> Plan:
         """Decide what to send for ``user_text`` after ``parent_id`` (raises if it can't fit)."""
-        system = ChatMessage("system", session.system_prompt) if session.system_prompt else None
-        history = self.store.branch(session.id, parent_id) if parent_id else []
-        past = [
-            (ChatMessage(m.role, m.content), m.pinned)  # type: ignore[arg-type]
-            for m in history
-            if m.role in ("user", "assistant") and m.content
-        ]
-        return fit_to_context(
-            system,
-            group_turns(past),
-            ChatMessage("user", user_text),
-            count_tokens=self.engine.count_tokens,
-            context_length=self.info.context_length,
-            max_tokens=params.max_tokens,
-            policy=self.settings.overflow,
+        planner = Planner(self.engine, self.store, self.settings, self.info.context_length)
+        return planner.plan(
+            session, user_text, params, parent_id=parent_id, may_summarize=may_summarize
         )
 
     def reply(
@@ -171,10 +169,10 @@ class ChatCore:
     ) -> Iterator[ChatEvent]:
         """Send ``user_text`` in ``session`` and stream the saved reply."""
         parent = self.store.get_session(session.id).current_leaf
-        budget = self.plan(session, user_text, params, parent_id=parent)
+        plan = self.plan(session, user_text, params, parent_id=parent, may_summarize=True)
         user = self.store.add_message(session.id, parent_id=parent, role="user", content=user_text)
         yield MessageSaved(user)
-        yield from self._generate(session, user, budget, params, cancel)
+        yield from self._generate(session, user, plan, params, cancel)
 
     def edit(
         self,
@@ -185,12 +183,14 @@ class ChatCore:
         cancel: threading.Event | None = None,
     ) -> Iterator[ChatEvent]:
         """Send ``new_text`` in place of the earlier user message ``original``, as a new branch."""
-        budget = self.plan(session, new_text, params, parent_id=original.parent_id)
+        plan = self.plan(
+            session, new_text, params, parent_id=original.parent_id, may_summarize=True
+        )
         user = self.store.add_message(
             session.id, parent_id=original.parent_id, role="user", content=new_text
         )
         yield MessageSaved(user)
-        yield from self._generate(session, user, budget, params, cancel)
+        yield from self._generate(session, user, plan, params, cancel)
 
     def regenerate(
         self,
@@ -200,21 +200,33 @@ class ChatCore:
         cancel: threading.Event | None = None,
     ) -> Iterator[ChatEvent]:
         """Answer ``user_message`` again; the new reply becomes a sibling branch."""
-        budget = self.plan(session, user_message.content, params, parent_id=user_message.parent_id)
+        plan = self.plan(
+            session,
+            user_message.content,
+            params,
+            parent_id=user_message.parent_id,
+            may_summarize=True,
+        )
         self.store.update_session(session.id, current_leaf=user_message.id)
-        yield from self._generate(session, user_message, budget, params, cancel)
+        yield from self._generate(session, user_message, plan, params, cancel)
 
     def _generate(
         self,
         session: SessionRecord,
         user: MessageRecord,
-        budget: Budget,
+        plan: Plan,
         params: SamplingParams,
         cancel: threading.Event | None,
     ) -> Iterator[ChatEvent]:
         info = self.info
-        if budget.dropped_messages:
-            yield ContextTrimmed(budget.dropped_messages, budget.prompt_tokens, info.context_length)
+        budget = plan.budget
+        if plan.hidden_messages:
+            yield ContextTrimmed(
+                plan.hidden_messages,
+                budget.prompt_tokens,
+                info.context_length,
+                summarized=plan.summary is not None,
+            )
         reply = self.store.add_message(
             session.id,
             parent_id=user.id,
@@ -236,7 +248,7 @@ class ChatCore:
                     yield event
                 elif isinstance(event, ReplyDone):
                     saved = writer.finish(event)
-                    yield ReplyFinished(saved, event.usage, event.finish_reason, budget)
+                    yield ReplyFinished(saved, event.usage, event.finish_reason, plan)
         finally:
             writer.close_if_unfinished()
 

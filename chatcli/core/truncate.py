@@ -42,7 +42,9 @@ def truncate_to_fit(
     except ContextOverflowError:
         pass
     without = core.plan(session, compose_user_text("", instruction), params, parent_id=parent)
-    room = core.info.context_length - without.reserved_for_reply - without.prompt_tokens
+    room = (
+        core.info.context_length - without.budget.reserved_for_reply - without.budget.prompt_tokens
+    )
     material_tokens = core.engine.count_tokens([ChatMessage("user", material)])
     keep = len(material) * max(room, 0) / max(material_tokens, 1) * SAFETY
     for _ in range(MAX_ATTEMPTS):

@@ -65,9 +65,27 @@ def _session_context_length(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE sessions ADD COLUMN context_length INTEGER")
 
 
+def _overflow_and_summaries(connection: sqlite3.Connection) -> None:
+    """A per-session overflow policy, and the summaries the 'summarize' policy writes."""
+    connection.execute("ALTER TABLE sessions ADD COLUMN overflow TEXT")
+    connection.execute(
+        """
+        CREATE TABLE summaries (
+            id              TEXT PRIMARY KEY,
+            session_id      TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            upto_message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            content         TEXT NOT NULL,
+            created         REAL NOT NULL
+        )
+        """
+    )
+    connection.execute("CREATE INDEX summaries_by_session ON summaries(session_id, created)")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
+    ("003_overflow_and_summaries", _overflow_and_summaries),
 )
 """Every migration, in the order it must be applied."""
 

@@ -34,6 +34,8 @@ class SessionRecord:
     """Id of the message at the tip of the branch being shown."""
     context_length: int | None = None
     """Context size chosen for this session (None = the settings' or the model's)."""
+    overflow: str | None = None
+    """Overflow policy chosen for this session (None = the configured one)."""
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,15 @@ class MessageRecord:
     """For replies: "stop", "length", "interrupted" or "error"."""
     pinned: bool = False
     """Pinned messages are never dropped from the context."""
+
+
+@dataclass(frozen=True)
+class SummaryRecord:
+    """A model-written summary of a session's messages up to one message (for the context)."""
+
+    id: str
+    session_id: str
+    upto_message_id: str
+    """The last message the summary covers; the messages after it are sent as they are."""
+    content: str
+    created: float

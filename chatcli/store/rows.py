@@ -24,6 +24,7 @@ SESSION_COLUMNS = (
     "sampling",
     "current_leaf",
     "context_length",
+    "overflow",
 )
 """Columns of ``sessions``, in the order :func:`session_values` produces them."""
 
@@ -114,6 +115,7 @@ def session_values(session: SessionRecord) -> tuple[object, ...]:
         dump_json(session.sampling),
         session.current_leaf,
         session.context_length,
+        session.overflow,
     )
 
 
@@ -131,6 +133,7 @@ def session_from_row(row: sqlite3.Row) -> SessionRecord:
         sampling=load_json(row["sampling"]) or {},
         current_leaf=row["current_leaf"],
         context_length=row["context_length"],
+        overflow=row["overflow"],
     )
 
 

@@ -40,6 +40,7 @@ from chatcli.store.rows import (
     session_from_row,
     session_values,
 )
+from chatcli.store.summaries import SummaryTable
 
 __all__ = ["SessionChanges", "SessionNameTakenError", "Store"]
 
@@ -55,6 +56,7 @@ class SessionChanges(TypedDict, total=False):
     sampling: dict[str, Any]
     current_leaf: str | None
     context_length: int | None
+    overflow: str | None
 
 
 _EDITABLE_SESSION_FIELDS = frozenset(SessionChanges.__annotations__)
@@ -361,6 +363,11 @@ class Store:
             )
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no message '{message_id}'")
+
+    @property
+    def summaries(self) -> SummaryTable:
+        """Summaries written by the 'summarize' overflow policy."""
+        return SummaryTable(self._locked)
 
     def message_count(self, session_id: str) -> int:
         """Return how many messages the session holds, on all branches (0 if none)."""
