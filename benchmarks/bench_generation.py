@@ -43,7 +43,7 @@ def prompt_tokens(model_path: Path) -> list[int]:
         ),
         ChatMessage("user", PROMPT),
     ]
-    tokens = engine._tokenize(engine.render(messages), add_bos=True)
+    tokens = engine.tokenize_prompt(engine.render(messages))
     engine.close()
     return tokens
 
@@ -60,7 +60,7 @@ def bare_loop(llama: llama_cpp.Llama, tokens: list[int], count: int) -> float:
     return (count - 1) / (time.perf_counter() - first)
 
 
-def chatcli_ask(count: int, home: str) -> float:
+def chatcli_ask(count: int, home: str, prompt: str = PROMPT) -> float:
     """Tokens/s after the first token of `chatcli ask`, from its --stats line."""
     done = subprocess.run(
         [

@@ -189,14 +189,14 @@ class LlamaEngine:
     def _prompt_tokens(self, text: str) -> list[int]:
         if self._cached_text and text.startswith(self._cached_text):
             rest = text[len(self._cached_text) :]
-            return self._cached_tokens + self._tokenize(rest, add_bos=False)
-        return self._tokenize(text, add_bos=True)
+            return self._cached_tokens + self._tokenize(rest)
+        return self._tokenize(text)
 
     def tokenize_prompt(self, text: str) -> list[int]:
         """Token ids of a rendered prompt, tokenized afresh."""
-        return self._tokenize(text, add_bos=True)
+        return self._tokenize(text)
 
-    def _tokenize(self, text: str, add_bos: bool) -> list[int]:
+    def _tokenize(self, text: str) -> list[int]:
         if not text:
             return []
         # The Jinja template writes the BOS token itself when the model wants one.
