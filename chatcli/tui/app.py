@@ -15,7 +15,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 from chatcli.config import Settings, save_setting
@@ -121,9 +121,12 @@ class ChatApp(SessionActions):
         return sampling_from(saved, self.core.default_sampling())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Stop only while replying; start nothing new until the reply has ended."""
+        """Stop only while replying; start nothing new until the reply has ended.
+
+        Esc in a dialog closes the dialog, even while a reply streams.
+        """
         if action == "stop_reply":
-            return self.replying
+            return self.replying and not isinstance(self.screen, ModalScreen)
         if action in ("regenerate", "edit_last", "settings", "new_chat", "branch"):
             return not self.replying
         return True
@@ -236,7 +239,11 @@ class ChatApp(SessionActions):
         """Quit; a reply in progress is stopped and saved first."""
         if self.reply is not None:
             self.reply.cancel.set()
-            await self.workers.wait_for_complete()
+            # Only the reply's worker: a dialog's would wait for an answer that never comes
+            # (and an empty list would mean every worker to ``wait_for_complete``).
+            replies = [w for w in self.workers if w.group == "reply"]
+            if replies:
+                await self.workers.wait_for_complete(replies)
         self.exit(0)
 
     def action_copy_last(self) -> None:
@@ -262,7 +269,7 @@ class ChatApp(SessionActions):
             event.view.record = self.core.store.get_message(record.id)
             event.view.refresh_header()
         elif event.action == "edit":
-            await self.edit_message(record)
+            self.edit_message(record)
         elif event.action == "regenerate":
             await self.regenerate(record)
 
@@ -274,7 +281,12 @@ class ChatApp(SessionActions):
         target = siblings[(index + step) % len(siblings)]
         leaf = self.core.store.latest_leaf(self.session.id, target.id)
         self.session = self.core.store.update_session(self.session.id, current_leaf=leaf)
-        await self.query_one(Transcript).show(self.history_items(self.session))
+        had_focus = isinstance(self.focused, MessageView)
+        transcript = self.query_one(Transcript)
+        await transcript.show(self.history_items(self.session))
+        shown = transcript.view_of(target.id)
+        if had_focus and shown is not None:
+            shown.focus()
 
     async def regenerate(self, record: MessageRecord) -> None:
         """Answer again the user message that ``record`` (a reply or the question) belongs to."""
@@ -289,8 +301,9 @@ class ChatApp(SessionActions):
             lambda c: self.core.regenerate(session, user, self.params(), c), None
         )
 
+    @work(exclusive=True, group="modal")
     async def edit_message(self, record: MessageRecord) -> None:
-        """Edit an earlier user message and send it again as a new branch."""
+        """Edit an earlier user message and send it again as a new branch (a modal worker)."""
         from chatcli.tui.screens import TextInputScreen
 
         if record.role != "user":
@@ -315,12 +328,11 @@ class ChatApp(SessionActions):
         if view is not None and view.record is not None:
             await self.regenerate(view.record)
 
-    @work(exclusive=True, group="modal")
-    async def action_edit_last(self) -> None:
+    def action_edit_last(self) -> None:
         """Edit your newest message."""
         view = self.query_one(Transcript).last_view("user")
         if view is not None and view.record is not None:
-            await self.edit_message(view.record)
+            self.edit_message(view.record)
 
     async def action_branch(self, step: int) -> None:
         """Switch the newest reply to its previous or next sibling."""

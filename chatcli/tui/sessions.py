@@ -114,7 +114,7 @@ class SessionActions(App[int]):
         sidebar.toggle_class("-open")
         if sidebar.has_class("-open"):
             self.refresh_sidebar()
-            sidebar.query_one("#session-list").focus()
+            sidebar.focus_list()
         else:
             self.query_one(PromptInput).focus()
 

@@ -80,6 +80,8 @@ class SessionsSidebar(Vertical):
     def _refill(self) -> None:
         needle = self.query_one(Input).value.strip().lower()
         listing = self.query_one(SessionList)
+        highlighted = listing.highlighted_option
+        keep = highlighted.id if highlighted is not None else self.current_id
         listing.clear_options()
         listing.add_option(Option("＋ New chat", id="new"))
         for session in self.sessions:
@@ -93,11 +95,32 @@ class SessionsSidebar(Vertical):
             mark = "● " if session.id == self.current_id else "  "
             label = f"{mark}{title[:26]}\n  {describe_time(session.updated)}"
             listing.add_option(Option(label, id=session.id))
+        self._highlight(listing, keep)
+
+    @staticmethod
+    def _highlight(listing: SessionList, option_id: str | None) -> None:
+        """Highlight ``option_id`` if listed, else the first session, so Enter acts at once.
+
+        ``None`` means the new-chat entry.
+        """
+        ids = [listing.get_option_at_index(i).id for i in range(listing.option_count)]
+        if option_id in ids:
+            listing.highlighted = ids.index(option_id)
+        else:
+            listing.highlighted = 0 if option_id is None else min(1, len(ids) - 1)
+
+    def focus_list(self) -> None:
+        """Focus the list with the open session highlighted."""
+        listing = self.query_one(SessionList)
+        self._highlight(listing, self.current_id)
+        listing.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the user types."""
         event.stop()
         self._refill()
+        listing = self.query_one(SessionList)
+        listing.highlighted = min(1, listing.option_count - 1)  # the first session that matches
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the filter box moves to the list."""

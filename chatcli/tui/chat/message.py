@@ -36,6 +36,7 @@ class MessageView(Vertical, can_focus=True):
     MessageView.-assistant .header { color: $success; }
     MessageView .body { height: auto; margin: 0; padding: 0; }
     MessageView Markdown { margin: 0; padding: 0; }
+    MessageView Markdown > MarkdownBlock:last-child { margin-bottom: 0; }
     """
 
     BINDINGS = [

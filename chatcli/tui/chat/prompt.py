@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
@@ -21,6 +22,13 @@ class PromptInput(TextArea):
     }
     PromptInput:focus { border: round $primary; }
     """
+
+    BINDINGS = [
+        # TextArea binds Ctrl+E (line end) and Ctrl+Y (redo), which would swallow the app's
+        # "edit last" and "copy reply" while typing; End still moves to the line end.
+        Binding("ctrl+e", "app.edit_last", "Edit last"),
+        Binding("ctrl+y", "app.copy_last", "Copy reply", show=False),
+    ]
 
     @dataclass
     class Submitted(Message):

@@ -135,3 +135,10 @@ class Transcript(VerticalScroll, can_focus=False):
         """The newest message of ``role`` on screen."""
         views = [v for v in self.query(MessageView) if v.role == role]
         return views[-1] if views else None
+
+    def view_of(self, message_id: str) -> MessageView | None:
+        """The view showing the message ``message_id``, if it is mounted."""
+        for view in self.query(MessageView):
+            if view.record is not None and view.record.id == message_id:
+                return view
+        return None

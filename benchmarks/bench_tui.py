@@ -1,0 +1,190 @@
+"""The TUI's streaming and opening speed, headless (issue 3). Prints each goal and whether it holds.
+
+1. Render throughput: a 4,000-token Markdown reply (prose, lists, three code blocks) fed to a
+   reply view in the batches the 100 ms drain timer would hand over at 150 tokens/s; tokens
+   rendered per second of UI time for the first and the last 1,000 tokens.
+   Goals: >= 20x the default model's generation speed; last 1,000 >= 0.8x the first 1,000.
+2. A fake engine paced at 150 tokens/s in a thread: the app's CPU per second of streaming
+   (<= 0.25 core) and how far the screen lags the producer at the end (<= 150 ms).
+3. The real model: tokens/s of a reply streamed in the TUI / the same reply from `chatcli ask`
+   (>= 0.9).
+4. Opening a saved 1,000-message session until the input accepts keys (<= 1 s).
+
+    python benchmarks/bench_tui.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_generation import chatcli_ask
+from fakes import FakeEngine
+
+from chatcli.config import Settings
+from chatcli.core.chat import ChatCore
+from chatcli.engine.base import SamplingParams
+from chatcli.engine.factory import create_engine
+from chatcli.store.store import Store
+from chatcli.tui.app import ChatApp, build_app
+from chatcli.tui.chat.message import MessageView
+from chatcli.tui.chat.prompt import PromptInput
+from chatcli.tui.chat.transcript import Transcript
+
+STORY = "Write a long story about a lighthouse keeper."
+MODEL_SPEED = 150.0  # tokens/s of the default model here (PERF_NOTES); goal 1 is 20x this
+
+
+def markdown_reply(tokens: int = 4000) -> list[str]:
+    """A Markdown reply of about ``tokens`` word-tokens with prose, lists and 3 code blocks."""
+    words: list[str] = []
+    block = 0
+    while len(words) < tokens:
+        section = len(words) // 400
+        words += f"\n\n## Part {section}\n\nThe keeper climbs the stairs each night and".split(" ")
+        sentence = "checks the lamp, the lens and the log book before the storm."
+        words += sentence.split() * 4
+        words += ["\n\n-", "first", "point\n-", "second", "point\n-", "third", "point\n\n"]
+        if block < 3 and section % 3 == 2:
+            block += 1
+            code = f"```python\ndef lamp_{block}(hours):\n    return hours * 60\n```\n\n"
+            words += code.split(" ")
+    return [w + " " for w in words[:tokens]]
+
+
+def engine_and_store(folder: Path, engine: object) -> tuple[ChatCore, Settings]:
+    settings = Settings()
+    store = Store.open(folder / f"bench-{time.monotonic_ns()}.db")
+    return ChatCore(engine, store, settings), settings  # type: ignore[arg-type]
+
+
+def app_for(core: ChatCore, settings: Settings, session_id: str | None = None) -> ChatApp:
+    session = core.store.get_session(session_id) if session_id else None
+    return build_app(core, settings, lambda s: core.engine, session)
+
+
+async def render_throughput(folder: Path) -> None:
+    pieces = markdown_reply()
+    core, settings = engine_and_store(folder, FakeEngine())
+    app = app_for(core, settings)
+    batch = int(MODEL_SPEED * 0.1)
+    busy: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await app.query_one(Transcript).add(MessageView(None, role="assistant"))
+        view.start_stream()
+        for start in range(0, len(pieces), batch):
+            began = time.perf_counter()
+            await view.append("".join(pieces[start : start + batch]))
+            await pilot.pause()  # let the Markdown stream and the screen catch up
+            busy.append(time.perf_counter() - began)
+        await view.finish(None)
+    per_batch = 1000 // batch
+    first = 1000 / sum(busy[:per_batch])
+    last = 1000 / sum(busy[-per_batch:])
+    print(f"1. render: first 1,000 tokens {first:,.0f} tok/s, last 1,000 {last:,.0f} tok/s")
+    print(
+        f"   vs model speed {first / MODEL_SPEED:.0f}x / {last / MODEL_SPEED:.0f}x (goal >= 20x): "
+        f"{'met' if min(first, last) >= 20 * MODEL_SPEED else 'MISSED'}; last/first "
+        f"{last / first:.2f} (goal >= 0.8): {'met' if last >= 0.8 * first else 'MISSED'}"
+    )
+
+
+async def paced_stream(folder: Path, tokens: int = 1000) -> None:
+    engine = FakeEngine(replies=["".join(markdown_reply(tokens))], token_delay_s=1 / MODEL_SPEED)
+    core, settings = engine_and_store(folder, engine)
+    app = app_for(core, settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        prompt = app.query_one(PromptInput)
+        prompt.load_text("go")
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        produced_at = time.perf_counter()
+        view = app.query(MessageView).last()
+        full = "".join(markdown_reply(tokens))
+        while view.text != full:
+            await asyncio.sleep(0.005)
+        lag = time.perf_counter() - produced_at
+        cpu = time.process_time() - cpu_before
+        wall = produced_at - wall_before
+    # The producer sleeps between tokens, so nearly all CPU time is the app's.
+    share = cpu / wall
+    print(
+        f"2. paced 150 tok/s: app CPU {share:.2f} core (goal <= 0.25): "
+        f"{'met' if share <= 0.25 else 'MISSED'}; screen lag at the end {lag * 1000:.0f} ms "
+        f"(goal <= 150): {'met' if lag <= 0.15 else 'MISSED'}"
+    )
+
+
+async def real_model_in_tui(folder: Path, count: int) -> float:
+    settings = Settings(context_length=4096)
+    engine = create_engine(settings, ignore_eos=True, snapshots=False)
+    engine.load()
+    core = ChatCore(engine, Store.open(folder / f"real-{time.monotonic_ns()}.db"), settings)
+    session = core.new_session(sampling=SamplingParams(temperature=0.0, seed=1, max_tokens=count))
+    app = app_for(core, settings, session.id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(PromptInput).load_text(STORY)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        reply = core.store.branch(session.id)[-1]
+    engine.close()
+    assert reply.usage is not None and reply.usage["completion_tokens"] == count
+    return float(reply.usage["gen_tokens_per_s"])
+
+
+async def tui_vs_ask(folder: Path, count: int = 256, runs: int = 3) -> None:
+    ratios = []
+    for _ in range(runs):
+        tui = await real_model_in_tui(folder, count)
+        ask = chatcli_ask(count, str(folder), STORY)
+        ratios.append(tui / ask)
+        print(f"   TUI {tui:.1f} tok/s, ask {ask:.1f} tok/s")
+    ratio = statistics.median(ratios)
+    print(
+        f"3. real model, {count} tokens: TUI / ask = {ratio:.2f} (goal >= 0.9): "
+        f"{'met' if ratio >= 0.9 else 'MISSED'}"
+    )
+
+
+async def open_long_session(folder: Path, messages: int = 1000) -> None:
+    core, settings = engine_and_store(folder, FakeEngine())
+    session = core.store.create_session(model="fake-model", system_prompt="sys", title="long")
+    parent = None
+    for n in range(messages):
+        role = "user" if n % 2 == 0 else "assistant"
+        text = f"Message {n} with **some** Markdown and a list:\n\n- one\n- two\n"
+        parent = core.store.add_message(session.id, parent_id=parent, role=role, content=text).id
+    app = app_for(core, settings, session.id)
+    started = time.perf_counter()
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not (app.query_one(PromptInput).has_focus and app.query(MessageView)):
+            await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        ready = time.perf_counter() - started
+        assert app.query_one(PromptInput).text == "h"
+    print(
+        f"4. opening a {messages}-message session until the input takes keys: {ready:.2f} s "
+        f"(goal <= 1 s): {'met' if ready <= 1.0 else 'MISSED'}"
+    )
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        await render_throughput(Path(folder))
+        await paced_stream(Path(folder))
+        await tui_vs_ask(Path(folder))
+        await open_long_session(Path(folder))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

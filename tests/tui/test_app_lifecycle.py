@@ -1,0 +1,295 @@
+"""The app's life around replies: quitting, settings, model switches, errors, long sessions."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from apptools import (
+    MakeApp,
+    seed_session,
+    send,
+    views,
+    wait_for_main_screen,
+    wait_for_reply,
+    wait_for_screen,
+    wait_for_workers,
+)
+from fakes import FakeEngine
+from textual.widgets import Input, Markdown, Select
+
+from chatcli.tui.app import ChatApp
+from chatcli.tui.chat.message import MessageView
+from chatcli.tui.chat.prompt import PromptInput
+from chatcli.tui.chat.transcript import MOUNT_LIMIT, RICH_RECENT, EarlierMessages
+from chatcli.tui.screens import SettingsScreen, TextInputScreen
+from chatcli.tui.status import StatusBar, describe
+
+
+def release_on_cancel(app: ChatApp, gate: threading.Event) -> threading.Thread:
+    """Open ``gate`` as soon as the reply in flight is told to stop (from another thread)."""
+    assert app.reply is not None
+    cancel = app.reply.cancel
+
+    def release() -> None:
+        cancel.wait(10)
+        gate.set()
+
+    thread = threading.Thread(target=release, daemon=True)
+    thread.start()
+    return thread
+
+
+def record_notifications(app: ChatApp) -> list[tuple[str, str]]:
+    """Every notification the app shows from now on, as (message, severity)."""
+    shown: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def recording(message: str, **options: Any) -> None:
+        shown.append((message, options.get("severity", "information")))
+        notify(message, **options)
+
+    app.notify = recording  # type: ignore[method-assign]
+    return shown
+
+
+async def test_ctrl_q_during_a_reply_quits_and_saves_the_partial_reply(make_app: MakeApp):
+    gate = threading.Event()
+    engine = FakeEngine(replies=["one two three four five"], gate=gate)
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "count to five")
+        assert engine.first_token_sent.wait(5)
+        session = app.session
+        thread = release_on_cancel(app, gate)
+        await pilot.press("ctrl+q")
+    thread.join(5)
+    assert app.return_code == 0
+    assert session is not None
+    user, reply = make_app.store.branch(session.id)
+    assert (user.content, user.status) == ("count to five", "complete")
+    assert (reply.content, reply.status, reply.finish_reason) == (
+        "one ",
+        "interrupted",
+        "interrupted",
+    )
+
+
+async def test_ctrl_q_with_a_dialog_open_during_a_reply_still_quits(make_app: MakeApp):
+    gate = threading.Event()
+    engine = FakeEngine(replies=["one two three"], gate=gate)
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "count")
+        assert engine.first_token_sent.wait(5)
+        session = app.session
+        thread = release_on_cancel(app, gate)
+        await pilot.press("f2")
+        await wait_for_screen(app, pilot, TextInputScreen)
+        await pilot.press("ctrl+q")
+    thread.join(5)
+    assert app.return_code == 0
+    assert session is not None
+    assert make_app.store.branch(session.id)[-1].status == "interrupted"
+
+
+async def test_escape_in_a_dialog_during_a_reply_closes_the_dialog_only(make_app: MakeApp):
+    gate = threading.Event()
+    engine = FakeEngine(replies=["one two three"], gate=gate)
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "count")
+        assert engine.first_token_sent.wait(5)
+        await pilot.press("f2")
+        await wait_for_screen(app, pilot, TextInputScreen)
+        await pilot.press("escape")
+        await wait_for_main_screen(app, pilot)
+        assert app.reply is not None and not app.reply.cancel.is_set()
+        gate.set()
+        await wait_for_reply(app, pilot)
+        assert views(app)[-1] == ("assistant", "one two three")
+
+
+async def test_sending_while_a_reply_streams_keeps_the_typed_text(make_app: MakeApp):
+    gate = threading.Event()
+    engine = FakeEngine(replies=["one two"], gate=gate)
+    app = make_app(engine)
+    notes = record_notifications(app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "first")
+        assert engine.first_token_sent.wait(5)
+        await send(app, pilot, "too early")
+        assert app.query_one(PromptInput).text == "too early"
+        assert any(severity == "warning" for _, severity in notes)
+        gate.set()
+        await wait_for_reply(app, pilot)
+        assert len(engine.requests) == 1
+
+
+async def test_settings_change_the_temperature_of_the_next_reply(make_app: MakeApp):
+    engine = FakeEngine(replies=["warm", "cool"])
+    app = make_app(engine)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await send(app, pilot, "hi")
+        await wait_for_reply(app, pilot)
+        assert engine.params[-1].temperature != 0.25
+        await pilot.press("ctrl+o")
+        screen = await wait_for_screen(app, pilot, SettingsScreen)
+        screen.query_one("#temperature", Input).value = "0.25"
+        screen.query_one("#seed", Input).value = "7"
+        await pilot.press("ctrl+s")
+        await wait_for_main_screen(app, pilot)
+        assert app.session is not None
+        saved = make_app.store.get_session(app.session.id)
+        assert (saved.sampling["temperature"], saved.sampling["seed"]) == (0.25, 7)
+        assert make_app.engines == []  # same model: nothing reloaded
+        await send(app, pilot, "again")
+        await wait_for_reply(app, pilot)
+        assert (engine.params[-1].temperature, engine.params[-1].seed) == (0.25, 7)
+        reply = make_app.store.branch(app.session.id)[-1]
+        assert reply.sampling is not None and reply.sampling["temperature"] == 0.25
+
+
+async def test_settings_on_a_new_chat_apply_to_its_first_reply(make_app: MakeApp):
+    engine = FakeEngine(replies=["short"])
+    app = make_app(engine)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.press("ctrl+o")
+        screen = await wait_for_screen(app, pilot, SettingsScreen)
+        screen.query_one("#max-tokens", Input).value = "1"
+        await pilot.press("ctrl+s")
+        await wait_for_main_screen(app, pilot)
+        await send(app, pilot, "hi")
+        await wait_for_reply(app, pilot)
+        assert engine.params[-1].max_tokens == 1
+        assert app.session is not None
+        assert [s.id for s in make_app.store.list_sessions()] == [app.session.id]
+
+
+async def test_choosing_another_model_in_settings_switches_the_engine(make_app: MakeApp):
+    engine = FakeEngine(replies=["from the fake"])
+    app = make_app(engine)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await send(app, pilot, "hi")
+        await wait_for_reply(app, pilot)
+        await pilot.press("ctrl+o")
+        screen = await wait_for_screen(app, pilot, SettingsScreen)
+        screen.query_one("#model", Select).value = "qwen2.5-1.5b"
+        await pilot.press("ctrl+s")
+        await wait_for_main_screen(app, pilot)
+        await wait_for_workers(app, pilot, "engine")
+        await wait_for_workers(app, pilot)
+        assert [e.model_name for e in make_app.engines] == ["qwen2.5-1.5b"]
+        assert engine.closed
+        assert app.core.engine is make_app.engines[0]
+        status = app.query_one(StatusBar).status
+        assert (status.model, status.activity) == ("qwen2.5-1.5b", "")
+        assert "qwen2.5-1.5b" in describe(status)
+        assert app.session is not None
+        assert make_app.store.get_session(app.session.id).model == "qwen2.5-1.5b"
+        assert views(app) == [("user", "hi"), ("assistant", "from the fake")]
+        make_app.engines[0].replies.append("from the new model")
+        await send(app, pilot, "and now?")
+        await wait_for_reply(app, pilot)
+        assert views(app)[-1] == ("assistant", "from the new model")
+        assert make_app.store.branch(app.session.id)[-1].model == "qwen2.5-1.5b"
+
+
+async def test_a_message_too_long_for_the_context_is_given_back(make_app: MakeApp):
+    engine = FakeEngine(context_length=64)
+    app = make_app(engine)
+    notes = record_notifications(app)
+    long_text = " ".join(f"word{i}" for i in range(100))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, long_text)
+        await wait_for_reply(app, pilot)
+        assert [severity for _, severity in notes] == ["error"]
+        assert "context" in notes[0][0].lower()
+        assert app.query_one(PromptInput).text == long_text
+        assert views(app) == []
+        assert engine.requests == []
+        assert app.session is not None
+        assert make_app.store.branch(app.session.id) == []
+        await send(app, pilot, "short one")
+        await wait_for_reply(app, pilot)
+        assert views(app) == [("user", "short one"), ("assistant", "OK")]
+
+
+async def test_status_bar_shows_the_reply_numbers(make_app: MakeApp):
+    engine = FakeEngine(replies=["a b c d e"], token_delay_s=0.005)
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "five words please")
+        await wait_for_reply(app, pilot)
+        status = app.query_one(StatusBar).status
+        assert status.prompt_tokens == engine.count_tokens(engine.requests[-1])
+        assert status.completion_tokens == 5
+        assert status.context_used == status.prompt_tokens + 5
+        assert status.tokens_per_s > 0
+        assert status.activity == ""
+        assert app.session is not None
+        usage = make_app.store.branch(app.session.id)[-1].usage
+        assert usage is not None
+        assert (usage["prompt_tokens"], usage["completion_tokens"]) == (
+            status.prompt_tokens,
+            status.completion_tokens,
+        )
+        line = str(app.query_one(StatusBar).render())
+        assert f"{status.tokens_per_s:.1f} tok/s" in line
+        assert f"{status.prompt_tokens} in · 5 out" in line
+        assert "fake-model" in line and "CPU" in line
+
+
+async def test_status_bar_says_generating_while_the_reply_streams(make_app: MakeApp):
+    gate = threading.Event()
+    engine = FakeEngine(replies=["one two"], gate=gate)
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "go")
+        assert engine.first_token_sent.wait(5)
+        for _ in range(50):
+            if app.query_one(StatusBar).status.activity.startswith("generating"):
+                break
+            await pilot.pause()
+        assert app.query_one(StatusBar).status.activity.startswith("generating")
+        gate.set()
+        await wait_for_reply(app, pilot)
+        assert app.query_one(StatusBar).status.activity == ""
+
+
+async def test_a_long_session_mounts_only_its_newest_messages(make_app: MakeApp):
+    turns = [(f"question {i}", f"answer **{i}**") for i in range(150)]
+    session = seed_session(make_app.store, turns)
+    app = make_app(session_id=session.id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_workers(app, pilot)
+        shown = list(app.query(MessageView))
+        assert len(shown) == MOUNT_LIMIT
+        assert shown[-1].text == "answer **149**"
+        assert len(app.query(Markdown)) == RICH_RECENT
+        earlier = app.query_one(EarlierMessages)
+        assert "180 earlier messages" in str(earlier.render())
+        earlier.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = list(app.query(MessageView))
+        assert len(shown) == 300
+        assert shown[0].text == "question 0"
+        assert not app.query(EarlierMessages)
+
+
+async def test_escape_while_idle_does_nothing_harmful(make_app: MakeApp):
+    engine = FakeEngine(replies=["done"])
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "hello")
+        await wait_for_reply(app, pilot)
+        prompt = app.query_one(PromptInput)
+        prompt.load_text("half-typed")
+        await pilot.press("escape", "ctrl+c", "escape")
+        await pilot.pause()
+        assert app.is_running
+        assert prompt.text == "half-typed"
+        assert views(app) == [("user", "hello"), ("assistant", "done")]
+        assert app.session is not None
+        assert [m.status for m in make_app.store.branch(app.session.id)] == ["complete"] * 2
