@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Protocol, TextIO
 
@@ -11,8 +10,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 
 from chatcli.engine.base import PrefillProgress
-
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)", re.MULTILINE)
+from chatcli.markdown import split_finished_blocks
 
 
 class AnswerWriter(Protocol):
@@ -82,25 +80,6 @@ class MarkdownWriter:
         if self.started:
             self.live.update(Markdown(self.pending), refresh=True)
             self.live.stop()
-
-
-def split_finished_blocks(text: str) -> tuple[str, str]:
-    """Split Markdown into (finished blocks, the block still being written).
-
-    A block is finished at a blank line that is not inside an open code fence.
-    """
-    cut = -1
-    inside_fence = False
-    position = 0
-    for line in text.splitlines(keepends=True):
-        if _FENCE.match(line):
-            inside_fence = not inside_fence
-        position += len(line)
-        if not inside_fence and line.strip() == "" and line.endswith("\n"):
-            cut = position
-    if cut <= 0:
-        return "", text
-    return text[:cut], text[cut:]
 
 
 def make_writer(raw: bool) -> AnswerWriter:

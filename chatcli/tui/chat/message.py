@@ -29,15 +29,18 @@ class MessageView(Vertical, can_focus=True):
     """A message with its role, branch position ("2/3") and status, and its text."""
 
     DEFAULT_CSS = """
-    MessageView { height: auto; padding: 0 1; margin: 0 0 1 0; }
+    MessageView { height: auto; padding: 0 1; margin: 0; }
     MessageView:focus { background: $boost; }
     MessageView .header { color: $text-muted; height: 1; }
     MessageView.-user .header { color: $accent; }
     MessageView.-assistant .header { color: $success; }
     MessageView .body { height: auto; margin: 0; padding: 0; }
     MessageView Markdown { margin: 0; padding: 0; }
-    MessageView Markdown > MarkdownBlock:last-child { margin-bottom: 0; }
+    MessageView Static.body { margin-bottom: 1; }
     """
+    # No :last-child rules on Markdown blocks here: an order-dependent rule makes Textual
+    # restyle every block of a reply on each streamed append (measured: 0.8 core at 150 tok/s).
+    # The blank line between messages is the last Markdown block's own bottom margin.
 
     BINDINGS = [
         Binding("y", "copy", "Copy"),
@@ -102,7 +105,8 @@ class MessageView(Vertical, can_focus=True):
 
     def refresh_header(self) -> None:
         """Redraw the header after the record or branch position changed."""
-        self.query_one(".header", Static).update(self._header())
+        for header in self.query(".header").results(Static):  # none once the app is closing
+            header.update(self._header())
 
     async def make_rich(self) -> None:
         """Replace cheap plain text by rendered Markdown (when it scrolls into view)."""
@@ -130,8 +134,7 @@ class MessageView(Vertical, can_focus=True):
         if record is not None:
             self.record = record
             self.text = record.content
-        body = self.query_one(".body")
-        if isinstance(body, Markdown):
+        for body in self.query(".body").results(Markdown):  # none once the app is closing
             await body.update(self.text)
         self.refresh_header()
 
