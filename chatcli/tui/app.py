@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static
 
 from chatcli.config import Settings, save_setting
 from chatcli.core.chat import ChatCore, ChatEvent, sampling_from
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.base import PrefillProgress, SamplingParams
 from chatcli.errors import ConfigError
 from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.tui.chat.message import MessageView
@@ -166,11 +166,17 @@ class ChatApp(SessionActions):
     ) -> None:
         """Stream a reply produced by ``events(cancel)`` into a new message view."""
         reply_view = await self.query_one(Transcript).add(MessageView(None, role="assistant"))
-        stream = ReplyStream(self, user_view, reply_view, self._first_token)
+        stream = ReplyStream(self, user_view, reply_view, self._first_token, self._prefill)
         self.reply = stream
         stream.start_draining()
         self.query_one(StatusBar).update_status(activity="processing prompt…")
         self._run_reply(stream, events, failed_text)
+
+    def _prefill(self, progress: PrefillProgress) -> None:
+        self.set_status(
+            activity=f"processing prompt {progress.done:,}/{progress.total:,} tokens, "
+            f"~{progress.eta_s:.0f} s left"
+        )
 
     def _first_token(self) -> None:
         self.query_one(StatusBar).update_status(activity="generating… (Esc stops)")
@@ -197,7 +203,10 @@ class ChatApp(SessionActions):
             await self._reply_failed(stream, outcome.error.message, failed_text)
             return
         if outcome.trimmed is not None:
-            await self.query_one(Transcript).mark_context_start(outcome.trimmed.dropped_messages)
+            trimmed = outcome.trimmed
+            await self.query_one(Transcript).mark_context_start(
+                trimmed.dropped_messages, summarized=trimmed.summarized
+            )
         for view in (stream.user_view, stream.reply_view):
             if view is not None:
                 self._place_among_siblings(view)

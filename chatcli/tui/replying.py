@@ -16,7 +16,7 @@ from textual.app import App
 from textual.timer import Timer
 
 from chatcli.core.chat import ChatEvent, ContextTrimmed, MessageSaved, ReplyFinished
-from chatcli.engine.base import TextDelta
+from chatcli.engine.base import PrefillProgress, TextDelta
 from chatcli.errors import ChatcliError
 from chatcli.tui.chat.buffer import TokenBuffer
 from chatcli.tui.chat.message import MessageView
@@ -42,6 +42,7 @@ class ReplyStream:
         user_view: MessageView | None,
         reply_view: MessageView,
         on_first_token: Callable[[], None],
+        on_progress: Callable[[PrefillProgress], None] = lambda _progress: None,
     ) -> None:
         self.app = app
         self.user_view = user_view
@@ -50,6 +51,7 @@ class ReplyStream:
         self.buffer = TokenBuffer()
         self.outcome = ReplyOutcome()
         self._on_first_token = on_first_token
+        self._on_progress = on_progress
         self._first_token = threading.Event()
         self._timer: Timer | None = None
 
@@ -83,6 +85,8 @@ class ReplyStream:
                     self.buffer.push(event.text)
                 elif isinstance(event, MessageSaved):
                     self.app.call_from_thread(self._attach, event)
+                elif isinstance(event, PrefillProgress):  # one per 256 prompt tokens
+                    self.app.call_from_thread(self._on_progress, event)
                 elif isinstance(event, ContextTrimmed):
                     self.outcome.trimmed = event
                 elif isinstance(event, ReplyFinished):

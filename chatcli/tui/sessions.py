@@ -89,7 +89,11 @@ class SessionActions(App[int]):
     def _count_context(self, session: SessionRecord) -> None:
         """Fill the context meter with the exact size of the session's prompt."""
         used = self.core.count_context(session)
-        self.call_from_thread(self.query_one(StatusBar).update_status, context_used=used)
+        self.call_from_thread(self.set_status, context_used=used)
+
+    def set_status(self, **changes: object) -> None:
+        """Change fields of the status bar (UI thread; workers go through call_from_thread)."""
+        self.query_one(StatusBar).update_status(**changes)
 
     def show_engine(self) -> None:
         """Describe the loaded model in the status bar."""
@@ -228,9 +232,7 @@ class SessionActions(App[int]):
     @work(thread=True, exclusive=True, group="engine")
     def switch_engine(self, settings: Settings, then_open: SessionRecord | None) -> None:
         """Load another model in the background, then swap it in."""
-        self.call_from_thread(
-            self.query_one(StatusBar).update_status, activity=f"loading {settings.model}…"
-        )
+        self.call_from_thread(self.set_status, activity=f"loading {settings.model}…")
         try:
             engine = self.engine_factory(settings)
         except ChatcliError as error:

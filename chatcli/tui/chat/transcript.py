@@ -104,13 +104,15 @@ class Transcript(VerticalScroll, can_focus=False):
         self.anchor()
         return view
 
-    async def mark_context_start(self, dropped: int) -> None:
-        """Show how many earlier messages were left out of the prompt."""
+    async def mark_context_start(self, dropped: int, *, summarized: bool = False) -> None:
+        """Show how many earlier messages were left out of the prompt (or summarized)."""
         await self.query(ContextMarker).remove()
         views = list(self.query(MessageView))
         if dropped <= 0 or not views:
             return
         note = f"▲ {dropped} earlier messages are outside the context"
+        if summarized:
+            note += " (a summary of them is sent)"
         index = max(0, min(dropped - len(self._hidden), len(views) - 1))
         await self.mount(ContextMarker(note), before=views[index])
 
