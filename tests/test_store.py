@@ -607,3 +607,16 @@ def test_concurrent_writers_and_a_reader_lose_nothing(store: Store) -> None:
         chain = store.branch(session.id, leaf)
         assert len(chain) == per_thread
         assert all(message.content.endswith("!") for message in chain)
+
+
+def test_sibling_positions_of_every_message_in_one_call(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "positions.db") as store:
+        session = store.create_session(model="m")
+        question = store.add_message(session.id, parent_id=None, role="user", content="q")
+        first = store.add_message(session.id, parent_id=question.id, role="assistant", content="a")
+        second = store.add_message(session.id, parent_id=question.id, role="assistant", content="b")
+        positions = store.sibling_positions(session.id)
+        assert positions == {question.id: (0, 1), first.id: (0, 2), second.id: (1, 2)}
+        for message in (question, first, second):
+            siblings = [m.id for m in store.children(session.id, message.parent_id)]
+            assert positions[message.id] == (siblings.index(message.id), len(siblings))

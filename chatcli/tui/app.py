@@ -135,12 +135,11 @@ class ChatApp(SessionActions):
 
     def history_items(self, session: SessionRecord) -> list[Shown]:
         """The current branch with each message's place among its siblings."""
-        items = []
-        for message in self.core.store.branch(session.id):
-            siblings = self.core.store.children(session.id, message.parent_id)
-            index = next(i for i, s in enumerate(siblings) if s.id == message.id)
-            items.append(Shown(message, index, len(siblings)))
-        return items
+        positions = self.core.store.sibling_positions(session.id)
+        return [
+            Shown(message, *positions.get(message.id, (0, 1)))
+            for message in self.core.store.branch(session.id)
+        ]
 
     async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         """Send the typed message."""

@@ -18,7 +18,7 @@ from chatcli.tui.chat.message import MessageView
 
 RICH_RECENT = 12
 """Newest messages mounted as Markdown straight away."""
-MOUNT_LIMIT = 120
+MOUNT_LIMIT = 40
 """Messages mounted when a session opens; older ones wait behind a 'show earlier' line."""
 
 
