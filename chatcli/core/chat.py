@@ -169,10 +169,7 @@ class ChatCore:
     ) -> Iterator[ChatEvent]:
         """Send ``user_text`` in ``session`` and stream the saved reply."""
         parent = self.store.get_session(session.id).current_leaf
-        plan = self.plan(session, user_text, params, parent_id=parent, may_summarize=True)
-        user = self.store.add_message(session.id, parent_id=parent, role="user", content=user_text)
-        yield MessageSaved(user)
-        yield from self._generate(session, user, plan, params, cancel)
+        yield from self._send(session, user_text, parent, params, cancel)
 
     def edit(
         self,
@@ -183,12 +180,19 @@ class ChatCore:
         cancel: threading.Event | None = None,
     ) -> Iterator[ChatEvent]:
         """Send ``new_text`` in place of the earlier user message ``original``, as a new branch."""
-        plan = self.plan(
-            session, new_text, params, parent_id=original.parent_id, may_summarize=True
-        )
-        user = self.store.add_message(
-            session.id, parent_id=original.parent_id, role="user", content=new_text
-        )
+        yield from self._send(session, new_text, original.parent_id, params, cancel)
+
+    def _send(
+        self,
+        session: SessionRecord,
+        text: str,
+        parent_id: str | None,
+        params: SamplingParams,
+        cancel: threading.Event | None,
+    ) -> Iterator[ChatEvent]:
+        """Save ``text`` as a user message after ``parent_id`` (once it fits) and answer it."""
+        plan = self.plan(session, text, params, parent_id=parent_id, may_summarize=True)
+        user = self.store.add_message(session.id, parent_id=parent_id, role="user", content=text)
         yield MessageSaved(user)
         yield from self._generate(session, user, plan, params, cancel)
 
