@@ -150,3 +150,21 @@ def advance_session(
         "UPDATE sessions SET current_leaf = ?, updated = ?, title = ? WHERE id = ?",
         (message.id, next_update_time(connection), title, session.id),
     )
+
+
+def sibling_positions(
+    connection: sqlite3.Connection, session_id: str
+) -> dict[str, tuple[int, int]]:
+    """Map each message of the session to (index among its siblings, number of siblings)."""
+    rows = connection.execute(
+        "SELECT id, parent_id FROM messages WHERE session_id = ? ORDER BY created, rowid",
+        (session_id,),
+    ).fetchall()
+    by_parent: dict[str | None, list[str]] = {}
+    for message_id, parent_id in rows:
+        by_parent.setdefault(parent_id, []).append(message_id)
+    return {
+        message_id: (index, len(siblings))
+        for siblings in by_parent.values()
+        for index, message_id in enumerate(siblings)
+    }

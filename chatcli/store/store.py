@@ -29,6 +29,7 @@ from chatcli.store.queries import (
     require_name_free,
     require_session,
     session_row_by_id_or_prefix,
+    sibling_positions,
 )
 from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
 from chatcli.store.rows import (
@@ -346,18 +347,7 @@ class Store:
     def sibling_positions(self, session_id: str) -> dict[str, tuple[int, int]]:
         """For every message: (its index among its siblings, how many siblings), in one query."""
         with self._locked() as connection:
-            rows = connection.execute(
-                "SELECT id, parent_id FROM messages WHERE session_id = ? ORDER BY created, rowid",
-                (session_id,),
-            ).fetchall()
-        by_parent: dict[str | None, list[str]] = {}
-        for message_id, parent_id in rows:
-            by_parent.setdefault(parent_id, []).append(message_id)
-        return {
-            message_id: (index, len(siblings))
-            for siblings in by_parent.values()
-            for index, message_id in enumerate(siblings)
-        }
+            return sibling_positions(connection, session_id)
 
     def latest_leaf(self, session_id: str, message_id: str) -> str:
         """Follow the newest child from ``message_id`` down to a leaf and return the leaf's id.
