@@ -3,9 +3,11 @@ from __future__ import annotations
 import pytest
 from fakes import FakeEngine
 
-from chatcli.core.budget import Turn, fit_to_context, group_turns, reply_reserve
+from chatcli.core.budget import Turn, fit_to_context, reply_reserve
+from chatcli.core.planning import turns_of
 from chatcli.engine.base import ChatMessage
 from chatcli.errors import ContextOverflowError
+from chatcli.store.records import MessageRecord
 
 count = FakeEngine().count_tokens
 
@@ -108,12 +110,13 @@ def test_reply_reserve_defaults_to_a_quarter_capped():
     assert reply_reserve(512, 4000) == 256
 
 
-def test_group_turns_starts_each_turn_at_a_user_message():
-    pairs = [
-        (ChatMessage("user", "a"), False),
-        (ChatMessage("assistant", "b"), True),
-        (ChatMessage("user", "c"), False),
+def test_turns_start_at_each_user_message_and_are_pinned_if_any_part_is():
+    records = [
+        MessageRecord("1", "s", None, "user", "a", 0.0),
+        MessageRecord("2", "s", "1", "assistant", "b", 0.0, pinned=True),
+        MessageRecord("3", "s", "2", "user", "c", 0.0),
     ]
-    turns = group_turns(pairs)
+    turns = turns_of(records)
     assert [len(t.messages) for t in turns] == [2, 1]
     assert turns[0].pinned and not turns[1].pinned
+    assert [len(t.messages) for t in turns_of(records, only_pinned=True)] == [2]

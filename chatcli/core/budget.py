@@ -135,13 +135,3 @@ def _overflow(
         f"(context {context_length}, {reserve} kept for the reply); "
         "use a larger --ctx or a shorter input"
     )
-
-
-def group_turns(messages: Sequence[tuple[ChatMessage, bool]]) -> list[Turn]:
-    """Group (message, pinned) pairs into turns, each starting at a user message."""
-    turns: list[list[tuple[ChatMessage, bool]]] = []
-    for message, pinned in messages:
-        if message.role == "user" or not turns:
-            turns.append([])
-        turns[-1].append((message, pinned))
-    return [Turn(tuple(m for m, _ in turn), pinned=any(p for _, p in turn)) for turn in turns]

@@ -16,7 +16,7 @@ from typing import Any
 
 from chatcli.config import Settings, default_sampling
 from chatcli.core.budget import Budget
-from chatcli.core.planning import Plan, Planner
+from chatcli.core.planning import Plan, Planner, sendable
 from chatcli.core.roles import DEFAULT_ROLE, get_role
 from chatcli.engine.base import (
     ChatMessage,
@@ -136,8 +136,7 @@ class ChatCore:
         messages = [ChatMessage("system", session.system_prompt)] if session.system_prompt else []
         messages += [
             ChatMessage(m.role, m.content)  # type: ignore[arg-type]
-            for m in self.history(session)
-            if m.role in ("user", "assistant") and m.content
+            for m in sendable(self.history(session))
         ]
         return self.engine.count_tokens(messages)
 

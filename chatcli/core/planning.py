@@ -55,16 +55,17 @@ class Planner:
         history = self._history(session, parent_id)
         summary = self._summary(session, history) if policy == "summarize" else None
         covered, recent = _split_at(history, summary)
+        pinned_before = turns_of(covered, only_pinned=True)  # still sent beside the summary
         budget = fit_to_context(
             _system(session.system_prompt, summary),
-            [*_turns(covered, only_pinned=True), *_turns(recent)],
+            [*pinned_before, *turns_of(recent)],
             ChatMessage("user", user_text),
             count_tokens=self.engine.count_tokens,
             context_length=self.context_length,
             max_tokens=params.max_tokens,
             policy="error" if policy == "error" else "drop-oldest",
         )
-        still_sent = sum(len(turn.messages) for turn in _turns(covered, only_pinned=True))
+        still_sent = sum(len(turn.messages) for turn in pinned_before)
         plan = Plan(budget, len(covered) - still_sent + budget.dropped_messages, summary)
         if policy != "summarize" or not budget.dropped_messages or not may_summarize:
             return plan
@@ -75,7 +76,7 @@ class Planner:
 
     def _history(self, session: SessionRecord, parent_id: str | None) -> list[MessageRecord]:
         branch = self.store.branch(session.id, parent_id) if parent_id else []
-        return [m for m in branch if m.role in ("user", "assistant") and m.content]
+        return sendable(branch)
 
     def _summary(
         self, session: SessionRecord, history: list[MessageRecord]
@@ -112,7 +113,13 @@ def _record_turns(records: Sequence[MessageRecord]) -> list[list[MessageRecord]]
     return turns
 
 
-def _turns(records: Sequence[MessageRecord], only_pinned: bool = False) -> list[Turn]:
+def sendable(records: Sequence[MessageRecord]) -> list[MessageRecord]:
+    """The messages of a branch that go to the model: non-empty user and assistant turns."""
+    return [m for m in records if m.role in ("user", "assistant") and m.content]
+
+
+def turns_of(records: Sequence[MessageRecord], only_pinned: bool = False) -> list[Turn]:
+    """Messages grouped into turns (each starting at a user message), pinned if any part is."""
     turns = []
     for group in _record_turns(records):
         pinned = any(m.pinned for m in group)
