@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ class SnapshotStore:
         """The snapshot sharing the longest token prefix with ``tokens``, and that length."""
         best: tuple[Snapshot, int] | None = None
         for snapshot in self.snapshots():
-            shared = _common_prefix(snapshot.kv_tokens, tokens)
+            shared = common_prefix(snapshot.kv_tokens, tokens)
             if shared and (best is None or shared > best[1]):
                 best = (snapshot, shared)
         return best
@@ -168,7 +169,8 @@ def _read_index(index_file: Path) -> Snapshot | None:
         return None
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading token ids ``a`` and ``b`` share."""
     shared = 0
     for x, y in zip(a, b, strict=False):
         if x != y:

@@ -33,7 +33,7 @@ from chatcli.engine.base import (
 from chatcli.engine.generation import Generation
 from chatcli.engine.gguf import MAGIC, inspect_gguf
 from chatcli.engine.hardware import physical_cores
-from chatcli.engine.kvcache import SnapshotStore, snapshot_key
+from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.errors import ContextOverflowError, ModelError
 
@@ -278,11 +278,7 @@ class LlamaEngine:
     def cached_prefix(self, tokens: list[int]) -> int:
         """How many of ``tokens`` are already in the KV cache and will not be evaluated."""
         llama = self._llama
-        common = 0
-        for cached, new in zip(llama.input_ids[: llama.n_tokens], tokens, strict=False):
-            if cached != new:
-                break
-            common += 1
+        common = common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
         # llama-cpp-python replays the last prompt token when the whole prompt is cached.
         return common - 1 if common == len(tokens) and common > 0 else common
 

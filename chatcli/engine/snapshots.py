@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import llama_cpp
 
-from chatcli.engine.kvcache import Snapshot, SnapshotStore
+from chatcli.engine.kvcache import Snapshot, SnapshotStore, common_prefix
 
 if TYPE_CHECKING:
     from chatcli.engine.llama import LlamaEngine
@@ -59,8 +59,8 @@ def save_snapshot(engine: LlamaEngine, store: SnapshotStore) -> None:
 
 def _already_cached(engine: LlamaEngine, kv_tokens: list[int]) -> bool:
     llama = engine.llama
-    held = llama.input_ids[: llama.n_tokens]
-    return len(held) >= len(kv_tokens) and [int(t) for t in held[: len(kv_tokens)]] == kv_tokens
+    held = llama.input_ids[: llama.n_tokens].tolist()
+    return common_prefix(held, kv_tokens) == len(kv_tokens)
 
 
 def _load_state(engine: LlamaEngine, data: bytes, snapshot: Snapshot) -> bool:
