@@ -89,11 +89,16 @@ class FakeEngine:
             self.first_token_sent.set()
             if self.gate is not None:
                 self.gate.wait(10)
-            if self.token_delay_s:
-                time.sleep(self.token_delay_s)
+            if self.token_delay_s:  # on a schedule: a sleep per token overshoots ~0.1 ms
+                self._pace(started + sent * self.token_delay_s)
         total = time.perf_counter() - started
         usage = Usage(self.count_tokens(messages), 0, sent, min(total, 0.001), total, params.seed)
         yield ReplyDone(finish, usage)
+
+    @staticmethod
+    def _pace(deadline: float) -> None:
+        """Sleep until ``deadline``; when late, still release the GIL once, as a model does."""
+        time.sleep(max(0.0, deadline - time.perf_counter()))
 
     def stop(self) -> None:
         self._stop.set()

@@ -167,7 +167,7 @@ class ChatApp(SessionActions):
         reply_view = await self.query_one(Transcript).add(MessageView(None, role="assistant"))
         stream = ReplyStream(self, user_view, reply_view, self._first_token, self._prefill)
         self.reply = stream
-        stream.start_draining()
+        await stream.start_draining()
         self.query_one(StatusBar).update_status(activity="processing prompt…")
         self._run_reply(stream, events, failed_text)
 

@@ -7,6 +7,7 @@ passed with ``call_from_thread``; per-token calls would block the generating thr
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -54,25 +55,37 @@ class ReplyStream:
         self._on_progress = on_progress
         self._first_token = threading.Event()
         self._timer: Timer | None = None
+        # The timer runs drain() in its own task and stopping it cancels that task: the lock
+        # keeps the final render from interleaving with (or cancelling) a drain half done.
+        self._view_lock = asyncio.Lock()
+        self._ending = False
 
-    def start_draining(self) -> None:
+    async def start_draining(self) -> None:
         """Begin moving buffered text onto the screen (UI thread)."""
-        self.reply_view.start_stream()
+        await self.reply_view.start_stream()
         self._timer = self.app.set_interval(DRAIN_INTERVAL_S, self.drain)
 
     async def drain(self) -> None:
         """Move what the worker produced since the last call into the reply (UI thread)."""
+        if self._ending:
+            return
+        async with self._view_lock:
+            await self._move_buffered_text()
+
+    async def _move_buffered_text(self) -> None:
         text = self.buffer.take()
         if text:
             await self.reply_view.append(text)
 
     async def stop_draining(self) -> None:
         """Show the last text and render the finished reply once in full (UI thread)."""
-        if self._timer is not None:
-            self._timer.stop()
-        await self.drain()
-        finished = self.outcome.finished
-        await self.reply_view.finish(finished.message if finished else None)
+        self._ending = True
+        async with self._view_lock:
+            if self._timer is not None:
+                self._timer.stop()
+            await self._move_buffered_text()
+            finished = self.outcome.finished
+            await self.reply_view.finish(finished.message if finished else None)
 
     def consume(self, events: Iterator[ChatEvent]) -> None:
         """Run the reply to its end (worker thread); never raises a ChatcliError."""

@@ -1,7 +1,14 @@
-"""One message in the transcript: a header line and its text, as Markdown or cheap plain text."""
+"""One message in the transcript: a header line and its text, as Markdown or cheap plain text.
+
+Finished text is one Static drawing rich's Markdown (see rendering.py). While a reply streams,
+its newest blocks stream through Textual's MarkdownStream into a small live Markdown widget;
+once FREEZE_AFTER_BLOCKS blocks behind the one being written are complete they move into a
+frozen Static, so each frame lays out a handful of widgets however long the reply grows.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -14,10 +21,14 @@ from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
 from chatcli.store.records import MessageRecord
+from chatcli.tui.chat.rendering import MarkdownText, finished_prefix, look_for
 
 _CODE_BLOCK = re.compile(r"^\s*(```|~~~)[^\n]*\n(.*?)^\s*\1\s*$", re.MULTILINE | re.DOTALL)
 
 MessageAction = Literal["edit", "regenerate", "pin", "branch"]
+
+FREEZE_AFTER_BLOCKS = 8
+"""Finished blocks the live Markdown widget may hold before they are frozen into one Static."""
 
 
 def code_blocks(text: str) -> list[str]:
@@ -34,13 +45,11 @@ class MessageView(Vertical, can_focus=True):
     MessageView .header { color: $text-muted; height: 1; }
     MessageView.-user .header { color: $accent; }
     MessageView.-assistant .header { color: $success; }
-    MessageView .body { height: auto; margin: 0; padding: 0; }
-    MessageView Markdown { margin: 0; padding: 0; }
-    MessageView Static.body { margin-bottom: 1; }
+    MessageView .body, MessageView .frozen { height: auto; margin: 0 0 1 0; padding: 0; }
+    MessageView Markdown.live { margin: 0; padding: 0; }
     """
-    # No :last-child rules on Markdown blocks here: an order-dependent rule makes Textual
-    # restyle every block of a reply on each streamed append (measured: 0.8 core at 150 tok/s).
-    # The blank line between messages is the last Markdown block's own bottom margin.
+    # No :last-child rules here: an order-dependent rule makes Textual restyle every block of
+    # a streaming reply on each append (measured: 0.8 core at 150 tok/s).
 
     BINDINGS = [
         Binding("y", "copy", "Copy"),
@@ -78,15 +87,24 @@ class MessageView(Vertical, can_focus=True):
         self.sibling_count = sibling_count
         self.rich = rich
         self._stream: MarkdownStream | None = None
+        self._live_text = ""
         self._code_cursor = 0
 
     def compose(self) -> ComposeResult:
         """The header line, then the body."""
         yield Static(self._header(), classes="header", markup=False)
-        if self.rich:
-            yield Markdown(self.text, classes="body")
-        else:
-            yield Static(self.text, classes="body", markup=False)
+        yield Static(self._body(), classes="body", markup=False)
+
+    def on_mount(self) -> None:
+        """Redraw the Markdown in the new colours when the theme changes."""
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+
+    def _body(self) -> MarkdownText | str:
+        return MarkdownText(self.text, look_for(self.app)) if self.rich else self.text
+
+    def _restyle(self) -> None:
+        if self.rich and self._stream is None:
+            self.query_one(".body", Static).update(self._body())
 
     def _header(self) -> str:
         label = {"user": "You", "assistant": "Assistant", "system": "System"}.get(
@@ -108,23 +126,56 @@ class MessageView(Vertical, can_focus=True):
         for header in self.query(".header").results(Static):  # none once the app is closing
             header.update(self._header())
 
-    async def make_rich(self) -> None:
+    def make_rich(self) -> None:
         """Replace cheap plain text by rendered Markdown (when it scrolls into view)."""
-        if self.rich:
-            return
-        self.rich = True
-        await self.query_one(".body").remove()
-        await self.mount(Markdown(self.text, classes="body"))
+        if not self.rich:
+            self.rich = True
+            self.query_one(".body", Static).update(self._body())
 
-    def start_stream(self) -> None:
+    async def start_stream(self) -> None:
         """Prepare to receive the reply's text in pieces."""
-        self._stream = Markdown.get_stream(self.query_one(".body", Markdown))
+        self.query_one(".body").display = False
+        live = Markdown(classes="live")
+        await self.mount(live)
+        self._live_text = ""
+        await self._open_stream(live)
+
+    async def _open_stream(self, live: Markdown) -> None:
+        self._stream = Markdown.get_stream(live)
+        # Let the stream's task start: MarkdownStream.stop() on a task that never ran cancels
+        # it before its own handler exists, and the CancelledError lands in our caller.
+        await asyncio.sleep(0)
 
     async def append(self, text: str) -> None:
         """Add streamed text; the Markdown stream batches what it cannot draw at once."""
         self.text += text
-        if self._stream is not None:
-            await self._stream.write(text)
+        if self._stream is None:
+            return
+        self._live_text += text
+        await self._stream.write(text)
+        cut = finished_prefix(self._live_text, FREEZE_AFTER_BLOCKS)
+        if cut:
+            await self._freeze(cut)
+
+    async def _freeze(self, cut: int) -> None:
+        """Move the first ``cut`` characters of the live text into a frozen Static.
+
+        The old live widget is hidden, not removed: widgets vanishing mid-stream drop the
+        messages queued to them (and test pilots waiting on those messages time out).
+        """
+        assert self._stream is not None
+        frozen, self._live_text = self._live_text[:cut], self._live_text[cut:]
+        old_live = self.query_one(".live", Markdown)
+        await self._stream.stop()
+        live = Markdown(self._live_text, classes="live")
+        with self.app.batch_update():
+            await self.mount(
+                Static(MarkdownText(frozen, look_for(self.app)), classes="frozen"), before=old_live
+            )
+            old_live.set_classes("retired")
+            old_live.display = False
+            await self.mount(live)
+        await self._open_stream(live)
 
     async def finish(self, record: MessageRecord | None) -> None:
         """End the stream and render the whole text once (streamed code fences can go blank)."""
@@ -134,8 +185,13 @@ class MessageView(Vertical, can_focus=True):
         if record is not None:
             self.record = record
             self.text = record.content
-        for body in self.query(".body").results(Markdown):  # none once the app is closing
-            await body.update(self.text)
+        if not self.is_attached:  # the app is closing
+            return
+        with self.app.batch_update():
+            await self.query(".frozen, .live, .retired").remove()
+            body = self.query_one(".body", Static)
+            body.update(self._body())
+            body.display = True
         self.refresh_header()
 
     def action_copy(self) -> None:

@@ -124,7 +124,7 @@ class Transcript(VerticalScroll, can_focus=False):
                 continue
             y = view.virtual_region.y
             if y + view.virtual_region.height >= top and y <= bottom:
-                await view.make_rich()
+                view.make_rich()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         """Upgrade plain messages shortly after the user scrolls to them."""

@@ -1,0 +1,152 @@
+"""Finished Markdown drawn by one widget: rich's Markdown, styled from the Textual theme.
+
+Textual's Markdown widget mounts a widget per block (a three-item list is 13 widgets) and each
+layout pass measures them all: a 4,000-token reply streamed into one fell to ~140 tokens/s,
+and opening long sessions paid ~23 ms per message. Finished text is therefore rendered by
+rich into a single Static per message; only the block still being written streams through
+Textual's MarkdownStream (see message.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import CodeBlock, Markdown
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.theme import Theme
+from textual.app import App
+from textual.color import Color
+
+
+@dataclass(frozen=True)
+class MarkdownLook:
+    """The styles rich's Markdown needs to look like the app's theme."""
+
+    theme: Theme
+    code_theme: str
+    code_background: str
+
+
+_LOOKS: dict[tuple[str, bool], MarkdownLook] = {}
+
+
+def look_for(app: App[Any]) -> MarkdownLook:
+    """The Markdown look of ``app``'s current theme (built once per theme)."""
+    key = (app.theme, app.current_theme.dark)
+    if key not in _LOOKS:
+        _LOOKS[key] = build_look(app.get_css_variables(), dark=app.current_theme.dark)
+    return _LOOKS[key]
+
+
+def build_look(variables: Mapping[str, str], *, dark: bool) -> MarkdownLook:
+    """Heading, inline code, link and list styles taken from Textual's theme variables."""
+    background = Color.parse(variables.get("background", "#000000" if dark else "#ffffff"))
+
+    def color(name: str, fallback: str) -> str:
+        try:
+            parsed = Color.parse(variables.get(name, fallback))
+        except Exception:  # a relative value such as "auto 87%"
+            parsed = Color.parse(fallback)
+        return (background + parsed).hex6  # blend any alpha over the background
+
+    styles = {
+        f"markdown.h{level}": Style.parse(
+            f"{variables.get(f'markdown-h{level}-text-style', 'bold')} "
+            f"{color(f'markdown-h{level}-color', '#808080')}"
+        )
+        for level in range(1, 7)
+    }
+    warning = color("warning", "#ffa62b")
+    styles |= {
+        "markdown.code": Style(
+            color=color("text-warning", warning), bgcolor=_tint(background, warning)
+        ),
+        "markdown.link": Style(color=color("text-primary", "#57a5e2"), underline=True),
+        "markdown.link_url": Style(color=color("text-primary", "#57a5e2"), underline=True),
+        "markdown.item.bullet": Style(color=color("text-primary", "#57a5e2"), bold=True),
+        "markdown.item.number": Style(color=color("text-primary", "#57a5e2")),
+        "markdown.block_quote": Style(color=color("foreground-muted", "#a0a0a0"), italic=True),
+        "markdown.hr": Style(color=color("secondary", "#808080")),
+        "markdown.table.border": Style(color=color("secondary", "#808080")),
+        "markdown.table.header": Style(color=color("text-primary", "#57a5e2"), bold=True),
+    }
+    code_background = (background + Color(0, 0, 0, 0.25 if dark else 0.06)).hex6
+    return MarkdownLook(Theme(styles), "monokai" if dark else "friendly", code_background)
+
+
+def _tint(background: Color, color: str) -> str:
+    return (background + Color.parse(color).with_alpha(0.1)).hex6
+
+
+class _FencedCode(CodeBlock):
+    """A code block highlighted on the theme's code background, padded like Textual's."""
+
+    background = "default"
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> CodeBlock:
+        """Build the block from the fence token, remembering the document's background."""
+        block = super().create(markdown, token)
+        block.background = getattr(markdown, "code_background", "default")  # type: ignore[attr-defined]
+        return block
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """The highlighted code, wrapped to the width."""
+        yield Syntax(
+            str(self.text).rstrip(),
+            self.lexer_name,
+            theme=self.theme,
+            word_wrap=True,
+            padding=(1, 2),
+            background_color=self.background,
+        )
+
+
+class _ThemedMarkdown(Markdown):
+    elements = {**Markdown.elements, "fence": _FencedCode, "code_block": _FencedCode}
+
+    def __init__(self, text: str, look: MarkdownLook) -> None:
+        super().__init__(text, code_theme=look.code_theme, hyperlinks=True)
+        self.code_background = look.code_background
+
+
+class MarkdownText:
+    """Markdown text as a rich renderable in the app's look (parsed once, drawn per width)."""
+
+    def __init__(self, text: str, look: MarkdownLook) -> None:
+        self.text = text
+        self.look = look
+        self._markdown = _ThemedMarkdown(text, look)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Render with the look's styles in force, then hand the lines over."""
+        with console.use_theme(self.look.theme):
+            lines = console.render_lines(self._markdown, options, pad=False, new_lines=True)
+        for line in lines:
+            yield from line
+        if not lines:
+            yield Segment("")
+
+
+def finished_prefix(text: str, keep_blocks: int) -> int:
+    """Where the finished blocks of ``text`` end, once more than ``keep_blocks`` are finished.
+
+    Every top-level block but the last is finished (the parser has seen the next one begin).
+    Returns a character offset at the start of the last block, or 0 while fewer are finished.
+    """
+    starts = [
+        token.map[0]
+        for token in MarkdownIt("gfm-like").parse(text)
+        if token.level == 0 and token.nesting >= 0 and token.map is not None
+    ]
+    if len(starts) - 1 <= keep_blocks:
+        return 0
+    lines = text.splitlines(keepends=True)
+    return sum(len(line) for line in lines[: starts[-1]])
