@@ -2,15 +2,15 @@
 
 Textual's Markdown widget mounts a widget per block (a three-item list is 13 widgets) and each
 layout pass measures them all: a 4,000-token reply streamed into one fell to ~140 tokens/s,
-and opening long sessions paid ~23 ms per message. Finished text is therefore rendered by
-rich into a single Static per message; only the block still being written streams through
-Textual's MarkdownStream (see message.py).
+and opening long sessions paid ~23 ms per message. Text is therefore rendered by rich into
+plain Statics (see message.py for how a streaming reply is split into blocks).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -126,27 +126,47 @@ class MarkdownText:
         self._markdown = _ThemedMarkdown(text, look)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        """Render with the look's styles in force, then hand the lines over."""
+        """Render with the look's styles in force, then hand the lines over.
+
+        Blank lines at either end (rich opens a list or a quote with one) are dropped: the
+        widget's margin separates blocks, so a streamed reply is spaced as the finished one.
+        """
         with console.use_theme(self.look.theme):
-            lines = console.render_lines(self._markdown, options, pad=False, new_lines=True)
-        for line in lines:
+            # Rendered at full height: the blank lines trimmed below must not cost content.
+            full = options.update(height=None)
+            lines = console.render_lines(self._markdown, full, pad=False, new_lines=True)
+        first = next((i for i, line in enumerate(lines) if not _is_blank(line)), len(lines))
+        while len(lines) > first and _is_blank(lines[-1]):
+            lines.pop()
+        for line in lines[first:]:
             yield from line
-        if not lines:
+        if len(lines) <= first:
             yield Segment("")
 
 
-def finished_prefix(text: str, keep_blocks: int) -> int:
-    """Where the finished blocks of ``text`` end, once more than ``keep_blocks`` are finished.
+def _is_blank(line: list[Segment]) -> bool:
+    return all(
+        not segment.text.strip() and (segment.style is None or segment.style.bgcolor is None)
+        for segment in line
+    )
 
-    Every top-level block but the last is finished (the parser has seen the next one begin).
-    Returns a character offset at the start of the last block, or 0 while fewer are finished.
+
+@cache
+def _block_parser() -> MarkdownIt:
+    """The parser rich's Markdown uses, so both agree on where blocks begin."""
+    return MarkdownIt().enable("strikethrough").enable("table")
+
+
+def last_block_start(text: str) -> int:
+    """Where the last top-level Markdown block of ``text`` starts (0 if it is the only one).
+
+    Every block before it is finished: the parser has seen the next one begin.
     """
     starts = [
         token.map[0]
-        for token in MarkdownIt("gfm-like").parse(text)
+        for token in _block_parser().parse(text)
         if token.level == 0 and token.nesting >= 0 and token.map is not None
     ]
-    if len(starts) - 1 <= keep_blocks:
+    if len(starts) < 2:
         return 0
-    lines = text.splitlines(keepends=True)
-    return sum(len(line) for line in lines[: starts[-1]])
+    return sum(len(line) for line in text.splitlines(keepends=True)[: starts[-1]])
