@@ -1,14 +1,17 @@
 """Streaming one reply into the transcript from a worker thread.
 
-The worker pushes text into a TokenBuffer; a UI timer drains it every DRAIN_INTERVAL_S into
-the reply's MarkdownStream. Rare events (a message saved, the end of the reply, an error) are
-passed with ``call_from_thread``; per-token calls would block the generating thread.
+The worker pushes text into a TokenBuffer; a UI timer drains it into the reply's view every
+DRAIN_INTERVAL_S, or less often when drawing costs more than UI_CPU_SHARE of a core (the model
+needs the cores: on a 2-core laptop each frame of a scrolling transcript costs ~20 ms). Rare
+events (a message saved, the end of the reply, an error) are passed with ``call_from_thread``;
+per-token calls would block the generating thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +26,16 @@ from chatcli.tui.chat.buffer import TokenBuffer
 from chatcli.tui.chat.message import MessageView
 
 DRAIN_INTERVAL_S = 0.1
+"""The shortest time between two drains."""
+MAX_DRAIN_INTERVAL_S = 0.25
+"""The longest, however slow the terminal is to draw."""
+UI_CPU_SHARE = 0.15
+"""The share of a core the UI thread may spend on drawing a streaming reply."""
+
+
+def next_drain_interval(ui_cpu_s: float) -> float:
+    """Wait long enough that the UI's CPU since the last drain stays within UI_CPU_SHARE."""
+    return min(MAX_DRAIN_INTERVAL_S, max(DRAIN_INTERVAL_S, ui_cpu_s / UI_CPU_SHARE))
 
 
 @dataclass
@@ -59,11 +72,13 @@ class ReplyStream:
         # keeps the final render from interleaving with (or cancelling) a drain half done.
         self._view_lock = asyncio.Lock()
         self._ending = False
+        self._ui_cpu_mark = 0.0
 
     async def start_draining(self) -> None:
         """Begin moving buffered text onto the screen (UI thread)."""
         await self.reply_view.start_stream()
-        self._timer = self.app.set_interval(DRAIN_INTERVAL_S, self.drain)
+        self._ui_cpu_mark = time.thread_time()
+        self._timer = self.app.set_timer(DRAIN_INTERVAL_S, self.drain)
 
     async def drain(self) -> None:
         """Move what the worker produced since the last call into the reply (UI thread)."""
@@ -71,6 +86,12 @@ class ReplyStream:
             return
         async with self._view_lock:
             await self._move_buffered_text()
+        if not self._ending:
+            # thread_time() here is the UI thread's: the frames drawn since the last drain.
+            now = time.thread_time()
+            delay = next_drain_interval(now - self._ui_cpu_mark)
+            self._ui_cpu_mark = now
+            self._timer = self.app.set_timer(delay, self.drain)
 
     async def _move_buffered_text(self) -> None:
         text = self.buffer.take()

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.rendering import MarkdownText, build_look, last_block_start
+from chatcli.tui.replying import (
+    DRAIN_INTERVAL_S,
+    MAX_DRAIN_INTERVAL_S,
+    UI_CPU_SHARE,
+    next_drain_interval,
+)
 
 
 class OneMessage(App[None]):
@@ -105,3 +112,10 @@ def _record(content: str) -> MessageRecord:
     return MessageRecord(
         id="m1", session_id="s1", parent_id=None, role="assistant", content=content, created=0.0
     )
+
+
+def test_drains_slow_down_when_drawing_costs_more_than_the_ui_share() -> None:
+    assert next_drain_interval(0.0) == DRAIN_INTERVAL_S
+    assert next_drain_interval(UI_CPU_SHARE * DRAIN_INTERVAL_S) == DRAIN_INTERVAL_S
+    assert next_drain_interval(UI_CPU_SHARE * 0.18) == pytest.approx(0.18)
+    assert next_drain_interval(10.0) == MAX_DRAIN_INTERVAL_S

@@ -144,7 +144,12 @@ class MessageView(Vertical, can_focus=True):
             finished, self._live_text = self._live_text[:cut], self._live_text[cut:]
             frozen = Static(MarkdownText(finished, look_for(self.app)), classes="frozen")
             await self.mount(frozen, before=live)
-        live.update(MarkdownText(self._live_text, look_for(self.app)))
+        content = MarkdownText(self._live_text, look_for(self.app))
+        # Most drains add words, not lines: then a repaint of this widget is enough, and the
+        # two layout passes a resize costs (Textual re-lays out after any size change) are saved.
+        width, height = live.content_size
+        resized = cut or not width or content.height(self.app.console, width) != height
+        live.update(content, layout=bool(resized))
 
     async def finish(self, record: MessageRecord | None) -> None:
         """End the stream and render the whole text once, as one Static."""

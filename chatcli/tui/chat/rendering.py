@@ -125,6 +125,10 @@ class MarkdownText:
         self.look = look
         self._markdown = _ThemedMarkdown(text, look)
 
+    def height(self, console: Console, width: int) -> int:
+        """How many lines the text takes at ``width``."""
+        return len(console.render_lines(self, console.options.update_width(width), pad=False))
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         """Render with the look's styles in force, then hand the lines over.
 
