@@ -230,13 +230,21 @@ class ChatApp(SessionActions):
             view.refresh_header()
 
     async def _reply_failed(self, stream: ReplyStream, message: str, failed_text: str) -> None:
-        """Show the error; take back views of messages that were never saved."""
+        """Show the error; take back views of messages that were never saved.
+
+        A new chat whose first message failed leaves no empty session behind.
+        """
         self.notify(message, title="Reply failed", severity="error", timeout=8)
         if stream.reply_view.record is None:
             await stream.reply_view.remove()
         if stream.user_view is not None and stream.user_view.record is None:
             await stream.user_view.remove()
             self.query_one(PromptInput).restore(failed_text)
+        session = self.session
+        if session is not None and not self.core.store.children(session.id, None):
+            self.core.store.delete_session(session.id)
+            self.session = None
+            self.refresh_sidebar()
 
     def action_stop_reply(self) -> None:
         """Stop the reply at the next token; its text so far is kept."""

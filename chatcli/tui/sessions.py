@@ -47,6 +47,8 @@ class SessionActions(App[int]):
         super().__init__()
         self.core = core
         self.settings = settings
+        self.configured = settings
+        """The settings the app started with: what "default" means in the settings screen."""
         self.engine_factory = engine_factory
         self.session: SessionRecord | None = None
 
@@ -214,9 +216,8 @@ class SessionActions(App[int]):
             sampling=chosen.sampling.as_dict(),
         )
         if (chosen.model, chosen.context_length) != (current.model, current.context_length):
-            settings = replace(self.settings, model=chosen.model)
-            if chosen.context_length:
-                settings = replace(settings, context_length=chosen.context_length)
+            context = chosen.context_length or self.configured.context_length
+            settings = replace(self.settings, model=chosen.model, context_length=context)
             self.switch_engine(settings, then_open=self.session)
         self.notify("Settings saved")
 

@@ -30,6 +30,8 @@ class MakeApp:
         self._store: Store | None = None
         self.engines: list[FakeEngine] = []
         """Every engine the app's factory made (when a session switches models)."""
+        self.loaded_with: list[Settings] = []
+        """The settings each of those engines was made from."""
 
     @property
     def store(self) -> Store:
@@ -49,6 +51,7 @@ class MakeApp:
     def _factory(self, settings: Settings) -> FakeEngine:
         engine = FakeEngine(model_name=settings.model or "fake-model")
         self.engines.append(engine)
+        self.loaded_with.append(settings)
         return engine
 
     def close(self) -> None:

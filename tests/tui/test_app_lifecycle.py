@@ -195,6 +195,24 @@ async def test_choosing_another_model_in_settings_switches_the_engine(make_app: 
         assert make_app.store.branch(app.session.id)[-1].model == "qwen2.5-1.5b"
 
 
+async def test_context_size_back_to_default_reloads_with_the_configured_size(make_app: MakeApp):
+    app = make_app(FakeEngine(replies=["ok"]), context_length=2048)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await send(app, pilot, "hi")
+        await wait_for_reply(app, pilot)
+        for typed, expected in (("1024", 1024), ("", 2048)):
+            await pilot.press("ctrl+o")
+            screen = await wait_for_screen(app, pilot, SettingsScreen)
+            screen.query_one("#context", Input).value = typed
+            await pilot.press("ctrl+s")
+            await wait_for_main_screen(app, pilot)
+            await wait_for_workers(app, pilot, "engine")
+            await wait_for_workers(app, pilot)
+            assert make_app.loaded_with[-1].context_length == expected
+        assert app.session is not None
+        assert make_app.store.get_session(app.session.id).context_length is None
+
+
 async def test_a_message_too_long_for_the_context_is_given_back(make_app: MakeApp):
     engine = FakeEngine(context_length=64)
     app = make_app(engine)
@@ -208,11 +226,12 @@ async def test_a_message_too_long_for_the_context_is_given_back(make_app: MakeAp
         assert app.query_one(PromptInput).text == long_text
         assert views(app) == []
         assert engine.requests == []
-        assert app.session is not None
-        assert make_app.store.branch(app.session.id) == []
+        assert app.session is None  # no empty "(untitled)" session is left behind
+        assert make_app.store.list_sessions() == []
         await send(app, pilot, "short one")
         await wait_for_reply(app, pilot)
         assert views(app) == [("user", "short one"), ("assistant", "OK")]
+        assert len(make_app.store.list_sessions()) == 1
 
 
 async def test_status_bar_shows_the_reply_numbers(make_app: MakeApp):
