@@ -11,6 +11,7 @@ from chatcli.engine.base import (
     ChatMessage,
     EngineInfo,
     FinishReason,
+    PrefillProgress,
     ReplyDone,
     SamplingParams,
     StreamEvent,
@@ -43,6 +44,10 @@ class FakeEngine:
     """If set and it returns text, that is the reply (before the queue is used)."""
     params: list[SamplingParams] = field(default_factory=list)
     """The sampling parameters of every request, in order."""
+    prefill: list[PrefillProgress] = field(default_factory=list)
+    """Prompt-processing progress to report before the first token."""
+    prefill_gate: threading.Event | None = None
+    """If set, the reply waits on it after reporting ``prefill`` (to look at the progress)."""
     loads: int = 0
     closed: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -79,6 +84,9 @@ class FakeEngine:
         if params.max_tokens is not None:
             pieces = pieces[: params.max_tokens]
         finish: FinishReason = "stop" if len(pieces) == len(fake_tokens(reply)) else "length"
+        yield from self.prefill
+        if self.prefill_gate is not None:
+            self.prefill_gate.wait(10)
         sent = 0
         for piece in pieces:
             if (cancel and cancel.is_set()) or self._stop.is_set():

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from apptools import (
+    PAUSES,
     MakeApp,
     seed_session,
     send,
@@ -18,6 +19,7 @@ from apptools import (
 from fakes import FakeEngine
 from textual.widgets import Input, Markdown, Select
 
+from chatcli.engine.base import PrefillProgress
 from chatcli.tui.app import ChatApp
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
@@ -232,6 +234,25 @@ async def test_a_message_too_long_for_the_context_is_given_back(make_app: MakeAp
         await wait_for_reply(app, pilot)
         assert views(app) == [("user", "short one"), ("assistant", "OK")]
         assert len(make_app.store.list_sessions()) == 1
+
+
+async def test_the_status_bar_shows_how_far_a_long_prompt_has_been_read(make_app: MakeApp):
+    gate = threading.Event()
+    progress = [PrefillProgress(256, 1024, 1.0), PrefillProgress(512, 1024, 2.0)]
+    engine = FakeEngine(replies=["done"], prefill=progress, prefill_gate=gate)
+    app = make_app(engine)
+    async with app.run_test() as pilot:
+        await send(app, pilot, "a long question")
+        status = app.query_one(StatusBar)
+        for _ in range(PAUSES):
+            if "512/" in status.status.activity:
+                break
+            await pilot.pause()
+        assert status.status.activity.startswith("processing prompt 512/1,024 tokens, ~2 s left")
+        gate.set()
+        await wait_for_reply(app, pilot)
+        assert status.status.activity == ""
+        assert views(app)[-1] == ("assistant", "done")
 
 
 async def test_status_bar_shows_the_reply_numbers(make_app: MakeApp):
