@@ -8,11 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from chatcli.tui.screens.dialog import Dialog
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(Dialog[bool]):
     """Ask a question; dismiss with True when confirmed and False when cancelled.
 
     ``y`` confirms; ``n`` and ``escape`` cancel. Cancel has the focus, so a stray
@@ -20,29 +21,14 @@ class ConfirmScreen(ModalScreen[bool]):
     """
 
     DEFAULT_CSS = """
-    ConfirmScreen {
-        align: center middle;
-    }
     ConfirmScreen > #dialog {
         width: 60;
         max-width: 90%;
-        height: auto;
-        padding: 1 2 0 2;
         border: thick $error 60%;
-        border-subtitle-color: $text-muted;
-        background: $surface;
     }
     ConfirmScreen #question {
         width: 100%;
         margin-bottom: 1;
-    }
-    ConfirmScreen #buttons {
-        width: 100%;
-        height: auto;
-        align-horizontal: right;
-    }
-    ConfirmScreen #buttons Button {
-        margin-left: 2;
     }
     """
 

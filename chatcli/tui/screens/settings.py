@@ -9,11 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.validation import Integer, Number
 from textual.widgets import Button, Input, Label, Select
 
 from chatcli.engine.base import SamplingParams
+from chatcli.tui.screens.dialog import Dialog
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _as_text(value: float | None) -> str:
     return "" if value is None else str(value)
 
 
-class SettingsScreen(ModalScreen[SessionSettings | None]):
+class SettingsScreen(Dialog[SessionSettings | None]):
     """Edit a session's settings; dismiss with new ``SessionSettings``, or None on escape.
 
     Save (button or Ctrl+S, or Enter in a field) checks every field first: when one is
@@ -67,21 +67,10 @@ class SettingsScreen(ModalScreen[SessionSettings | None]):
     """
 
     DEFAULT_CSS = """
-    SettingsScreen {
-        align: center middle;
-    }
     SettingsScreen > #dialog {
         width: 92;
         max-width: 100%;
-        height: auto;
         max-height: 100%;
-        padding: 1 2 0 2;
-        border: thick $primary 60%;
-        border-title-align: center;
-        border-title-color: $text;
-        border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        background: $surface;
     }
     SettingsScreen #fields {
         grid-size: 4;
@@ -96,14 +85,6 @@ class SettingsScreen(ModalScreen[SessionSettings | None]):
     }
     SettingsScreen #model {
         column-span: 3;
-    }
-    SettingsScreen #buttons {
-        width: 100%;
-        height: auto;
-        align-horizontal: right;
-    }
-    SettingsScreen #buttons Button {
-        margin-left: 2;
     }
     """
 

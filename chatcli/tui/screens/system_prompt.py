@@ -10,11 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from chatcli.core.roles import Role
+from chatcli.tui.screens.dialog import Dialog
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class SystemPromptChoice:
     """The system prompt, stripped."""
 
 
-class SystemPromptScreen(ModalScreen[SystemPromptChoice | None]):
+class SystemPromptScreen(Dialog[SystemPromptChoice | None]):
     """Choose a role or edit the system prompt; dismiss with the choice, or None on escape.
 
     Selecting a role (Enter or click) puts its prompt in the editor. The choice keeps
@@ -36,21 +36,8 @@ class SystemPromptScreen(ModalScreen[SystemPromptChoice | None]):
     """
 
     DEFAULT_CSS = """
-    SystemPromptScreen {
-        align: center middle;
-    }
     SystemPromptScreen > #dialog {
         width: 100;
-        max-width: 95%;
-        height: auto;
-        max-height: 95%;
-        padding: 1 2 0 2;
-        border: thick $primary 60%;
-        border-title-align: center;
-        border-title-color: $text;
-        border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        background: $surface;
     }
     SystemPromptScreen #roles {
         height: auto;
@@ -60,14 +47,6 @@ class SystemPromptScreen(ModalScreen[SystemPromptChoice | None]):
     SystemPromptScreen #prompt {
         height: 10;
         max-height: 35vh;
-    }
-    SystemPromptScreen #buttons {
-        width: 100%;
-        height: auto;
-        align-horizontal: right;
-    }
-    SystemPromptScreen #buttons Button {
-        margin-left: 2;
     }
     SystemPromptScreen #role-status {
         width: 1fr;

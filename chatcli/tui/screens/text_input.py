@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, TextArea
 
+from chatcli.tui.screens.dialog import Dialog
 
-class TextInputScreen(ModalScreen[str | None]):
+
+class TextInputScreen(Dialog[str | None]):
     """Edit a text and dismiss with it, stripped; dismiss with None on escape.
 
     Single-line mode shows an ``Input`` (Enter saves); multiline mode shows a
@@ -22,32 +23,16 @@ class TextInputScreen(ModalScreen[str | None]):
     """
 
     DEFAULT_CSS = """
-    TextInputScreen {
-        align: center middle;
-    }
     TextInputScreen > #dialog {
         width: 80;
-        max-width: 95%;
-        height: auto;
-        padding: 1 2 0 2;
-        border: thick $primary 60%;
-        border-title-color: $text;
-        border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        background: $surface;
+        border-title-align: left;
     }
     TextInputScreen TextArea#text {
         height: 12;
         max-height: 50vh;
     }
     TextInputScreen #buttons {
-        width: 100%;
-        height: auto;
         margin-top: 1;
-        align-horizontal: right;
-    }
-    TextInputScreen #buttons Button {
-        margin-left: 2;
     }
     """
 
