@@ -23,7 +23,13 @@ from chatcli.engine.base import PrefillProgress
 from chatcli.tui.app import ChatApp
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
-from chatcli.tui.chat.transcript import MOUNT_LIMIT, RICH_RECENT, EarlierMessages
+from chatcli.tui.chat.transcript import (
+    MOUNT_LIMIT,
+    REVEAL_BATCH,
+    RICH_RECENT,
+    EarlierMessages,
+    Transcript,
+)
 from chatcli.tui.screens import SettingsScreen, TextInputScreen
 from chatcli.tui.status import StatusBar, describe
 
@@ -298,25 +304,36 @@ async def test_status_bar_says_generating_while_the_reply_streams(make_app: Make
 
 
 async def test_a_long_session_mounts_only_its_newest_messages(make_app: MakeApp):
-    turns = [(f"question {i}", f"answer **{i}**") for i in range(150)]
+    turns = [(f"question {i}", f"answer **{i}**") for i in range(30)]
     session = seed_session(make_app.store, turns)
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for_workers(app, pilot)
         shown = list(app.query(MessageView))
         assert len(shown) == MOUNT_LIMIT
-        assert shown[-1].text == "answer **149**"
+        assert shown[-1].text == "answer **29**"
         assert [view.rich for view in shown].count(True) == RICH_RECENT
         assert not app.query(Markdown)  # finished text is one rich-rendered Static per message
         earlier = app.query_one(EarlierMessages)
-        assert f"{300 - MOUNT_LIMIT} earlier messages" in str(earlier.render())
+        assert f"{60 - MOUNT_LIMIT} earlier messages" in str(earlier.render())
         earlier.focus()
         await pilot.press("enter")
         await pilot.pause()
         shown = list(app.query(MessageView))
-        assert len(shown) == 300
+        assert len(shown) == MOUNT_LIMIT + REVEAL_BATCH
+        assert shown[0].text == f"question {(60 - MOUNT_LIMIT - REVEAL_BATCH) // 2}"
+        assert f"{60 - MOUNT_LIMIT - REVEAL_BATCH} earlier" in str(earlier.render())
+
+        transcript = app.query_one(Transcript)
+        for _ in range(PAUSES):  # scrolling to the top mounts the rest
+            transcript.scroll_home(animate=False)
+            await pilot.pause()
+            if not app.query(EarlierMessages):
+                break
+        shown = list(app.query(MessageView))
+        assert len(shown) == 60
         assert shown[0].text == "question 0"
-        assert not app.query(EarlierMessages)
+        assert transcript.scroll_y > 0  # the messages that were on screen stayed in view
 
 
 async def test_escape_while_idle_does_nothing_harmful(make_app: MakeApp):

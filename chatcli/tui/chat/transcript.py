@@ -1,8 +1,10 @@
 """The scrolling transcript: the branch of messages being shown, newest at the bottom.
 
-Opening a long session must be fast: mounting a Markdown widget costs ~23 ms, so only the
-newest messages are mounted as Markdown; older ones are mounted as plain text and turned into
-Markdown when they scroll into view, and the oldest are not mounted until asked for.
+Opening a long session must be fast: each mounted message costs Textual a few milliseconds
+to style and lay out, so only the newest MOUNT_LIMIT are mounted, the newest RICH_RECENT of
+them as Markdown and the rest as plain text that turns into Markdown when it scrolls into
+view. Older messages are mounted REVEAL_BATCH at a time when the user scrolls to the top (or
+presses Enter on the "earlier messages" line).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from chatcli.tui.chat.message import MessageView
 
 RICH_RECENT = 12
 """Newest messages mounted as Markdown straight away."""
-MOUNT_LIMIT = 40
+MOUNT_LIMIT = 20
 """Messages mounted when a session opens; older ones wait behind a 'show earlier' line."""
+REVEAL_BATCH = 20
+"""Older messages mounted each time the user reaches the top."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,7 @@ class Transcript(VerticalScroll, can_focus=False):
             self._view(item, rich=i >= len(visible) - RICH_RECENT) for i, item in enumerate(visible)
         ]
         if self._hidden:
-            await self.mount(
-                EarlierMessages(f"▲ {len(self._hidden)} earlier messages (Enter to show)")
-            )
+            await self.mount(EarlierMessages(self._earlier_note()))
         await self.mount_all(views)
         self.scroll_end(animate=False)
         self.anchor()
@@ -90,13 +92,32 @@ class Transcript(VerticalScroll, can_focus=False):
             rich=rich,
         )
 
+    def _earlier_note(self) -> str:
+        return f"▲ {len(self._hidden)} earlier messages (scroll up or Enter to show)"
+
     async def reveal_earlier(self) -> None:
-        """Mount the messages held back when the session opened (as plain text)."""
-        hidden, self._hidden = self._hidden, []
-        await self.query(EarlierMessages).remove()
-        views = [self._view(item, rich=False) for item in hidden]
-        if views:
-            await self.mount_all(views, before=0)
+        """Mount the next REVEAL_BATCH held-back messages above those shown, keeping the view.
+
+        They are mounted as plain text; the ones scrolled into view become Markdown.
+        """
+        if not self._hidden:
+            return
+        batch = self._hidden[-REVEAL_BATCH:]
+        self._hidden = self._hidden[: -len(batch)]
+        height_before = self.virtual_size.height
+        first_shown = self.query(MessageView).first()
+        await self.mount_all([self._view(item, rich=False) for item in batch], before=first_shown)
+        marker = self.query_one(EarlierMessages)
+        if self._hidden:
+            marker.update(self._earlier_note())
+        else:
+            await marker.remove()
+        # What was on screen stays put: scroll down by what was mounted above it.
+        self.call_after_refresh(self._keep_place, height_before, self.scroll_y)
+
+    def _keep_place(self, height_before: int, scroll_y: float) -> None:
+        grown = self.virtual_size.height - height_before
+        self.scroll_to(y=scroll_y + grown, animate=False)
 
     async def add(self, view: MessageView) -> MessageView:
         """Append a message at the bottom and follow it."""
@@ -127,11 +148,16 @@ class Transcript(VerticalScroll, can_focus=False):
                 view.make_rich()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
-        """Upgrade plain messages shortly after the user scrolls to them."""
+        """After scrolling settles: mount older messages at the top, render what is in view."""
         super().watch_scroll_y(old, new)
         if self._upgrade_timer is not None:
             self._upgrade_timer.stop()
-        self._upgrade_timer = self.set_timer(0.15, self.make_visible_rich)
+        self._upgrade_timer = self.set_timer(0.15, self._settle_scroll)
+
+    async def _settle_scroll(self) -> None:
+        if self.scroll_y == 0 and self._hidden and self.max_scroll_y > 0:
+            await self.reveal_earlier()
+        await self.make_visible_rich()
 
     def last_view(self, role: str) -> MessageView | None:
         """The newest message of ``role`` on screen."""
