@@ -181,3 +181,24 @@ def test_snapshot_store_is_private_to_the_configuration(tmp_path: Path):
     other.close()
     assert done.usage.cached_prompt_tokens == 0
     assert len({p.parent for p in tmp_path.glob("*/*.kv")}) == 2
+
+
+def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngine):
+    """One OpenMP team: a second decoding thread made libgomp stop spinning (3x slower)."""
+    seen: list[str] = []
+    original = engine.piece
+
+    def spying_piece(token: int) -> bytes:
+        seen.append(threading.current_thread().name)
+        return original(token)
+
+    engine.piece = spying_piece  # type: ignore[method-assign]
+    try:
+        callers = [threading.Thread(target=reply, args=(engine, [ChatMessage("user", "Hi")]))]
+        callers.append(threading.Thread(target=reply, args=(engine, [ChatMessage("user", "Yo")])))
+        for caller in callers:
+            caller.start()
+            caller.join()
+    finally:
+        del engine.piece
+    assert seen and {name.split("_")[0] for name in seen} == {"chatcli-llama"}
