@@ -1,24 +1,23 @@
-"""iterate_on: a generator run on another thread, one item per request."""
+"""iterate_on and SerialThread: a generator run on another thread, one item per request."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chatcli.engine.handoff import iterate_on
+from chatcli.engine.handoff import SerialThread, iterate_on
 
 
 @pytest.fixture
-def runner() -> Iterator[ThreadPoolExecutor]:
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="producer")
-    yield executor
-    executor.shutdown(wait=True)
+def runner() -> Iterator[SerialThread]:
+    thread = SerialThread("producer")
+    yield thread
+    thread.stop()
 
 
-def test_items_are_made_on_the_runner_thread(runner: ThreadPoolExecutor) -> None:
+def test_items_are_made_on_the_runner_thread(runner: SerialThread) -> None:
     def numbers() -> Iterator[tuple[int, str]]:
         for n in range(3):
             yield n, threading.current_thread().name
@@ -28,7 +27,7 @@ def test_items_are_made_on_the_runner_thread(runner: ThreadPoolExecutor) -> None
     assert all(name.startswith("producer") for _, name in made)
 
 
-def test_the_producer_only_advances_when_asked(runner: ThreadPoolExecutor) -> None:
+def test_the_producer_only_advances_when_asked(runner: SerialThread) -> None:
     made: list[int] = []
     closed = threading.Event()
 
@@ -48,7 +47,7 @@ def test_the_producer_only_advances_when_asked(runner: ThreadPoolExecutor) -> No
     assert made == [0, 1]
 
 
-def test_an_error_in_the_producer_is_raised_to_the_caller(runner: ThreadPoolExecutor) -> None:
+def test_an_error_in_the_producer_is_raised_to_the_caller(runner: SerialThread) -> None:
     def failing() -> Iterator[int]:
         yield 1
         raise ValueError("broken model file")
@@ -58,3 +57,35 @@ def test_an_error_in_the_producer_is_raised_to_the_caller(runner: ThreadPoolExec
     with pytest.raises(ValueError, match="broken model file"):
         next(items)
     assert list(iterate_on(runner, lambda: iter([7]))) == [7]  # the runner is still usable
+
+
+class Interrupted(BaseException):
+    """Not an Exception: must still end the caller's wait."""
+
+
+def test_failures_before_the_first_item_or_beyond_exception_reach_the_caller(
+    runner: SerialThread,
+) -> None:
+    def unstartable() -> Iterator[int]:
+        raise OSError("model file vanished")
+
+    with pytest.raises(OSError, match="vanished"):
+        list(iterate_on(runner, unstartable))  # start() itself raising
+
+    def interrupted() -> Iterator[int]:
+        yield 1
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        list(iterate_on(runner, interrupted))
+
+
+def test_the_thread_is_a_daemon_and_stop_ends_it(runner: SerialThread) -> None:
+    names: list[threading.Thread] = []
+    list(iterate_on(runner, lambda: iter([names.append(threading.current_thread())])))
+    (thread,) = names
+    assert thread.daemon  # an unclosed reply can never keep the process from exiting
+    runner.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert list(iterate_on(runner, lambda: iter([1, 2]))) == [1, 2]  # starts a new one

@@ -185,11 +185,11 @@ def test_snapshot_store_is_private_to_the_configuration(tmp_path: Path):
 
 def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngine):
     """One OpenMP team: a second decoding thread made libgomp stop spinning (3x slower)."""
-    seen: list[str] = []
+    seen: list[tuple[str, int]] = []
     original = engine.piece
 
     def spying_piece(token: int) -> bytes:
-        seen.append(threading.current_thread().name)
+        seen.append((threading.current_thread().name, threading.get_ident()))
         return original(token)
 
     engine.piece = spying_piece  # type: ignore[method-assign]
@@ -201,4 +201,6 @@ def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngi
             caller.join()
     finally:
         del engine.piece
-    assert seen and {name.split("_")[0] for name in seen} == {"chatcli-llama"}
+    assert len(seen) > 2
+    assert {name for name, _ in seen} == {"chatcli-llama"}
+    assert len({ident for _, ident in seen}) == 1

@@ -100,8 +100,13 @@ class SnapshotStore:
     ) -> None:
         """Write a snapshot without making the caller wait (one write at a time)."""
         self.wait()
+        # Not a daemon (it would inherit that from the engine's thread): an exiting process
+        # still finishes the write and removes the snapshot it supersedes.
         self._writer = threading.Thread(
-            target=self._save, args=(data, kv_tokens, text, memo_tokens), name="kv-snapshot"
+            target=self._save,
+            args=(data, kv_tokens, text, memo_tokens),
+            name="kv-snapshot",
+            daemon=False,
         )
         self._writer.start()
 

@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from chatcli.engine.base import (
 )
 from chatcli.engine.generation import Generation
 from chatcli.engine.gguf import MAGIC, inspect_gguf
-from chatcli.engine.handoff import iterate_on
+from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
@@ -84,7 +83,7 @@ class LlamaEngine:
         self._cached_text = ""
         self._cached_tokens: list[int] = []
         self._snapshots: SnapshotStore | None = None
-        self._runner: ThreadPoolExecutor | None = None
+        self._runner = SerialThread("chatcli-llama")
 
     def load(self) -> EngineInfo:
         """Load the model (once) and describe it."""
@@ -228,9 +227,7 @@ class LlamaEngine:
                 self._llama.close()
                 self._llama = None
                 self._info = None
-        if self._runner is not None:
-            self._runner.shutdown(wait=True)
-            self._runner = None
+        self._runner.stop()  # its thread ends, and llama.cpp's OpenMP team with it
 
     def stream(
         self,
@@ -248,8 +245,6 @@ class LlamaEngine:
         behave as if the model ran on the caller's thread.
         """
         self.load()
-        if self._runner is None:
-            self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatcli-llama")
         yield from iterate_on(self._runner, lambda: self._generate(messages, params, cancel))
 
     def _generate(

@@ -6,6 +6,7 @@ objects it holds; the model runs in a thread worker (see replying.py).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.transcript import Shown, Transcript
-from chatcli.tui.replying import ReplyStream
+from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyStream
 from chatcli.tui.sessions import EngineFactory, SessionActions
 from chatcli.tui.sidebar import SessionsSidebar
 from chatcli.tui.status import StatusBar
@@ -80,6 +81,9 @@ class ChatApp(SessionActions):
         super().__init__(core, settings, engine_factory)
         self.reply: ReplyStream | None = None
         self._theme_ready = False
+        self._created_for_send: str | None = None
+        """The session made by the message being sent (deleted again if it is never saved)."""
+        self._gil_interval = sys.getswitchinterval()
 
     def compose(self) -> ComposeResult:
         """Sidebar on the left; system bar, transcript, input and status on the right."""
@@ -99,6 +103,10 @@ class ChatApp(SessionActions):
         self.show_engine()
         await self.open_session(self.session)
         self.query_one(PromptInput).focus()
+
+    def on_unmount(self) -> None:
+        """Give the GIL switch interval back, even if a reply never ended."""
+        sys.setswitchinterval(self._gil_interval)
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme the user picked (from the command palette) in the config file."""
@@ -147,6 +155,7 @@ class ChatApp(SessionActions):
             self.query_one(PromptInput).restore(event.text)
             self.notify("A reply is still streaming (Esc stops it)", severity="warning")
             return
+        self._created_for_send = None if self.session else self.ensure_session().id
         session = self.ensure_session()
         user_view = await self.query_one(Transcript).add(
             MessageView(None, role="user", text=event.text)
@@ -167,6 +176,7 @@ class ChatApp(SessionActions):
         reply_view = await self.query_one(Transcript).add(MessageView(None, role="assistant"))
         stream = ReplyStream(self, user_view, reply_view, self._first_token, self._prefill)
         self.reply = stream
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         await stream.start_draining()
         self.query_one(StatusBar).update_status(activity="processing prompt…")
         self._run_reply(stream, events, failed_text)
@@ -187,11 +197,14 @@ class ChatApp(SessionActions):
         events: Callable[[threading.Event], Iterator[ChatEvent]],
         failed_text: str,
     ) -> None:
-        stream.consume(events(stream.cancel))
-        self.post_message(ReplyEnded(stream, failed_text))
+        try:
+            stream.consume(events(stream.cancel))
+        finally:
+            self.post_message(ReplyEnded(stream, failed_text))
 
     async def on_reply_ended(self, event: ReplyEnded) -> None:
         """Finish the reply on screen and show what it cost."""
+        sys.setswitchinterval(self._gil_interval)
         stream, failed_text = event.stream, event.failed_text
         await stream.stop_draining()
         self.reply = None
@@ -232,7 +245,8 @@ class ChatApp(SessionActions):
     async def _reply_failed(self, stream: ReplyStream, message: str, failed_text: str) -> None:
         """Show the error; take back views of messages that were never saved.
 
-        A new chat whose first message failed leaves no empty session behind.
+        A session made just for this message (not one the user set up first) is deleted again
+        if the message was never saved: no empty "(untitled)" session is left behind.
         """
         self.notify(message, title="Reply failed", severity="error", timeout=8)
         if stream.reply_view.record is None:
@@ -240,8 +254,11 @@ class ChatApp(SessionActions):
         if stream.user_view is not None and stream.user_view.record is None:
             await stream.user_view.remove()
             self.query_one(PromptInput).restore(failed_text)
+        created, self._created_for_send = self._created_for_send, None
         session = self.session
-        if session is not None and not self.core.store.children(session.id, None):
+        if session is None or session.id != created:
+            return
+        if not self.core.store.children(session.id, None):
             self.core.store.delete_session(session.id)
             self.session = None
             self.refresh_sidebar()

@@ -10,7 +10,6 @@ per-token calls would block the generating thread.
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,12 +78,9 @@ class ReplyStream:
         self._view_lock = asyncio.Lock()
         self._ending = False
         self._ui_cpu_mark = 0.0
-        self._switch_interval = sys.getswitchinterval()
 
     async def start_draining(self) -> None:
         """Begin moving buffered text onto the screen (UI thread)."""
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         await self.reply_view.start_stream()
         self._ui_cpu_mark = time.thread_time()
         self._timer = self.app.set_timer(DRAIN_INTERVAL_S, self.drain)
@@ -110,7 +106,6 @@ class ReplyStream:
     async def stop_draining(self) -> None:
         """Show the last text and render the finished reply once in full (UI thread)."""
         self._ending = True
-        sys.setswitchinterval(self._switch_interval)
         async with self._view_lock:
             if self._timer is not None:
                 self._timer.stop()

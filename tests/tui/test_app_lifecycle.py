@@ -242,6 +242,19 @@ async def test_a_message_too_long_for_the_context_is_given_back(make_app: MakeAp
         assert len(make_app.store.list_sessions()) == 1
 
 
+async def test_a_session_set_up_before_its_first_message_is_kept_when_that_fails(
+    make_app: MakeApp,
+):
+    app = make_app(FakeEngine(context_length=64))
+    async with app.run_test(size=(100, 30)) as pilot:
+        session = app.ensure_session()  # what choosing a role or settings first does
+        make_app.store.update_session(session.id, name="planning", role="translate")
+        await send(app, pilot, " ".join(f"word{i}" for i in range(100)))
+        await wait_for_reply(app, pilot)
+        assert app.session is not None and app.session.id == session.id
+        assert make_app.store.get_session(session.id).name == "planning"
+
+
 async def test_the_status_bar_shows_how_far_a_long_prompt_has_been_read(make_app: MakeApp):
     gate = threading.Event()
     progress = [PrefillProgress(256, 1024, 1.0), PrefillProgress(512, 1024, 2.0)]
@@ -253,7 +266,7 @@ async def test_the_status_bar_shows_how_far_a_long_prompt_has_been_read(make_app
         for _ in range(PAUSES):
             if "512/" in status.status.activity:
                 break
-            await pilot.pause()
+            await pilot.pause(0.02)
         assert status.status.activity.startswith("processing prompt 512/1,024 tokens, ~2 s left")
         gate.set()
         await wait_for_reply(app, pilot)

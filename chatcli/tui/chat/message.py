@@ -92,6 +92,10 @@ class MessageView(Vertical, can_focus=True):
         """Redraw the Markdown in the new colours when the theme changes."""
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
 
+    def on_unmount(self) -> None:
+        """Stop listening: the signal's callback would keep a removed view alive."""
+        self.app.theme_changed_signal.unsubscribe(self)
+
     def _body(self) -> MarkdownText | str:
         return MarkdownText(self.text, look_for(self.app)) if self.rich else self.text
 

@@ -8,6 +8,7 @@ plain Statics (see message.py for how a streaming reply is split into blocks).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -155,6 +156,9 @@ def _is_blank(line: list[Segment]) -> bool:
     )
 
 
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
 @cache
 def _block_parser() -> MarkdownIt:
     """The parser rich's Markdown uses, so both agree on where blocks begin."""
@@ -173,4 +177,7 @@ def last_block_start(text: str) -> int:
     ]
     if len(starts) < 2:
         return 0
-    return sum(len(line) for line in text.splitlines(keepends=True)[: starts[-1]])
+    # markdown-it counts lines at \r\n, \r and \n only (str.splitlines also splits at
+    # \u2028, \x0c and more, which would cut a line late).
+    line_starts = [0] + [match.end() for match in _LINE_END.finditer(text)]
+    return line_starts[starts[-1]]

@@ -67,10 +67,13 @@ class Transcript(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self._hidden: list[Shown] = []
         self._upgrade_timer: Timer | None = None
+        self._context_note: tuple[int, bool] | None = None
+        self._placing = False  # a reveal is waiting for layout to put the view back
 
     async def show(self, messages: list[Shown]) -> None:
         """Replace the transcript with ``messages`` (oldest first)."""
         await self.remove_children()
+        self._context_note = None
         self._hidden = messages[:-MOUNT_LIMIT] if len(messages) > MOUNT_LIMIT else []
         visible = messages[len(self._hidden) :]
         views = [
@@ -105,19 +108,23 @@ class Transcript(VerticalScroll, can_focus=False):
         batch = self._hidden[-REVEAL_BATCH:]
         self._hidden = self._hidden[: -len(batch)]
         height_before = self.virtual_size.height
-        first_shown = self.query(MessageView).first()
-        await self.mount_all([self._view(item, rich=False) for item in batch], before=first_shown)
         marker = self.query_one(EarlierMessages)
+        await self.mount_all([self._view(item, rich=False) for item in batch], after=marker)
         if self._hidden:
             marker.update(self._earlier_note())
         else:
             await marker.remove()
+        if self._context_note is not None:  # its place may now be among the new ones
+            dropped, summarized = self._context_note
+            await self.mark_context_start(dropped, summarized=summarized)
         # What was on screen stays put: scroll down by what was mounted above it.
+        self._placing = True
         self.call_after_refresh(self._keep_place, height_before, self.scroll_y)
 
     def _keep_place(self, height_before: int, scroll_y: float) -> None:
         grown = self.virtual_size.height - height_before
         self.scroll_to(y=scroll_y + grown, animate=False)
+        self._placing = False
 
     async def add(self, view: MessageView) -> MessageView:
         """Append a message at the bottom and follow it."""
@@ -128,6 +135,7 @@ class Transcript(VerticalScroll, can_focus=False):
     async def mark_context_start(self, dropped: int, *, summarized: bool = False) -> None:
         """Show how many earlier messages were left out of the prompt (or summarized)."""
         await self.query(ContextMarker).remove()
+        self._context_note = (dropped, summarized)
         views = list(self.query(MessageView))
         if dropped <= 0 or not views:
             return
@@ -155,7 +163,7 @@ class Transcript(VerticalScroll, can_focus=False):
         self._upgrade_timer = self.set_timer(0.15, self._settle_scroll)
 
     async def _settle_scroll(self) -> None:
-        if self.scroll_y == 0 and self._hidden and self.max_scroll_y > 0:
+        if self.scroll_y == 0 and self._hidden and self.max_scroll_y > 0 and not self._placing:
             await self.reveal_earlier()
         await self.make_visible_rich()
 
