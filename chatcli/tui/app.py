@@ -155,8 +155,9 @@ class ChatApp(SessionActions):
             self.query_one(PromptInput).restore(event.text)
             self.notify("A reply is still streaming (Esc stops it)", severity="warning")
             return
-        self._created_for_send = None if self.session else self.ensure_session().id
+        new_chat = self.session is None
         session = self.ensure_session()
+        self._created_for_send = session.id if new_chat else None
         user_view = await self.query_one(Transcript).add(
             MessageView(None, role="user", text=event.text)
         )

@@ -8,9 +8,10 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+from chatcli.markdown import last_block_start
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.message import MessageView
-from chatcli.tui.chat.rendering import MarkdownText, build_look, last_block_start
+from chatcli.tui.chat.rendering import MarkdownText, build_look
 from chatcli.tui.replying import (
     DRAIN_INTERVAL_S,
     MAX_DRAIN_INTERVAL_S,

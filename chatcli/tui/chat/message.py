@@ -19,8 +19,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
+from chatcli.markdown import last_block_start
 from chatcli.store.records import MessageRecord
-from chatcli.tui.chat.rendering import MarkdownText, last_block_start, look_for
+from chatcli.tui.chat.rendering import MarkdownText, look_for
 
 _CODE_BLOCK = re.compile(r"^\s*(```|~~~)[^\n]*\n(.*?)^\s*\1\s*$", re.MULTILINE | re.DOTALL)
 

@@ -8,13 +8,10 @@ plain Statics (see message.py for how a streaming reply is split into blocks).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown
@@ -65,18 +62,20 @@ def build_look(variables: Mapping[str, str], *, dark: bool) -> MarkdownLook:
         for level in range(1, 7)
     }
     warning = color("warning", "#ffa62b")
+    primary = color("text-primary", "#57a5e2")
+    secondary = color("secondary", "#808080")
     styles |= {
         "markdown.code": Style(
             color=color("text-warning", warning), bgcolor=_tint(background, warning)
         ),
-        "markdown.link": Style(color=color("text-primary", "#57a5e2"), underline=True),
-        "markdown.link_url": Style(color=color("text-primary", "#57a5e2"), underline=True),
-        "markdown.item.bullet": Style(color=color("text-primary", "#57a5e2"), bold=True),
-        "markdown.item.number": Style(color=color("text-primary", "#57a5e2")),
+        "markdown.link": Style(color=primary, underline=True),
+        "markdown.link_url": Style(color=primary, underline=True),
+        "markdown.item.bullet": Style(color=primary, bold=True),
+        "markdown.item.number": Style(color=primary),
         "markdown.block_quote": Style(color=color("foreground-muted", "#a0a0a0"), italic=True),
-        "markdown.hr": Style(color=color("secondary", "#808080")),
-        "markdown.table.border": Style(color=color("secondary", "#808080")),
-        "markdown.table.header": Style(color=color("text-primary", "#57a5e2"), bold=True),
+        "markdown.hr": Style(color=secondary),
+        "markdown.table.border": Style(color=secondary),
+        "markdown.table.header": Style(color=primary, bold=True),
     }
     code_background = (background + Color(0, 0, 0, 0.25 if dark else 0.06)).hex6
     return MarkdownLook(Theme(styles), "monokai" if dark else "friendly", code_background)
@@ -154,30 +153,3 @@ def _is_blank(line: list[Segment]) -> bool:
         not segment.text.strip() and (segment.style is None or segment.style.bgcolor is None)
         for segment in line
     )
-
-
-_LINE_END = re.compile(r"\r\n?|\n")
-
-
-@cache
-def _block_parser() -> MarkdownIt:
-    """The parser rich's Markdown uses, so both agree on where blocks begin."""
-    return MarkdownIt().enable("strikethrough").enable("table")
-
-
-def last_block_start(text: str) -> int:
-    """Where the last top-level Markdown block of ``text`` starts (0 if it is the only one).
-
-    Every block before it is finished: the parser has seen the next one begin.
-    """
-    starts = [
-        token.map[0]
-        for token in _block_parser().parse(text)
-        if token.level == 0 and token.nesting >= 0 and token.map is not None
-    ]
-    if len(starts) < 2:
-        return 0
-    # markdown-it counts lines at \r\n, \r and \n only (str.splitlines also splits at
-    # \u2028, \x0c and more, which would cut a line late).
-    line_starts = [0] + [match.end() for match in _LINE_END.finditer(text)]
-    return line_starts[starts[-1]]
