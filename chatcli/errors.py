@@ -48,7 +48,11 @@ class NotFoundError(ChatcliError):
 
 
 class ContextOverflowError(ChatcliError):
-    """The prompt (with room for the reply) does not fit in the model's context."""
+    """The prompt (with room for the reply) does not fit in the model's context.
+
+    The message says what does not fit; each front end adds how to change the context there
+    (``--ctx`` on the command line, the settings dialog in the chat app).
+    """
 
     exit_code = 6
 

@@ -92,7 +92,8 @@ def test_pinned_turn_is_kept_while_newer_ones_drop():
 
 
 def test_overflow_names_token_counts():
-    with pytest.raises(ContextOverflowError, match=r"take \d+ tokens but only 32 fit"):
+    expected = r"your message \(with the system prompt\) takes \d+ tokens but only 32 fit"
+    with pytest.raises(ContextOverflowError, match=expected):
         fit_to_context(
             None,
             [],

@@ -93,3 +93,23 @@ def test_summarize_policy_keeps_a_summary_note_of_dropped_turns(chatcli_home: Pa
     assert shown["overflow"] == "summarize"
     assert len(shown["summaries"]) == 1 and shown["summaries"][0]["content"].strip()
     assert len(shown["transcript"]) == 10
+
+
+def test_a_chat_past_the_context_reuses_its_cached_prefix_on_every_turn_but_drops(
+    chatcli_home: Path,
+):
+    args = ["ask", "--ctx", "1024", "--max-tokens", "60", "--ignore-eos", *DETERMINISTIC]
+    previous: dict[str, int] | None = None
+    drops = 0
+    for turn in range(20):
+        more = ["-c"] if turn else []
+        text = f"Tell me fact number {turn} about the ocean, in detail."
+        result = chatcli(chatcli_home, *args, "--stats", *more, text)
+        assert result.code == 0, result.stderr
+        stats = result.stats()
+        if previous is not None and stats["dropped_messages"] == previous["dropped_messages"]:
+            assert stats["cached_prompt_tokens"] >= previous["prompt_tokens"], (turn, stats)
+        elif previous is not None:
+            drops += 1
+        previous = stats
+    assert 1 <= drops <= 3

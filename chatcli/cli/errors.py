@@ -9,7 +9,9 @@ from contextlib import contextmanager
 
 import typer
 
-from chatcli.errors import EXIT_INTERRUPTED, ChatcliError
+from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, ContextOverflowError
+
+CONTEXT_HINT = "; use a larger --ctx or a shorter input"
 
 
 def say(message: str) -> None:
@@ -23,7 +25,8 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ChatcliError as error:
-        say(f"error: {error.message}")
+        hint = CONTEXT_HINT if isinstance(error, ContextOverflowError) else ""
+        say(f"error: {error.message}{hint}")
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         say("interrupted")

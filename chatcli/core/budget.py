@@ -37,6 +37,8 @@ class Budget:
     prompt_tokens: int
     reserved_for_reply: int
     dropped_messages: int
+    dropped_turns: int = 0
+    """How many of the oldest unpinned turns were left out (the window starts after them)."""
 
 
 def reply_reserve(context_length: int, max_tokens: int | None) -> int:
@@ -55,8 +57,13 @@ def fit_to_context(
     context_length: int,
     max_tokens: int | None,
     policy: str = "drop-oldest",
+    already_dropped: int = 0,
 ) -> Budget:
     """Choose the messages to send so that the prompt leaves room for the reply.
+
+    ``already_dropped`` oldest unpinned turns are left out before anything is tried (the
+    window start remembered from earlier turns): the prompt's prefix then stays the same from
+    one turn to the next, and more turns are dropped only when that no longer fits.
 
     Raises ContextOverflowError when even the system prompt, the pinned turns and the new
     message alone do not fit, or when the policy is "error" and a turn would be dropped.
@@ -71,13 +78,17 @@ def fit_to_context(
         messages = _assemble(system, kept, new_message)
         return messages, count_tokens(messages)
 
-    messages, tokens = attempt(0)
+    def dropped_messages(drop: int) -> int:
+        return sum(len(history[i].messages) for i in unpinned[:drop])
+
+    start = min(already_dropped, len(unpinned)) if policy != "error" else 0
+    messages, tokens = attempt(start)
     if tokens <= limit:
-        return Budget(messages, tokens, reserve, 0)
+        return Budget(messages, tokens, reserve, dropped_messages(start), start)
     if policy == "error":
         raise ContextOverflowError(
-            f"the conversation is {tokens} tokens but only {limit} fit "
-            f"(context {context_length}, {reserve} kept for the reply) "
+            f"the conversation is {tokens:,} tokens but only {limit:,} fit "
+            f"(context {context_length:,}, {reserve:,} kept for the reply) "
             "and the overflow policy is 'error'"
         )
     # Dropping from the front invalidates the model's cached prefix, so drop in one large step:
@@ -86,22 +97,21 @@ def fit_to_context(
     if everything[1] > limit:
         raise _overflow(everything[1], limit, reserve, context_length, len(unpinned) < len(history))
     target = int(limit * DROP_TARGET) if everything[1] <= int(limit * DROP_TARGET) else limit
-    high, best = _fewest_drops(attempt, len(unpinned), target, everything)
-    dropped = sum(len(history[i].messages) for i in unpinned[:high])
-    return Budget(best[0], best[1], reserve, dropped)
+    high, best = _fewest_drops(attempt, start + 1, len(unpinned), target, everything)
+    return Budget(best[0], best[1], reserve, dropped_messages(high), high)
 
 
 Attempt = tuple[list[ChatMessage], int]
 
 
 def _fewest_drops(
-    attempt: Callable[[int], Attempt], most: int, target: int, everything: Attempt
+    attempt: Callable[[int], Attempt], least: int, most: int, target: int, everything: Attempt
 ) -> tuple[int, Attempt]:
-    """Bisect for the fewest oldest turns to drop so the prompt is at most ``target`` tokens.
+    """Bisect for the fewest oldest turns (at least ``least``) to drop to fit ``target`` tokens.
 
     The prompt only shrinks as more turns are dropped, so the answer can be bisected.
     """
-    low, high, best = 1, most, everything
+    low, high, best = min(least, most), most, everything
     while low < high:
         middle = (low + high) // 2
         trial = attempt(middle)
@@ -126,12 +136,11 @@ def _overflow(
     tokens: int, limit: int, reserve: int, context_length: int, pinned_left: bool
 ) -> ContextOverflowError:
     what = (
-        "the system prompt, pinned messages and your message"
+        "the system prompt, pinned messages and your message take"
         if pinned_left
-        else ("your message (with the system prompt)")
+        else "your message (with the system prompt) takes"
     )
     return ContextOverflowError(
-        f"{what} take {tokens} tokens but only {limit} fit "
-        f"(context {context_length}, {reserve} kept for the reply); "
-        "use a larger --ctx or a shorter input"
+        f"{what} {tokens:,} tokens but only {limit:,} fit "
+        f"(context {context_length:,}, {reserve:,} kept for the reply)"
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from chatcli.config import Settings, default_sampling
 from chatcli.core.budget import Budget
-from chatcli.core.planning import Plan, Planner, sendable
+from chatcli.core.planning import Plan, Planner, record_turns, sendable
 from chatcli.core.roles import DEFAULT_ROLE, get_role
 from chatcli.engine.base import (
     ChatMessage,
@@ -132,13 +132,24 @@ class ChatCore:
         return get_role(role or self.settings.role or DEFAULT_ROLE).prompt
 
     def count_context(self, session: SessionRecord) -> int:
-        """Exact tokens of the session's system prompt and current branch, as sent."""
+        """Exact tokens of what the next prompt holds before the new message.
+
+        That is the system prompt and the current branch from its remembered window start
+        (pinned messages before the start are still sent).
+        """
         messages = [ChatMessage("system", session.system_prompt)] if session.system_prompt else []
-        messages += [
-            ChatMessage(m.role, m.content)  # type: ignore[arg-type]
-            for m in sendable(self.history(session))
-        ]
+        groups = record_turns(sendable(self.history(session)))
+        drops = self._planner().remembered_drops(session, groups)
+        for group in groups:
+            pinned = any(m.pinned for m in group)
+            if drops and not pinned:
+                drops -= 1
+                continue
+            messages += [ChatMessage(m.role, m.content) for m in group]  # type: ignore[arg-type]
         return self.engine.count_tokens(messages)
+
+    def _planner(self) -> Planner:
+        return Planner(self.engine, self.store, self.settings, self.info.context_length)
 
     def history(self, session: SessionRecord) -> list[MessageRecord]:
         """The messages of the branch being shown, oldest first."""
@@ -154,8 +165,7 @@ class ChatCore:
         may_summarize: bool = False,
     ) -> Plan:
         """Decide what to send for ``user_text`` after ``parent_id`` (raises if it can't fit)."""
-        planner = Planner(self.engine, self.store, self.settings, self.info.context_length)
-        return planner.plan(
+        return self._planner().plan(
             session, user_text, params, parent_id=parent_id, may_summarize=may_summarize
         )
 
@@ -192,8 +202,15 @@ class ChatCore:
         """Save ``text`` as a user message after ``parent_id`` (once it fits) and answer it."""
         plan = self.plan(session, text, params, parent_id=parent_id, may_summarize=True)
         user = self.store.add_message(session.id, parent_id=parent_id, role="user", content=text)
+        self._remember_window(session, plan, user)
         yield MessageSaved(user)
         yield from self._generate(session, user, plan, params, cancel)
+
+    def _remember_window(self, session: SessionRecord, plan: Plan, user: MessageRecord) -> None:
+        """Persist where the sent part of the branch now starts, if the plan moved it."""
+        if plan.window_moved:
+            start = plan.window_start_id or user.id
+            self.store.windows.add(session.id, start, self.info.context_length)
 
     def regenerate(
         self,
@@ -211,6 +228,7 @@ class ChatCore:
             may_summarize=True,
         )
         self.store.update_session(session.id, current_leaf=user_message.id)
+        self._remember_window(session, plan, user_message)
         yield from self._generate(session, user_message, plan, params, cancel)
 
     def _generate(

@@ -30,6 +30,10 @@ class Plan:
     """Messages of the branch that are not sent (dropped or covered by the summary)."""
     summary: SummaryRecord | None = None
     """The summary sent in the system prompt, if any."""
+    window_moved: bool = False
+    """Whether the prompt now starts later than the remembered window: remember the new start."""
+    window_start_id: str | None = None
+    """With ``window_moved``: the oldest unpinned message sent (None: the new message itself)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Planner:
         summary = self._summary(session, history) if policy == "summarize" else None
         covered, recent = _split_at(history, summary)
         pinned_before = turns_of(covered, only_pinned=True)  # still sent beside the summary
+        groups = record_turns(recent)
+        window_drops = self.remembered_drops(session, groups) if policy == "drop-oldest" else 0
         budget = fit_to_context(
             _system(session.system_prompt, summary),
             [*pinned_before, *turns_of(recent)],
@@ -64,15 +70,38 @@ class Planner:
             context_length=self.context_length,
             max_tokens=params.max_tokens,
             policy="error" if policy == "error" else "drop-oldest",
+            already_dropped=window_drops,
         )
         still_sent = sum(len(turn.messages) for turn in pinned_before)
-        plan = Plan(budget, len(covered) - still_sent + budget.dropped_messages, summary)
+        moved = policy == "drop-oldest" and budget.dropped_turns > window_drops
+        plan = Plan(
+            budget,
+            len(covered) - still_sent + budget.dropped_messages,
+            summary,
+            window_moved=moved,
+            window_start_id=_first_kept(groups, budget.dropped_turns) if moved else None,
+        )
         if policy != "summarize" or not budget.dropped_messages or not may_summarize:
             return plan
         gone = _dropped_records(recent, budget.dropped_messages)
         text = write_summary(self.engine, summary, gone, self.context_length, params.seed)
         self.store.summaries.add(session.id, gone[-1].id, text)
         return self.plan(session, user_text, params, parent_id=parent_id)
+
+    def remembered_drops(
+        self, session: SessionRecord, groups: Sequence[Sequence[MessageRecord]]
+    ) -> int:
+        """How many unpinned turns lie before the branch's remembered window start."""
+        ids = [m.id for group in groups for m in group]
+        window = self.store.windows.latest_on_branch(session.id, ids, self.context_length)
+        if window is None:
+            return 0
+        drops = 0
+        for group in groups:
+            if any(m.id == window.start_message_id for m in group):
+                return drops
+            drops += not any(m.pinned for m in group)
+        return 0
 
     def _history(self, session: SessionRecord, parent_id: str | None) -> list[MessageRecord]:
         branch = self.store.branch(session.id, parent_id) if parent_id else []
@@ -104,7 +133,8 @@ def _split_at(
     return history[:cut], history[cut:]
 
 
-def _record_turns(records: Sequence[MessageRecord]) -> list[list[MessageRecord]]:
+def record_turns(records: Sequence[MessageRecord]) -> list[list[MessageRecord]]:
+    """Messages grouped into turns, each starting at a user message."""
     turns: list[list[MessageRecord]] = []
     for record in records:
         if record.role == "user" or not turns:
@@ -121,7 +151,7 @@ def sendable(records: Sequence[MessageRecord]) -> list[MessageRecord]:
 def turns_of(records: Sequence[MessageRecord], only_pinned: bool = False) -> list[Turn]:
     """Messages grouped into turns (each starting at a user message), pinned if any part is."""
     turns = []
-    for group in _record_turns(records):
+    for group in record_turns(records):
         pinned = any(m.pinned for m in group)
         if pinned or not only_pinned:
             messages = tuple(ChatMessage(m.role, m.content) for m in group)  # type: ignore[arg-type]
@@ -129,10 +159,16 @@ def turns_of(records: Sequence[MessageRecord], only_pinned: bool = False) -> lis
     return turns
 
 
+def _first_kept(groups: Sequence[Sequence[MessageRecord]], dropped_turns: int) -> str | None:
+    """The first message of the oldest unpinned turn kept after dropping ``dropped_turns``."""
+    unpinned = [group for group in groups if not any(m.pinned for m in group)]
+    return unpinned[dropped_turns][0].id if dropped_turns < len(unpinned) else None
+
+
 def _dropped_records(recent: list[MessageRecord], count: int) -> list[MessageRecord]:
     """The oldest unpinned turns of ``recent`` holding ``count`` messages (what was dropped)."""
     gone: list[MessageRecord] = []
-    for group in _record_turns(recent):
+    for group in record_turns(recent):
         if len(gone) >= count:
             break
         if not any(m.pinned for m in group):

@@ -283,8 +283,7 @@ class LlamaEngine:
         room = n_ctx - prompt_tokens
         if room <= 0:
             raise ContextOverflowError(
-                f"the prompt is {prompt_tokens} tokens but the context holds {n_ctx} "
-                "(use a larger --ctx or a shorter input)"
+                f"the prompt is {prompt_tokens:,} tokens but the context holds {n_ctx:,}"
             )
         return min(room, params.max_tokens) if params.max_tokens else room
 

@@ -82,10 +82,27 @@ def _overflow_and_summaries(connection: sqlite3.Connection) -> None:
     connection.execute("CREATE INDEX summaries_by_session ON summaries(session_id, created)")
 
 
+def _context_windows(connection: sqlite3.Connection) -> None:
+    """Remembered starts of the sent part of a branch (so a long chat's prefix stays put)."""
+    connection.execute(
+        """
+        CREATE TABLE context_windows (
+            id               TEXT PRIMARY KEY,
+            session_id       TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            start_message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            context_length   INTEGER NOT NULL,
+            created          REAL NOT NULL
+        )
+        """
+    )
+    connection.execute("CREATE INDEX context_windows_by_session ON context_windows(session_id)")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
     ("003_overflow_and_summaries", _overflow_and_summaries),
+    ("004_context_windows", _context_windows),
 )
 """Every migration, in the order it must be applied."""
 

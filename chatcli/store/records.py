@@ -80,3 +80,16 @@ class SummaryRecord:
     """The last message the summary covers; the messages after it are sent as they are."""
     content: str
     created: float
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    """Where the sent part of a branch starts, remembered once the branch outgrew its context."""
+
+    id: str
+    session_id: str
+    start_message_id: str
+    """The oldest unpinned message still sent; unpinned messages before it are left out."""
+    context_length: int
+    """The context size the window was chosen for (another size plans afresh)."""
+    created: float

@@ -42,6 +42,7 @@ from chatcli.store.rows import (
     session_values,
 )
 from chatcli.store.summaries import SummaryTable
+from chatcli.store.windows import WindowTable
 
 __all__ = ["SessionChanges", "SessionNameTakenError", "Store"]
 
@@ -374,6 +375,11 @@ class Store:
     def summaries(self) -> SummaryTable:
         """Summaries written by the 'summarize' overflow policy."""
         return SummaryTable(self._locked)
+
+    @property
+    def windows(self) -> WindowTable:
+        """Remembered starts of the sent part of each branch."""
+        return WindowTable(self._locked)
 
     def message_count(self, session_id: str) -> int:
         """Return how many messages the session holds, on all branches (0 if none)."""

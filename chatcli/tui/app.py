@@ -27,7 +27,7 @@ from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.transcript import Shown, Transcript
-from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyStream
+from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyStream, describe_failure
 from chatcli.tui.sessions import EngineFactory, SessionActions
 from chatcli.tui.sidebar import SessionsSidebar
 from chatcli.tui.status import StatusBar
@@ -213,7 +213,7 @@ class ChatApp(SessionActions):
         status.update_status(activity="")
         outcome = stream.outcome
         if outcome.error is not None:
-            await self._reply_failed(stream, outcome.error.message, failed_text)
+            await self._reply_failed(stream, describe_failure(outcome.error), failed_text)
             return
         if outcome.trimmed is not None:
             trimmed = outcome.trimmed

@@ -21,7 +21,7 @@ from textual.timer import Timer
 
 from chatcli.core.chat import ChatEvent, ContextTrimmed, MessageSaved, ReplyFinished
 from chatcli.engine.base import PrefillProgress, TextDelta
-from chatcli.errors import ChatcliError
+from chatcli.errors import ChatcliError, ContextOverflowError
 from chatcli.tui.chat.buffer import TokenBuffer
 from chatcli.tui.chat.message import MessageView
 
@@ -41,6 +41,15 @@ interval every pass could wait out a frame being drawn (measured: TUI / ask 0.77
 def next_drain_interval(ui_cpu_s: float) -> float:
     """Wait long enough that the UI's CPU since the last drain stays within UI_CPU_SHARE."""
     return min(MAX_DRAIN_INTERVAL_S, max(DRAIN_INTERVAL_S, ui_cpu_s / UI_CPU_SHARE))
+
+
+CONTEXT_HINT = "; press Ctrl+O to choose a larger context, or shorten the message"
+
+
+def describe_failure(error: ChatcliError) -> str:
+    """The one-line message the chat app shows for a failed reply."""
+    hint = CONTEXT_HINT if isinstance(error, ContextOverflowError) else ""
+    return f"{error.message}{hint}"
 
 
 @dataclass

@@ -1,0 +1,141 @@
+"""The remembered context window: a long chat's prompt keeps its prefix between drops."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from fakes import MESSAGE_OVERHEAD, FakeEngine, fake_tokens
+from test_core import run
+
+from chatcli.config import Settings
+from chatcli.core.budget import DROP_TARGET, reply_reserve
+from chatcli.core.chat import ChatCore
+from chatcli.engine.base import ChatMessage, SamplingParams
+from chatcli.store.records import SessionRecord
+from chatcli.store.store import Store
+
+CONTEXT = 400
+MAX_TOKENS = 40
+PARAMS = SamplingParams(max_tokens=MAX_TOKENS)
+REPLY = " ".join(["word"] * 12)
+
+
+def question(n: int) -> str:
+    return f"tell me fact number {n} about the ocean please"
+
+
+def turn_tokens() -> int:
+    return 2 * MESSAGE_OVERHEAD + len(fake_tokens(question(10))) + len(fake_tokens(REPLY))
+
+
+@pytest.fixture
+def small_engine() -> FakeEngine:
+    return FakeEngine(context_length=CONTEXT, responder=lambda _: REPLY)
+
+
+@pytest.fixture
+def small_core(small_engine: FakeEngine, store: Store) -> ChatCore:
+    return ChatCore(small_engine, store, Settings())
+
+
+def chat(core: ChatCore, session: SessionRecord, turns: range) -> None:
+    for n in turns:
+        run(core.reply(session, question(n), PARAMS))
+
+
+def is_continuation(previous: list[ChatMessage], current: list[ChatMessage]) -> bool:
+    """Whether ``current`` starts with ``previous`` plus the reply to its last message."""
+    return current[: len(previous) + 1] == [*previous, ChatMessage("assistant", REPLY)]
+
+
+def drop_turns(requests: list[list[ChatMessage]]) -> list[int]:
+    return [i for i in range(1, len(requests)) if not is_continuation(requests[i - 1], requests[i])]
+
+
+def test_forty_turns_past_the_context_keep_the_prefix_between_rare_drops(
+    small_core: ChatCore, small_engine: FakeEngine
+):
+    chat(small_core, small_core.new_session(), range(40))
+    drops = drop_turns(small_engine.requests)
+    assert len(drops) >= 3, "the chat must outgrow the context several times"
+    room = CONTEXT - reply_reserve(CONTEXT, MAX_TOKENS)
+    least_gap = int(room * (1 - DROP_TARGET)) // turn_tokens()
+    assert all(b - a >= least_gap for a, b in itertools.pairwise(drops)), drops
+    for request in small_engine.requests:
+        assert small_engine.count_tokens(request) <= room
+
+
+def test_the_window_is_remembered_by_a_new_process(store: Store):
+    in_process = FakeEngine(context_length=CONTEXT, responder=lambda _: REPLY)
+    core = ChatCore(in_process, store, Settings())
+    chat(core, core.new_session(), range(30))
+    per_process = FakeEngine(context_length=CONTEXT, responder=lambda _: REPLY)
+    session = ChatCore(per_process, store, Settings()).new_session()
+    for n in range(30):  # each turn from a fresh core, as `ask -c` would
+        run(ChatCore(per_process, store, Settings()).reply(session, question(n), PARAMS))
+    assert drop_turns(per_process.requests) == drop_turns(in_process.requests)
+    assert len(drop_turns(per_process.requests)) >= 2
+
+
+def test_context_count_is_what_the_next_prompt_holds(
+    small_core: ChatCore, small_engine: FakeEngine
+):
+    session = small_core.new_session()
+    checked = 0
+    for n in range(30):
+        counted = small_core.count_context(session)
+        run(small_core.reply(session, question(n), PARAMS))
+        requests = small_engine.requests
+        if len(requests) > 1 and is_continuation(requests[-2], requests[-1]):
+            assert counted == small_engine.count_tokens(requests[-1][:-1])
+            checked += 1
+    assert checked >= 20
+
+
+def test_a_pinned_message_before_the_window_is_still_sent(
+    small_core: ChatCore, small_engine: FakeEngine, store: Store
+):
+    session = small_core.new_session()
+    chat(small_core, session, range(2))
+    first = store.branch(session.id)[0]
+    store.set_pinned(first.id, True)
+    chat(small_core, session, range(2, 30))
+    last = small_engine.requests[-1]
+    assert last[1].content == question(0)
+    drops = drop_turns(small_engine.requests[2:])
+    assert drops, "the chat must have dropped turns"
+
+
+def test_an_edit_of_an_early_message_plans_its_new_branch_afresh(
+    small_core: ChatCore, small_engine: FakeEngine, store: Store
+):
+    session = small_core.new_session()
+    chat(small_core, session, range(25))
+    early = store.branch(session.id)[2]
+    run(small_core.edit(session, early, "an edited question", PARAMS))
+    sent = small_engine.requests[-1]
+    assert [m.content for m in sent[1:]] == [question(0), REPLY, "an edited question"]
+
+
+def test_a_larger_context_sends_the_whole_history_again(small_engine: FakeEngine, store: Store):
+    session = ChatCore(small_engine, store, Settings()).new_session()
+    chat(ChatCore(small_engine, store, Settings()), session, range(20))
+    assert small_engine.requests[-1][1].content != question(0)
+    bigger = FakeEngine(context_length=8192, responder=lambda _: REPLY)
+    run(ChatCore(bigger, store, Settings()).reply(session, question(20), PARAMS))
+    assert bigger.requests[-1][1].content == question(0)
+
+
+def test_a_longer_system_prompt_moves_the_window_only_when_it_must(
+    small_core: ChatCore, small_engine: FakeEngine, store: Store
+):
+    session = small_core.new_session()
+    chat(small_core, session, range(20))
+    store.update_session(session.id, system_prompt=" ".join(["rule"] * 60))
+    session = store.get_session(session.id)
+    run(small_core.reply(session, question(20), PARAMS))
+    room = CONTEXT - reply_reserve(CONTEXT, MAX_TOKENS)
+    assert small_engine.count_tokens(small_engine.requests[-1]) <= room
+    run(small_core.reply(session, question(21), PARAMS))
+    assert is_continuation(small_engine.requests[-2], small_engine.requests[-1])
