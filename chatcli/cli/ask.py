@@ -8,8 +8,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -23,6 +23,7 @@ from chatcli.cli.render import AnswerWriter, PrefillMeter, make_writer
 from chatcli.config import Settings
 from chatcli.core.chat import (
     ChatCore,
+    ChatEvent,
     ContextTrimmed,
     ReplyFinished,
     compose_user_text,
@@ -193,24 +194,27 @@ def describe_trim(event: ContextTrimmed) -> str:
 
 
 def _stream(
-    events: Iterator[object], writer: AnswerWriter | None
+    events: Generator[ChatEvent], writer: AnswerWriter | None
 ) -> tuple[ReplyFinished | None, str]:
     finished: ReplyFinished | None = None
     parts: list[str] = []
     progress = PrefillMeter()
+    # closing() ends the core's reply here, while the store is still open: after a closed
+    # stdout (`| head`) the partial reply is saved and marked interrupted, not left to the GC.
     try:
-        for event in events:
-            if isinstance(event, TextDelta):
-                progress.clear()
-                parts.append(event.text)
-                if writer:
-                    writer.write(event.text)
-            elif isinstance(event, ContextTrimmed):
-                say(describe_trim(event))
-            elif isinstance(event, PrefillProgress):
-                progress.show(event)
-            elif isinstance(event, ReplyFinished):
-                finished = event
+        with closing(events):
+            for event in events:
+                if isinstance(event, TextDelta):
+                    progress.clear()
+                    parts.append(event.text)
+                    if writer:
+                        writer.write(event.text)
+                elif isinstance(event, ContextTrimmed):
+                    say(describe_trim(event))
+                elif isinstance(event, PrefillProgress):
+                    progress.show(event)
+                elif isinstance(event, ReplyFinished):
+                    finished = event
     finally:
         progress.clear()
         if writer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -175,7 +175,7 @@ class ChatCore:
         user_text: str,
         params: SamplingParams,
         cancel: threading.Event | None = None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent]:
         """Send ``user_text`` in ``session`` and stream the saved reply."""
         parent = self.store.get_session(session.id).current_leaf
         yield from self._send(session, user_text, parent, params, cancel)
@@ -187,7 +187,7 @@ class ChatCore:
         new_text: str,
         params: SamplingParams,
         cancel: threading.Event | None = None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent]:
         """Send ``new_text`` in place of the earlier user message ``original``, as a new branch."""
         yield from self._send(session, new_text, original.parent_id, params, cancel)
 
@@ -198,7 +198,7 @@ class ChatCore:
         parent_id: str | None,
         params: SamplingParams,
         cancel: threading.Event | None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent]:
         """Save ``text`` as a user message after ``parent_id`` (once it fits) and answer it."""
         plan = self.plan(session, text, params, parent_id=parent_id, may_summarize=True)
         user = self.store.add_message(session.id, parent_id=parent_id, role="user", content=text)
@@ -218,7 +218,7 @@ class ChatCore:
         user_message: MessageRecord,
         params: SamplingParams,
         cancel: threading.Event | None = None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent]:
         """Answer ``user_message`` again; the new reply becomes a sibling branch."""
         plan = self.plan(
             session,
@@ -238,7 +238,7 @@ class ChatCore:
         plan: Plan,
         params: SamplingParams,
         cancel: threading.Event | None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent]:
         info = self.info
         budget = plan.budget
         if plan.hidden_messages:

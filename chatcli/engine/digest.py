@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from stat import S_ISREG
 
 from chatcli import paths
 from chatcli.catalog import file_sha256
@@ -15,17 +16,25 @@ def model_digest(path: Path) -> str | None:
         stat = path.stat()
     except OSError:
         return None  # loading will report the missing file
+    if not S_ISREG(stat.st_mode):
+        return None  # a directory or device: loading reports it as a model error
     key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     cache_file = paths.cache_dir() / "digests.json"
     cache = _read_cache(cache_file)
     if key in cache:
         return cache[key]
-    digest = file_sha256(path)
+    try:
+        digest = file_sha256(path)
+    except OSError:
+        return None  # unreadable: loading reports it as a model error
     cache[key] = digest
-    paths.ensure_private_dir(cache_file.parent)
-    tmp = cache_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cache), encoding="utf-8")
-    tmp.replace(cache_file)
+    try:
+        paths.ensure_private_dir(cache_file.parent)
+        tmp = cache_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        tmp.replace(cache_file)
+    except OSError:
+        pass  # a read-only or full cache only costs hashing again next time
     return digest
 
 

@@ -32,7 +32,7 @@ def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str) -> bo
     if snapshot is None or _already_cached(engine, snapshot.kv_tokens):
         return False
     data = store.read(snapshot)
-    if data is None or not _load_state(engine, data, snapshot):
+    if data is None or not _load_state_or_forget(engine, data, snapshot):
         return False
     if snapshot.text is not None:
         engine.set_context_memo(snapshot.text, snapshot.memo_tokens)
@@ -63,9 +63,22 @@ def _already_cached(engine: LlamaEngine, kv_tokens: list[int]) -> bool:
     return common_prefix(held, kv_tokens) == len(kv_tokens)
 
 
+def _load_state_or_forget(engine: LlamaEngine, data: bytes, snapshot: Snapshot) -> bool:
+    """Load a snapshot; any mismatch with the live context is a cache miss, never an error."""
+    try:
+        return _load_state(engine, data, snapshot)
+    except (ValueError, TypeError, OverflowError) as error:
+        log.debug("snapshot %s does not fit this context: %s", snapshot.data_path, error)
+        engine.llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        engine.llama.n_tokens = 0
+        return False
+
+
 def _load_state(engine: LlamaEngine, data: bytes, snapshot: Snapshot) -> bool:
     llama = engine.llama
-    if len(snapshot.kv_tokens) > llama.n_ctx():
+    # llama.cpp may round the context up (n_ctx()); the wrapper's token record has the size asked.
+    room = min(llama.n_ctx(), len(llama.input_ids))
+    if not snapshot.kv_tokens or len(snapshot.kv_tokens) >= room:
         return False
     llama._ctx.kv_cache_seq_rm(-1, 0, -1)
     buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
