@@ -29,6 +29,12 @@ class ChatcliError(Exception):
         return self.message
 
 
+class UsageError(ChatcliError):
+    """The command was given a value it cannot use (an empty session name, say)."""
+
+    exit_code = 2
+
+
 class ConfigError(ChatcliError):
     """A configuration file or CHATCLI_* environment value is invalid."""
 

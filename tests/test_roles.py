@@ -114,16 +114,27 @@ def test_unknown_role_lists_known_names(roles_dir: Path) -> None:
         ('prompt = "ok"\ndescription = 3\n', "'description'"),
     ],
 )
-def test_bad_role_file_is_a_config_error_naming_the_file(
-    roles_dir: Path, text: str, wording: str
+def test_bad_role_file_is_a_config_error_naming_the_file_when_asked_for(
+    roles_dir: Path, text: str, wording: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = _role_file(roles_dir, "broken", text)
 
     with pytest.raises(ConfigError) as caught:
-        list_roles(roles_dir)
-
+        get_role("broken", roles_dir)
     assert str(path) in str(caught.value)
     assert wording in str(caught.value)
+
+    names = [role.name for role in list_roles(roles_dir)]
+    assert "broken" not in names and "assistant" in names
+    assert [str(path) in record.getMessage() for record in caplog.records] == [True]
+    assert get_role("assistant", roles_dir).source == "built-in"
+
+
+def test_a_broken_override_of_a_built_in_fails_instead_of_falling_back(roles_dir: Path) -> None:
+    _role_file(roles_dir, "qa", 'prompt = "unclosed\n')
+    with pytest.raises(ConfigError):
+        get_role("qa", roles_dir)
+    assert "qa" not in [role.name for role in list_roles(roles_dir)]
 
 
 def test_role_file_that_is_not_utf8_is_a_config_error(roles_dir: Path) -> None:
@@ -131,5 +142,6 @@ def test_role_file_that_is_not_utf8_is_a_config_error(roles_dir: Path) -> None:
     path.write_bytes('prompt = "caf\xe9"\n'.encode("latin-1"))
 
     with pytest.raises(ConfigError, match="latin"):
-        get_role("assistant", roles_dir)
+        get_role("latin", roles_dir)
+    assert get_role("assistant", roles_dir).name == "assistant"
     assert path.exists()

@@ -29,11 +29,12 @@ from chatcli.core.chat import (
     compose_user_text,
     sampling_from,
 )
+from chatcli.core.naming import clean_session_name
 from chatcli.core.roles import get_role
 from chatcli.core.truncate import truncate_to_fit
 from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
 from chatcli.engine.factory import create_engine
-from chatcli.errors import EXIT_INTERRUPTED, NotFoundError
+from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, NotFoundError
 from chatcli.store.records import SessionRecord
 from chatcli.store.store import Store
 
@@ -88,19 +89,31 @@ def run_ask(request: AskRequest) -> int:
     settings = settings_with(request.model_flags)
     with _open_store(request.save) as store:
         store.mark_streaming_interrupted()
-        session = existing_session(store, request)
-        settings = session_settings(settings, session, request.model_flags)
+        found = existing_session(store, request)
+        settings = session_settings(settings, found, request.model_flags)
         core, load_s = _load_core(settings, store, request)
-        session = _prepare_session(core, session, request)
-        params = request.sampling.apply(sampling_from(session.sampling, core.default_sampling()))
-        if request.truncate_input and request.stdin_text:
-            text = _truncated(core, session, request, params)
-        writer = None if request.json_output else make_writer(request.raw)
-        with _cancel_on_sigint() as cancel:
-            finished, answer = _stream(core.reply(session, text, params, cancel), writer)
+        session = _prepare_session(core, found, request)
+        try:
+            finished, answer = _answer(core, session, text, request)
+        except ChatcliError:
+            if found is None:
+                core.discard_if_empty(session)  # a failed first message leaves no empty session
+            raise
         _report(request, core, session, finished, answer, load_s)
     interrupted = finished is None or finished.finish_reason == "interrupted"
     return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _answer(
+    core: ChatCore, session: SessionRecord, text: str, request: AskRequest
+) -> tuple[ReplyFinished | None, str]:
+    """Stream the reply to ``text`` to stdout (or collect it for --json)."""
+    params = request.sampling.apply(sampling_from(session.sampling, core.default_sampling()))
+    if request.truncate_input and request.stdin_text:
+        text = _truncated(core, session, request, params)
+    writer = None if request.json_output else make_writer(request.raw)
+    with _cancel_on_sigint() as cancel:
+        return _stream(core.reply(session, text, params, cancel), writer)
 
 
 @contextmanager
@@ -118,13 +131,18 @@ def _open_store(save: bool) -> Iterator[Store]:
 
 def existing_session(store: Store, request: AskRequest) -> SessionRecord | None:
     """The session asked for by --continue or --session, if it exists."""
+    if request.continue_latest and request.session is not None:
+        raise typer.BadParameter(
+            "use either --continue (the latest session) or --session NAME, not both",
+            param_hint="--continue",
+        )
     if request.continue_latest:
         session = store.latest_session()
         if session is None:
             raise NotFoundError("there is no saved session to continue")
         return session
-    if request.session:
-        return store.find_session(request.session)
+    if request.session is not None:
+        return store.find_session(clean_session_name(request.session))
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from chatcli import paths
 from chatcli.catalog import load_catalog, resolve_model
 from chatcli.cli.errors import say, user_errors
 from chatcli.core.roles import get_role, list_roles
-from chatcli.errors import ChatcliError, NotFoundError
+from chatcli.errors import ChatcliError, NotFoundError, UsageError
 from chatcli.store.records import SessionRecord
 from chatcli.store.store import Store
 
@@ -62,7 +63,11 @@ def sessions_list(
             return
         for session in sessions:
             label = f" [{session.name}]" if session.name else ""
-            print(f"{session.id}  {_when(session.updated)}  {session.title}{label}")
+            count = store.message_count(session.id)
+            print(
+                f"{session.id}  {_when(session.updated)}  {count:>5,} msgs  "
+                f"{session.model:<16}  {session.title}{label}"
+            )
 
 
 def _session_json(store: Store, session: SessionRecord) -> dict[str, object]:
@@ -123,10 +128,20 @@ def sessions_delete(
     """Delete a session and all its messages."""
     with user_errors(), _open_store() as store:
         session = _find(store, name_or_id)
-        if not yes and not typer.confirm(f"Delete '{session.title or session.id}'?", err=True):
+        label = _label(session)
+        if not yes and not sys.stdin.isatty():
+            raise UsageError(f"not deleting {label} without a terminal to ask on; add --yes")
+        if not yes and not typer.confirm(f"Delete {label}?", err=True):
+            say("nothing deleted")
             raise typer.Exit(1)
         store.delete_session(session.id)
-        say(f"deleted session {session.id}")
+        say(f"deleted {label}")
+
+
+def _label(session: SessionRecord) -> str:
+    """How a session is named to its user: its name, else its title, with the id."""
+    shown = session.name or session.title
+    return f"session '{shown}' ({session.id})" if shown else f"session {session.id}"
 
 
 @models_app.command("list")

@@ -26,18 +26,27 @@ class AnswerWriter(Protocol):
 
 
 class RawWriter:
-    """Writes the answer byte for byte (stdout is a pipe or a file)."""
+    """Writes the answer byte for byte (stdout is a pipe or a file), then ends the line.
+
+    The one newline added when the answer does not end with one keeps answers appended to a
+    file (`>> answers.txt`) apart.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.last = ""
 
     def write(self, text: str) -> None:
         """Write and flush so that a reader of the pipe sees it at once."""
-        self.stream.write(text)
-        self.stream.flush()
+        if text:
+            self.stream.write(text)
+            self.stream.flush()
+            self.last = text[-1]
 
     def close(self) -> None:
-        """Flush what is left."""
+        """End the last line and flush."""
+        if self.last and self.last != "\n":
+            self.stream.write("\n")
         self.stream.flush()
 
 

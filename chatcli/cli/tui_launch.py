@@ -47,11 +47,12 @@ def launch_tui(
             print(f"chatcli: loading {settings.model or 'the default model'}…", file=sys.stderr)
         engine = load_engine(settings)
         core = ChatCore(engine, store, settings)
-        if session is None and session_ref:
-            session = core.new_session(name=session_ref)
-        app = build_app(core, settings, load_engine, session)
+        created = core.new_session(name=session_ref) if session is None and session_ref else None
+        app = build_app(core, settings, load_engine, session or created)
         try:
             code = app.run()
         finally:
+            if created is not None:
+                core.discard_if_empty(created)  # named, opened, never used: leave nothing
             app.core.engine.close()
     return code or 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from chatcli.config import Settings, default_sampling
 from chatcli.core.budget import Budget
+from chatcli.core.naming import clean_session_name
 from chatcli.core.planning import Plan, Planner, record_turns, sendable
 from chatcli.core.roles import DEFAULT_ROLE, get_role
 from chatcli.engine.base import (
@@ -114,6 +115,7 @@ class ChatCore:
         sampling: SamplingParams | None = None,
     ) -> SessionRecord:
         """Create a session; the system prompt comes from ``system_prompt`` or the role."""
+        name = clean_session_name(name) if name is not None else None
         role_name = role or self.settings.role or DEFAULT_ROLE
         prompt = system_prompt if system_prompt is not None else self.new_session_prompt(role)
         params = sampling or self.default_sampling()
@@ -124,6 +126,16 @@ class ChatCore:
             sampling=params.as_dict(),
             name=name,
         )
+
+    def discard_if_empty(self, session: SessionRecord) -> bool:
+        """Delete ``session`` if it holds no message (a failed first send, a chat never used).
+
+        Returns whether it was deleted.
+        """
+        if self.store.message_count(session.id):
+            return False
+        self.store.delete_session(session.id)
+        return True
 
     def new_session_prompt(self, role: str | None = None) -> str:
         """The system prompt a new session gets: the configured one, else the role's."""

@@ -6,6 +6,7 @@ A user role is ``<config dir>/roles/NAME.toml`` with ``prompt = "..."`` and an o
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from chatcli import paths
 from chatcli.errors import ConfigError, NotFoundError
 
 DEFAULT_ROLE = "assistant"
+log = logging.getLogger("chatcli.roles")
 
 
 @dataclass(frozen=True)
@@ -64,23 +66,45 @@ BUILT_IN_ROLES: tuple[Role, ...] = (
 
 
 def list_roles(roles_dir: Path | None = None) -> list[Role]:
-    """Every role, built-in ones first, each name once (a user file overrides a built-in)."""
-    by_name = {role.name: role for role in BUILT_IN_ROLES}
-    folder = roles_dir if roles_dir is not None else paths.roles_dir()
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.toml")):
-            by_name[path.stem] = _read_role_file(path)
-    return list(by_name.values())
+    """Every usable role, built-in ones first, each name once (a user file overrides a built-in).
+
+    A broken role file is skipped with a one-line warning naming it; asking for that role by
+    name is the error (see :func:`get_role`).
+    """
+    roles, broken = _scan(roles_dir)
+    for error in broken.values():
+        log.warning("skipping %s", error.message)
+    return roles
 
 
 def get_role(name: str, roles_dir: Path | None = None) -> Role:
-    """The role called ``name``; NotFoundError names the known ones."""
-    roles = list_roles(roles_dir)
+    """The role called ``name``; a broken file of that name is a ConfigError.
+
+    NotFoundError names the known ones.
+    """
+    roles, broken = _scan(roles_dir)
+    if name in broken:
+        raise broken[name]
     for role in roles:
         if role.name == name:
             return role
     known = ", ".join(role.name for role in roles)
     raise NotFoundError(f"unknown role '{name}' (known: {known})")
+
+
+def _scan(roles_dir: Path | None) -> tuple[list[Role], dict[str, ConfigError]]:
+    """(the usable roles, the broken role files' errors by role name)."""
+    by_name = {role.name: role for role in BUILT_IN_ROLES}
+    broken: dict[str, ConfigError] = {}
+    folder = roles_dir if roles_dir is not None else paths.roles_dir()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                by_name[path.stem] = _read_role_file(path)
+            except ConfigError as error:
+                broken[path.stem] = error
+                by_name.pop(path.stem, None)  # a broken override must not fall back silently
+    return list(by_name.values()), broken
 
 
 def _read_role_file(path: Path) -> Role:

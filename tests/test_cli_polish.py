@@ -1,0 +1,101 @@
+"""CLI defects a demanding new user found: each behaviour as the user expects it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from clitools import DETERMINISTIC, assert_one_line_error, chatcli
+
+SHORT = ["--max-tokens", "8", *DETERMINISTIC]
+
+
+def sessions(home: Path) -> list[dict]:
+    return chatcli(home, "sessions", "list", "--json").json()  # type: ignore[no-any-return]
+
+
+def test_continue_with_a_session_name_is_a_usage_error(chatcli_home: Path):
+    result = chatcli(chatcli_home, "ask", "--session", "trip", "-c", "which")
+    assert result.code == 2
+    assert "--continue" in result.stderr and "--session" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["   ", "", "a\nb", "nul\x01here", "x" * 10_000])
+def test_a_session_name_that_cannot_be_a_name_is_refused(chatcli_home: Path, name: str):
+    result = chatcli(chatcli_home, "ask", "--session", name, "hi")
+    assert_one_line_error(result, 2, "session name")
+    assert not (chatcli_home / "data" / "chatcli.db").exists() or sessions(chatcli_home) == []
+
+
+def test_deleting_without_a_terminal_asks_for_yes_and_keeps_the_session(chatcli_home: Path):
+    # no model needed: the store is made through the sessions API of an earlier ask
+    from chatcli.store.store import Store
+
+    (chatcli_home / "data").mkdir(parents=True)
+    with Store.open(chatcli_home / "data" / "chatcli.db") as store:
+        store.create_session(model="m", name="my work notes", title="hello")
+    result = chatcli(chatcli_home, "sessions", "delete", "my work notes")
+    assert_one_line_error(result, 2, "'my work notes'", "--yes")
+    assert [s["name"] for s in sessions(chatcli_home)] == ["my work notes"]
+    deleted = chatcli(chatcli_home, "sessions", "delete", "--yes", "my work notes")
+    assert deleted.code == 0 and "'my work notes'" in deleted.stderr
+    assert sessions(chatcli_home) == []
+
+
+def test_a_broken_role_file_is_skipped_with_a_warning(chatcli_home: Path):
+    roles = chatcli_home / "config" / "roles"
+    roles.mkdir(parents=True)
+    (roles / "bad.toml").write_text('prompt = "unclosed\n', encoding="utf-8")
+    listed = chatcli(chatcli_home, "roles", "list")
+    assert listed.code == 0
+    assert "assistant" in listed.stdout and "bad" not in listed.stdout
+    assert str(roles / "bad.toml") in listed.stderr
+    assert len(listed.stderr.strip().splitlines()) == 1
+    asked = chatcli(chatcli_home, "roles", "show", "bad")
+    assert_one_line_error(asked, 3, "bad.toml")
+
+
+@pytest.mark.model
+def test_a_broken_role_file_does_not_stop_ask_with_another_role(chatcli_home: Path):
+    roles = chatcli_home / "config" / "roles"
+    roles.mkdir(parents=True)
+    (roles / "bad.toml").write_text("description = 'no prompt'\n", encoding="utf-8")
+    assert chatcli(chatcli_home, "ask", *SHORT, "--role", "qa", "hi").code == 0
+    assert_one_line_error(chatcli(chatcli_home, "ask", *SHORT, "--role", "bad", "hi"), 3)
+
+
+@pytest.mark.model
+def test_a_failed_first_ask_leaves_no_empty_session(chatcli_home: Path):
+    result = chatcli(chatcli_home, "ask", "--ctx", "256", *SHORT, "word " * 400)
+    assert_one_line_error(result, 6, "--ctx")
+    assert sessions(chatcli_home) == []
+
+
+@pytest.mark.model
+def test_a_failed_turn_keeps_the_session_it_continued(chatcli_home: Path):
+    assert chatcli(chatcli_home, "ask", "--ctx", "512", *SHORT, "--session", "keep", "hi").code == 0
+    failed = chatcli(chatcli_home, "ask", "-c", "--ctx", "512", *SHORT, "word " * 800)
+    assert failed.code == 6
+    assert [(s["name"], s["messages"]) for s in sessions(chatcli_home)] == [("keep", 2)]
+
+
+@pytest.mark.model
+def test_piped_answers_end_with_one_newline(chatcli_home: Path, tmp_path: Path):
+    one = chatcli(chatcli_home, "ask", *SHORT, "--no-save", "Say hi.")
+    assert one.code == 0
+    assert one.stdout.endswith("\n") and not one.stdout.endswith("\n\n")
+
+
+@pytest.mark.model
+def test_session_names_are_trimmed(chatcli_home: Path):
+    assert chatcli(chatcli_home, "ask", *SHORT, "--session", "  trip  ", "hi").code == 0
+    assert chatcli(chatcli_home, "ask", *SHORT, "--session", "trip", "again").code == 0
+    assert [(s["name"], s["messages"]) for s in sessions(chatcli_home)] == [("trip", 4)]
+
+
+@pytest.mark.model
+def test_sessions_list_shows_messages_and_model(chatcli_home: Path):
+    assert chatcli(chatcli_home, "ask", *SHORT, "--session", "trip", "hi").code == 0
+    line = chatcli(chatcli_home, "sessions", "list").stdout.strip()
+    assert "2 msgs" in line and "smollm2" in line and "[trip]" in line
