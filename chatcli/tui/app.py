@@ -23,7 +23,8 @@ from chatcli.config import Settings, save_setting
 from chatcli.core.chat import ChatCore, ChatEvent, sampling_from
 from chatcli.engine.base import PrefillProgress, SamplingParams
 from chatcli.errors import ConfigError
-from chatcli.store.records import MessageRecord, SessionRecord
+from chatcli.store.records import SessionRecord
+from chatcli.tui.branches import Branches
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.transcript import Shown, Transcript
@@ -79,7 +80,8 @@ class ChatApp(SessionActions):
 
     def __init__(self, core: ChatCore, settings: Settings, engine_factory: EngineFactory) -> None:
         super().__init__(core, settings, engine_factory)
-        self.reply: ReplyStream | None = None
+        self._reply: ReplyStream | None = None
+        self.branches = Branches(self)
         self._theme_ready = False
         self._created_for_send: str | None = None
         """The session made by the message being sent (deleted again if it is never saved)."""
@@ -117,6 +119,17 @@ class ChatApp(SessionActions):
             save_setting("theme", theme)
         except (ConfigError, OSError) as error:
             self.notify(f"Theme not saved: {error}", severity="warning")
+
+    @property
+    def reply(self) -> ReplyStream | None:
+        """The reply streaming now, if any."""
+        return self._reply
+
+    @reply.setter
+    def reply(self, stream: ReplyStream | None) -> None:
+        """Start or end a reply; the footer's keys follow (Stop only while one streams)."""
+        self._reply = stream
+        self.refresh_bindings()
 
     @property
     def replying(self) -> bool:
@@ -286,93 +299,41 @@ class ChatApp(SessionActions):
         if view is not None:
             view.action_copy()
 
-    # -- branches -------------------------------------------------------------------------
+    # -- branches and focus ---------------------------------------------------------------
 
     async def on_message_view_action_requested(self, event: MessageView.ActionRequested) -> None:
         """Edit, regenerate, pin or switch branches of a message."""
-        record = event.view.record
-        if record is None or self.session is None:
-            return
-        if self.replying and event.action != "pin":
-            self.notify("Wait for the reply to end (Esc stops it)", severity="warning")
-            return
-        if event.action == "branch":
-            await self.switch_branch(record, event.step)
-        elif event.action == "pin":
-            self.core.store.set_pinned(record.id, not record.pinned)
-            event.view.record = self.core.store.get_message(record.id)
-            event.view.refresh_header()
-        elif event.action == "edit":
-            self.edit_message(record)
-        elif event.action == "regenerate":
-            await self.regenerate(record)
-
-    async def switch_branch(self, record: MessageRecord, step: int) -> None:
-        """Show the sibling ``step`` away from ``record`` and the newest branch below it."""
-        assert self.session is not None
-        siblings = self.core.store.children(self.session.id, record.parent_id)
-        index = next(i for i, s in enumerate(siblings) if s.id == record.id)
-        target = siblings[(index + step) % len(siblings)]
-        leaf = self.core.store.latest_leaf(self.session.id, target.id)
-        self.session = self.core.store.update_session(self.session.id, current_leaf=leaf)
-        had_focus = isinstance(self.focused, MessageView)
-        transcript = self.query_one(Transcript)
-        await transcript.show(self.history_items(self.session))
-        shown = transcript.view_of(target.id)
-        if had_focus and shown is not None:
-            shown.focus()
-
-    async def regenerate(self, record: MessageRecord) -> None:
-        """Answer again the user message that ``record`` (a reply or the question) belongs to."""
-        assert self.session is not None
-        user = (
-            record if record.role == "user" else self.core.store.get_message(record.parent_id or "")
-        )
-        session = self.core.store.update_session(self.session.id, current_leaf=user.id)
-        self.session = session
-        await self.query_one(Transcript).show(self.history_items(session))
-        await self.start_reply(
-            lambda c: self.core.regenerate(session, user, self.params(), c), None
-        )
-
-    @work(exclusive=True, group="modal")
-    async def edit_message(self, record: MessageRecord) -> None:
-        """Edit an earlier user message and send it again as a new branch (a modal worker)."""
-        from chatcli.tui.screens import TextInputScreen
-
-        if record.role != "user":
-            self.notify("Only your own messages can be edited", severity="warning")
-            return
-        text = await self.push_screen_wait(
-            TextInputScreen("Edit message (Ctrl+S sends)", record.content, multiline=True)
-        )
-        if not text or self.session is None:
-            return
-        session = self.core.store.update_session(self.session.id, current_leaf=record.parent_id)
-        self.session = session
-        await self.query_one(Transcript).show(self.history_items(session))
-        user_view = await self.query_one(Transcript).add(MessageView(None, role="user", text=text))
-        await self.start_reply(
-            lambda c: self.core.edit(session, record, text, self.params(), c), user_view
-        )
+        await self.branches.act(event)
 
     async def action_regenerate(self) -> None:
         """Regenerate the newest reply."""
-        view = self.query_one(Transcript).last_view("assistant")
-        if view is not None and view.record is not None:
-            await self.regenerate(view.record)
+        await self.branches.regenerate_last()
 
     def action_edit_last(self) -> None:
         """Edit your newest message."""
-        view = self.query_one(Transcript).last_view("user")
-        if view is not None and view.record is not None:
-            self.edit_message(view.record)
+        self.branches.edit_last()
 
     async def action_branch(self, step: int) -> None:
         """Switch the newest reply to its previous or next sibling."""
-        view = self.query_one(Transcript).last_view("assistant")
-        if view is not None and view.record is not None and view.sibling_count > 1:
-            await self.switch_branch(view.record, step)
+        await self.branches.switch_last(step)
+
+    def action_focus_prompt(self) -> None:
+        """Move the focus back to the input."""
+        self.query_one(PromptInput).focus()
+
+    def action_focus_newest(self) -> None:
+        """Focus the newest message (Tab from the input), or the next widget if there is none."""
+        views = self.query_one(Transcript).query(MessageView)
+        if views:
+            views.last().focus()
+        else:
+            self.screen.focus_next()
+
+    def on_message_view_typed(self, event: MessageView.Typed) -> None:
+        """Text typed while a message had the focus belongs in the input."""
+        prompt = self.query_one(PromptInput)
+        prompt.focus()
+        prompt.insert(event.text)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every action in the command palette (Ctrl+P)."""

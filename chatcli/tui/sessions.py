@@ -115,13 +115,14 @@ class SessionActions(App[int]):
         sidebar.show_sessions(self.core.store.list_sessions(), current)
 
     def action_toggle_sidebar(self) -> None:
-        """Show or hide the sessions sidebar."""
+        """Show or hide the sessions sidebar; closing it clears its filter."""
         sidebar = self.query_one(SessionsSidebar)
         sidebar.toggle_class("-open")
         if sidebar.has_class("-open"):
             self.refresh_sidebar()
             sidebar.focus_list()
         else:
+            sidebar.clear_filter()
             self.query_one(PromptInput).focus()
 
     async def action_new_chat(self) -> None:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -30,12 +31,22 @@ def describe_time(timestamp: float, now: float | None = None) -> str:
 
 
 class SessionList(OptionList):
-    """The list itself; keys act on the highlighted session."""
+    """The list itself; keys act on the highlighted session, typing goes to the filter."""
 
     BINDINGS = [
         Binding("f2,ctrl+r", "act('rename')", "Rename"),
         Binding("delete,ctrl+d", "act('delete')", "Delete"),
     ]
+
+    def on_key(self, event: events.Key) -> None:
+        """Typed characters and Backspace edit the filter (which takes the focus)."""
+        sidebar = self.parent
+        if not isinstance(sidebar, SessionsSidebar):
+            return
+        if event.is_printable or event.key == "backspace":
+            event.stop()
+            event.prevent_default()
+            sidebar.type_into_filter(event.character if event.is_printable else None)
 
     def action_act(self, action: SessionAction) -> None:
         """Ask the sidebar to act on the highlighted session."""
@@ -53,6 +64,8 @@ class SessionsSidebar(Vertical):
     SessionsSidebar Input { margin: 0 0 1 0; }
     SessionsSidebar OptionList { height: 1fr; border: none; }
     """
+    BINDINGS = [Binding("down", "to_list", "To the list", show=False)]
+    """Down in the filter moves to the list (the list's own Down moves its highlight)."""
 
     @dataclass
     class ActionRequested(Message):
@@ -68,7 +81,8 @@ class SessionsSidebar(Vertical):
 
     def compose(self) -> ComposeResult:
         """The filter box above the list."""
-        yield Input(placeholder="Filter sessions…", id="session-filter")
+        # Not select-on-focus: the focus comes with the first typed character (see SessionList).
+        yield Input(placeholder="Filter sessions…", id="session-filter", select_on_focus=False)
         yield SessionList(id="session-list")
 
     def show_sessions(self, sessions: list[SessionRecord], current_id: str | None) -> None:
@@ -114,6 +128,27 @@ class SessionsSidebar(Vertical):
         listing = self.query_one(SessionList)
         self._highlight(listing, self.current_id)
         listing.focus()
+
+    def type_into_filter(self, text: str | None) -> None:
+        """Add ``text`` to the filter, or delete its last character for None; focus it."""
+        box = self.query_one(Input)
+        box.focus()
+        box.cursor_position = len(box.value)
+        if text is None:
+            box.action_delete_left()
+        else:
+            box.insert_text_at_cursor(text)
+
+    def clear_filter(self) -> None:
+        """Empty the filter box and list every session again (when the sidebar closes)."""
+        box = self.query_one(Input)
+        with box.prevent(Input.Changed):
+            box.value = ""
+        self._refill()
+
+    def action_to_list(self) -> None:
+        """Move from the filter to the list, keeping its highlight."""
+        self.query_one(SessionList).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the user types."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,15 @@ async def wait_for_main_screen(app: ChatApp, pilot: Pilot[Any]) -> None:
         await pilot.pause()
     assert len(app.screen_stack) == 1, f"still open: {type(app.screen).__name__}"
     await wait_for_workers(app, pilot, "modal")
+
+
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], what: str) -> None:
+    """Wait until ``predicate()`` holds (``what`` names it when it never does)."""
+    for _ in range(PAUSES):
+        if predicate():
+            return
+        await pilot.pause()
+    raise AssertionError(f"never happened: {what}")
 
 
 def views(app: ChatApp) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -53,7 +54,17 @@ class MessageView(Vertical, can_focus=True):
         Binding("e", "request('edit')", "Edit"),
         Binding("r", "request('regenerate')", "Regenerate"),
         Binding("p", "request('pin')", "Pin"),
+        Binding("escape", "app.focus_prompt", "Back to input"),
     ]
+    ACTION_CHARACTERS = frozenset(
+        key
+        for binding in BINDINGS
+        if isinstance(binding, Binding)
+        for key in binding.key.split(",")
+        if len(key) == 1
+    )
+    """The printable keys bound above (y b [ ] e r p); any other typed character goes to the
+    input."""
 
     @dataclass
     class ActionRequested(Message):
@@ -62,6 +73,12 @@ class MessageView(Vertical, can_focus=True):
         view: MessageView
         action: MessageAction
         step: int = 0
+
+    @dataclass
+    class Typed(Message):
+        """Text was typed while this message had the focus (it belongs in the input)."""
+
+        text: str
 
     def __init__(
         self,
@@ -98,7 +115,10 @@ class MessageView(Vertical, can_focus=True):
         self.app.theme_changed_signal.unsubscribe(self)
 
     def _body(self) -> MarkdownText | str:
-        return MarkdownText(self.text, look_for(self.app)) if self.rich else self.text
+        if not self.rich:
+            return self.text
+        # What the user typed keeps its line breaks; a model's Markdown is taken as written.
+        return MarkdownText(self.text, look_for(self.app), hard_breaks=self.role == "user")
 
     def _restyle(self) -> None:
         if self.rich and not self._streaming:
@@ -170,6 +190,18 @@ class MessageView(Vertical, can_focus=True):
             body.update(self._body())
             body.display = True
         self.refresh_header()
+
+    def on_key(self, event: events.Key) -> None:
+        """Pass typed characters that are not action keys on to the input.
+
+        Once the focus has gone (to the input, by a key typed just before), every character
+        still on its way here is typing too.
+        """
+        acts = self.has_focus and event.character in self.ACTION_CHARACTERS
+        if event.is_printable and not acts:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Typed(event.character or ""))
 
     def action_copy(self) -> None:
         """Copy the message's text (OSC 52: works over SSH in most terminals)."""

@@ -28,6 +28,8 @@ class PromptInput(TextArea):
         # "edit last" and "copy reply" while typing; End still moves to the line end.
         Binding("ctrl+e", "app.edit_last", "Edit last"),
         Binding("ctrl+y", "app.copy_last", "Copy reply", show=False),
+        # Tab goes to the newest message, not (round the focus chain) the oldest one.
+        Binding("tab", "app.focus_newest", "Messages", show=False),
     ]
 
     @dataclass

@@ -112,18 +112,27 @@ class _FencedCode(CodeBlock):
 class _ThemedMarkdown(Markdown):
     elements = {**Markdown.elements, "fence": _FencedCode, "code_block": _FencedCode}
 
-    def __init__(self, text: str, look: MarkdownLook) -> None:
+    def __init__(self, text: str, look: MarkdownLook, *, hard_breaks: bool = False) -> None:
         super().__init__(text, code_theme=look.code_theme, hyperlinks=True)
         self.code_background = look.code_background
+        if hard_breaks:  # every newline in a paragraph is a line break, as typed
+            for token in self.parsed:
+                for child in token.children or ():
+                    if child.type == "softbreak":
+                        child.type = "hardbreak"
 
 
 class MarkdownText:
-    """Markdown text as a rich renderable in the app's look (parsed once, drawn per width)."""
+    """Markdown text as a rich renderable in the app's look (parsed once, drawn per width).
 
-    def __init__(self, text: str, look: MarkdownLook) -> None:
+    With ``hard_breaks`` a single newline breaks the line (Markdown would join the lines):
+    what a user typed on two lines shows on two lines.
+    """
+
+    def __init__(self, text: str, look: MarkdownLook, *, hard_breaks: bool = False) -> None:
         self.text = text
         self.look = look
-        self._markdown = _ThemedMarkdown(text, look)
+        self._markdown = _ThemedMarkdown(text, look, hard_breaks=hard_breaks)
 
     def height(self, console: Console, width: int) -> int:
         """How many lines the text takes at ``width``."""

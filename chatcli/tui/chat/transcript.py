@@ -39,7 +39,10 @@ class EarlierMessages(Static, can_focus=True):
     """A line standing in for messages not mounted yet; Enter or a click mounts them."""
 
     DEFAULT_CSS = "EarlierMessages { color: $text-muted; text-align: center; margin-bottom: 1; }"
-    BINDINGS = [("enter", "reveal", "Show earlier")]
+    BINDINGS = [
+        ("enter", "reveal", "Show earlier"),
+        ("escape", "app.focus_prompt", "Back to input"),
+    ]
 
     async def on_click(self) -> None:
         """Mount the earlier messages."""
