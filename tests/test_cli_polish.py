@@ -99,3 +99,38 @@ def test_sessions_list_shows_messages_and_model(chatcli_home: Path):
     assert chatcli(chatcli_home, "ask", *SHORT, "--session", "trip", "hi").code == 0
     line = chatcli(chatcli_home, "sessions", "list").stdout.strip()
     assert "2 msgs" in line and "smollm2" in line and "[trip]" in line
+
+
+def test_help_uses_conventional_metavars_and_shows_sampling_defaults():
+    shown = chatcli(Path("/nonexistent"), "ask", "--help", COLUMNS="120").stdout
+    options = shown.replace(shown[shown.index("--help") :].split("\n")[0], "")  # typer's own
+    assert "<bool>" not in options and "<list[str]>" not in shown and "<int range>" not in shown
+    for metavar in ("FLOAT", "INT", "TEXT", "NAME|PATH", "[drop-oldest|summarize|error]"):
+        assert metavar in shown
+    assert "else 0.7" in shown  # the temperature a model without advice gets
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "wording"),
+    [
+        ("--temperature", "-1", "too small"),
+        ("--top-p", "1.5", "too large"),
+        ("--top-k", "-3", "too small"),
+        ("--min-p", "2", "too large"),
+        ("--repeat-penalty", "-0.5", "too small"),
+        ("--max-tokens", "0", "too small"),
+        ("--seed", "-1", "too small"),
+        ("--ctx", "5", "the least is 128"),
+        ("--gpu-layers", "-2", "too small"),
+        ("--threads", "0", "too small"),
+        ("--overflow", "bogus", "not one of: drop-oldest, summarize, error"),
+    ],
+)
+def test_out_of_range_options_are_refused_in_chatclis_words(
+    chatcli_home: Path, option: str, value: str, wording: str
+):
+    result = chatcli(chatcli_home, "ask", option, value, "hi", COLUMNS="200")
+    assert result.code == 2
+    assert wording in result.stderr
+    assert "Input should be" not in result.stderr and "Value error" not in result.stderr
+    assert not (chatcli_home / "data" / "chatcli.db").exists()

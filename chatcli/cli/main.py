@@ -7,8 +7,8 @@ textual are imported only inside the commands that need them.
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from chatcli.cli import manage
 from chatcli.cli.ask import AskRequest, read_stdin, run_ask
 from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
+    FLAG,
     SAMPLING,
     ContinueOpt,
     CtxOpt,
@@ -29,15 +30,28 @@ from chatcli.cli.options import (
     SystemOpt,
     ThreadsOpt,
     VerboseOpt,
+    in_range,
+    one_of,
 )
+from chatcli.engine.base import SamplingParams
+
+OVERFLOW_POLICIES = ("drop-oldest", "summarize", "error")
+"""What to do when the history outgrows the context."""
+DEFAULTS = SamplingParams()
 
 
-class OverflowPolicy(StrEnum):
-    """What to do when the history outgrows the context."""
-
-    DROP_OLDEST = "drop-oldest"
-    SUMMARIZE = "summarize"
-    ERROR = "error"
+def sampling_option(
+    metavar: str, check: Callable[[Any], Any], default_of: str | None, help_text: str = ""
+) -> Any:
+    """A sampling option: its metavar, range check, and the default a new session gets."""
+    shown = f"the model's advice, else {getattr(DEFAULTS, default_of)}" if default_of else False
+    return typer.Option(
+        metavar=metavar,
+        callback=check,
+        help=help_text,
+        show_default=shown,
+        rich_help_panel=SAMPLING,
+    )
 
 
 app = typer.Typer(
@@ -104,47 +118,72 @@ def ask(
     system: SystemOpt = None,
     role: RoleOpt = None,
     temperature: Annotated[
-        float | None, typer.Option(min=0.0, rich_help_panel=SAMPLING, help="0 = greedy.")
+        float | None, sampling_option("FLOAT", in_range(0.0), "temperature", "0 = greedy.")
     ] = None,
-    top_p: Annotated[float | None, typer.Option(min=0.0, max=1.0, rich_help_panel=SAMPLING)] = None,
-    top_k: Annotated[int | None, typer.Option(min=0, rich_help_panel=SAMPLING)] = None,
-    min_p: Annotated[float | None, typer.Option(min=0.0, max=1.0, rich_help_panel=SAMPLING)] = None,
-    repeat_penalty: Annotated[float | None, typer.Option(min=0.0, rich_help_panel=SAMPLING)] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, rich_help_panel=SAMPLING)] = None,
-    seed: Annotated[int | None, typer.Option(min=0, rich_help_panel=SAMPLING)] = None,
+    top_p: Annotated[float | None, sampling_option("FLOAT", in_range(0.0, 1.0), "top_p")] = None,
+    top_k: Annotated[int | None, sampling_option("INT", in_range(0), "top_k", "0 = off.")] = None,
+    min_p: Annotated[float | None, sampling_option("FLOAT", in_range(0.0, 1.0), "min_p")] = None,
+    repeat_penalty: Annotated[
+        float | None, sampling_option("FLOAT", in_range(0.0), "repeat_penalty", "1 = off.")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, sampling_option("INT", in_range(1), None, "Longest reply in tokens.")
+    ] = None,
+    seed: Annotated[
+        int | None, sampling_option("INT", in_range(0), None, "Fixed seed (default: random).")
+    ] = None,
     stop: Annotated[
         list[str] | None,
-        typer.Option(help="Stop the reply at this text (repeatable).", rich_help_panel=SAMPLING),
+        typer.Option(
+            metavar="TEXT",
+            help="Stop the reply at this text (repeatable).",
+            rich_help_panel=SAMPLING,
+        ),
     ] = None,
     ctx: CtxOpt = None,
     gpu_layers: GpuOpt = None,
     threads: ThreadsOpt = None,
     continue_latest: ContinueOpt = False,
     session: SessionOpt = None,
-    no_save: Annotated[bool, typer.Option("--no-save", help="Do not save this exchange.")] = False,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", metavar=FLAG, help="Do not save this exchange.")
+    ] = False,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of the answer.")
+        bool,
+        typer.Option("--json", metavar=FLAG, help="Print one JSON object instead of the answer."),
     ] = False,
     stats: Annotated[
-        bool, typer.Option("--stats", help="After the reply, one JSON line of timings on stderr.")
+        bool,
+        typer.Option(
+            "--stats", metavar=FLAG, help="After the reply, one JSON line of timings on stderr."
+        ),
     ] = False,
     raw: Annotated[
-        bool, typer.Option("--raw", help="Print plain text even on a terminal.")
+        bool, typer.Option("--raw", metavar=FLAG, help="Print plain text even on a terminal.")
     ] = False,
     overflow: Annotated[
-        OverflowPolicy | None,
-        typer.Option(help="When the history outgrows the context (saved with the session)."),
+        str | None,
+        typer.Option(
+            metavar="[" + "|".join(OVERFLOW_POLICIES) + "]",
+            callback=one_of(OVERFLOW_POLICIES),
+            help="When the history outgrows the context (saved with the session).",
+        ),
     ] = None,
     truncate_input: Annotated[
         bool,
         typer.Option(
-            "--truncate-input", help="Cut the middle of piped text that does not fit the context."
+            "--truncate-input",
+            metavar=FLAG,
+            help="Cut the middle of piped text that does not fit the context.",
         ),
     ] = False,
     ignore_eos: Annotated[
         bool,
         typer.Option(
-            "--ignore-eos", help="Generate past end-of-turn (for benchmarks).", hidden=True
+            "--ignore-eos",
+            metavar=FLAG,
+            help="Generate past end-of-turn (for benchmarks).",
+            hidden=True,
         ),
     ] = False,
     verbose: VerboseOpt = False,
@@ -165,7 +204,7 @@ def ask(
             raw=raw,
             ignore_eos=ignore_eos,
             truncate_input=truncate_input,
-            overflow=overflow.value if overflow else None,
+            overflow=overflow,
             model_flags=ModelFlags(model, ctx, gpu_layers, threads, verbose),
             sampling=SamplingFlags(
                 temperature,

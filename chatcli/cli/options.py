@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -12,42 +13,101 @@ from chatcli.engine.base import SamplingParams
 
 SAMPLING = "Sampling"
 MODEL = "Model"
+FLAG = ""
+"""The metavar of an on/off flag: none (typer would show ``<bool>``)."""
+
+Number = TypeVar("Number", int, float)
+
+
+def in_range(low: Number, high: Number | None = None) -> Callable[[Number | None], Number | None]:
+    """A typer callback that refuses values outside [low, high] in chatcli's own words."""
+
+    def check(value: Number | None) -> Number | None:
+        if value is None:
+            return None
+        if value < low:
+            raise typer.BadParameter(f"{value} is too small; the least is {low}")
+        if high is not None and value > high:
+            raise typer.BadParameter(f"{value} is too large; the most is {high}")
+        return value
+
+    return check
+
+
+def one_of(choices: Sequence[str]) -> Callable[[str | None], str | None]:
+    """A typer callback that accepts only ``choices`` and lists them when refusing."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"'{value}' is not one of: {', '.join(choices)}")
+        return value
+
+    return check
+
 
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="Catalog name or path to a .gguf file.", rich_help_panel=MODEL
+        "--model",
+        "-m",
+        metavar="NAME|PATH",
+        help="Catalog name or path to a .gguf file.",
+        rich_help_panel=MODEL,
     ),
 ]
 CtxOpt = Annotated[
     int | None,
-    typer.Option("--ctx", min=128, help="Context size in tokens.", rich_help_panel=MODEL),
+    typer.Option(
+        "--ctx",
+        metavar="INT",
+        callback=in_range(128),
+        help="Context size in tokens (at least 128).",
+        rich_help_panel=MODEL,
+    ),
 ]
 GpuOpt = Annotated[
     int | None,
     typer.Option(
-        "--gpu-layers", min=-1, help="Layers on the GPU (-1 = all).", rich_help_panel=MODEL
+        "--gpu-layers",
+        metavar="INT",
+        callback=in_range(-1),
+        help="Layers on the GPU (-1 = all).",
+        rich_help_panel=MODEL,
     ),
 ]
 ThreadsOpt = Annotated[
     int | None,
     typer.Option(
-        "--threads", min=1, help="CPU threads (default: all cores).", rich_help_panel=MODEL
+        "--threads",
+        metavar="INT",
+        callback=in_range(1),
+        help="CPU threads (default: all cores).",
+        rich_help_panel=MODEL,
     ),
 ]
 VerboseOpt = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Show llama.cpp's log and debug messages.")
+    bool,
+    typer.Option("--verbose", "-v", metavar=FLAG, help="Show llama.cpp's log and debug messages."),
 ]
 SystemOpt = Annotated[
-    str | None, typer.Option("--system", "-s", help="System prompt (overrides the role's).")
+    str | None,
+    typer.Option("--system", "-s", metavar="TEXT", help="System prompt (overrides the role's)."),
 ]
-RoleOpt = Annotated[str | None, typer.Option("--role", "-r", help="Role: a system-prompt preset.")]
+RoleOpt = Annotated[
+    str | None,
+    typer.Option("--role", "-r", metavar="NAME", help="Role: a system-prompt preset."),
+]
 ContinueOpt = Annotated[
-    bool, typer.Option("--continue", "-c", help="Continue the most recent session.")
+    bool,
+    typer.Option("--continue", "-c", metavar=FLAG, help="Continue the most recent session."),
 ]
 SessionOpt = Annotated[
     str | None,
-    typer.Option("--session", help="Continue the session with this name or id, or create it."),
+    typer.Option(
+        "--session",
+        metavar="NAME|ID",
+        help="Continue the session with this name or id, or create it.",
+    ),
 ]
 
 
