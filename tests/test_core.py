@@ -217,3 +217,15 @@ def test_summarize_policy_writes_a_summary_once_and_sends_it_in_the_system_promp
     assert saved is not None and saved.content in last[0].content
     # the summary is reused: not every turn writes a new one
     assert len(summary_requests) < len(trimmed)
+
+
+def test_regenerate_draws_a_fresh_seed_even_when_the_session_fixes_one(
+    core: ChatCore, engine: FakeEngine
+):
+    engine.replies = ["a", "b", "c"]
+    session = core.new_session()
+    run(core.reply(session, "q", SamplingParams(seed=7)))
+    user = core.history(session)[0]
+    run(core.regenerate(session, user, SamplingParams(seed=7)))
+    run(core.regenerate(session, user, SamplingParams(seed=7)))
+    assert [p.seed for p in engine.params] == [7, None, None]

@@ -231,7 +231,12 @@ class ChatCore:
         params: SamplingParams,
         cancel: threading.Event | None = None,
     ) -> Generator[ChatEvent]:
-        """Answer ``user_message`` again; the new reply becomes a sibling branch."""
+        """Answer ``user_message`` again; the new reply becomes a sibling branch.
+
+        The seed is always a fresh one: a session's fixed seed would give the same text again.
+        With temperature 0 (greedy) the text is the same whatever the seed.
+        """
+        params = replace(params, seed=None)
         plan = self.plan(
             session,
             user_message.content,

@@ -68,7 +68,14 @@ class Branches:
         session = store.update_session(app.session.id, current_leaf=user.id)
         app.session = session
         await app.query_one(Transcript).show(app.history_items(session))
-        await app.start_reply(lambda c: app.core.regenerate(session, user, app.params(), c), None)
+        params = app.params()
+        if params.temperature == 0:
+            app.notify(
+                "Sampling is greedy (temperature 0), so the new reply will be the same; "
+                "raise the temperature with Ctrl+O for a different one",
+                severity="warning",
+            )
+        await app.start_reply(lambda c: app.core.regenerate(session, user, params, c), None)
 
     def edit(self, record: MessageRecord) -> None:
         """Edit an earlier user message and send it again as a new branch (in a modal worker)."""

@@ -233,3 +233,18 @@ async def test_b_copies_the_code_blocks_in_turn(make_app: MakeApp):
         app.query(MessageView).first().focus()
         await pilot.press("b")
         assert len(copied) == 3
+
+
+async def test_regenerating_with_greedy_sampling_says_the_text_will_be_the_same(
+    make_app: MakeApp,
+):
+    app, _ = regenerated(make_app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "Question?")
+        await wait_for_reply(app, pilot)
+        assert app.session is not None
+        sampling = {**app.session.sampling, "temperature": 0.0}
+        app.session = make_app.store.update_session(app.session.id, sampling=sampling)
+        await pilot.press("ctrl+r")
+        await wait_for_reply(app, pilot)
+        assert any("greedy" in n.message for n in app._notifications)
