@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from chatcli.engine.base import (
@@ -22,6 +22,7 @@ from chatcli.engine.base import (
     TextDelta,
     Usage,
 )
+from chatcli.engine.sharing import RECHECK_EVERY
 from chatcli.engine.text import PieceDecoder, StopScanner
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class Generation:
         self.sampled: list[int] = []
         self.reply = ""
         self.text_matches_tokens = True
+        self.share_cpu: Callable[[], None] = lambda: None
+        """Called before the prompt is processed and every RECHECK_EVERY tokens."""
 
     def cancelled(self) -> bool:
         """Whether the caller or ``Engine.stop`` asked to end the reply."""
@@ -61,6 +64,7 @@ class Generation:
     def events(self, started: float) -> Iterator[StreamEvent]:
         """Yield prefill progress, the reply's text pieces, then a ReplyDone."""
         cached = self.engine.cached_prefix(self.prompt)
+        self.share_cpu()
         yield from self._prefill(cached)
         seed = self.params.seed if self.params.seed is not None else secrets.randbits(31)
         self.llama.set_seed(seed)
@@ -122,6 +126,8 @@ class Generation:
                 finish = "stop"
                 break
             self.sampled.append(token)
+            if len(self.sampled) % RECHECK_EVERY == 0:
+                self.share_cpu()
             piece = stops.feed(decoder.feed(token))
             if piece:
                 self.reply += piece

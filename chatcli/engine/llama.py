@@ -35,6 +35,7 @@ from chatcli.engine.gguf import MAGIC, inspect_gguf
 from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
+from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.errors import ContextOverflowError, ModelError
 
@@ -84,6 +85,8 @@ class LlamaEngine:
         self._cached_tokens: list[int] = []
         self._snapshots: SnapshotStore | None = None
         self._runner = SerialThread("chatcli-llama")
+        self._cpu = CpuShare(options.threads or physical_cores())
+        self._threads_now = options.threads or physical_cores()
 
     def load(self) -> EngineInfo:
         """Load the model (once) and describe it."""
@@ -263,13 +266,28 @@ class LlamaEngine:
             tokens = self._prompt_tokens(text)
             limit = self._reply_limit(len(tokens), params, info.context_length)
             run = Generation(self, tokens, params, limit, cancel or threading.Event())
-            for event in run.events(started):
-                if isinstance(event, ReplyDone):
-                    # Bookkeeping before the last event: a caller may stop iterating at it.
-                    self._remember_context(text, tokens, run)
-                    if self._snapshots is not None:
-                        save_snapshot(self, self._snapshots)
-                yield event
+            run.share_cpu = self._share_cpu
+            yield from self._events(run, text, tokens, started)
+
+    def _events(
+        self, run: Generation, text: str, tokens: list[int], started: float
+    ) -> Iterator[StreamEvent]:
+        for event in run.events(started):
+            if isinstance(event, ReplyDone):
+                # Bookkeeping before the last event: a caller may stop iterating at it.
+                self._remember_context(text, tokens, run)
+                if self._snapshots is not None:
+                    save_snapshot(self, self._snapshots)
+            yield event
+
+    def _share_cpu(self) -> None:
+        """Use the cores the rest of the machine leaves free (unless --threads fixed the count)."""
+        if self.options.threads is not None:
+            return
+        wanted = self._cpu.threads()
+        if wanted != self._threads_now:
+            llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, wanted, wanted)
+            self._threads_now = wanted
 
     def context_memo(self) -> tuple[str, list[int]]:
         """The prompt text whose sampled token ids are in the KV cache, and those ids."""
