@@ -222,3 +222,17 @@ def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngi
     assert len(seen) > 2
     assert {name for name, _ in seen} == {"chatcli-llama"}
     assert len({ident for _, ident in seen}) == 1
+
+
+def test_a_prompt_that_fits_afresh_is_not_refused_for_its_reused_ids(tmp_path: Path):
+    """The sampled ids kept from the last reply can outnumber the text's own tokens."""
+    engine = make_engine(None, context=512)
+    history = [SYSTEM, ChatMessage("user", "Say hello.")]
+    text, _ = reply(engine, history)
+    history += [ChatMessage("assistant", text), ChatMessage("user", "Bye.")]
+    memo_text, memo_tokens = engine.context_memo()
+    engine.set_context_memo(memo_text, memo_tokens + [memo_tokens[-1]] * 600)
+    _, done = reply(engine, history)
+    engine.close()
+    assert done.usage.prompt_tokens < 512
+    assert done.usage.completion_tokens > 0

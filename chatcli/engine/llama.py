@@ -264,6 +264,10 @@ class LlamaEngine:
             if self._snapshots is not None:
                 restore_snapshot(self, self._snapshots, text)
             tokens = self._prompt_tokens(text)
+            if len(tokens) >= info.context_length:
+                # The reused sampled ids can be more than the text's own tokens (the planner
+                # counted those): a prompt that fits afresh is sent afresh, not refused.
+                tokens = self._tokenize(text)
             limit = self._reply_limit(len(tokens), params, info.context_length)
             run = Generation(self, tokens, params, limit, cancel or threading.Event())
             run.share_cpu = self._share_cpu
