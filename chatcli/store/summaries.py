@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from typing import TypeVar
 
 from chatcli.store.records import SummaryRecord
 
@@ -36,12 +37,23 @@ class SummaryTable:
         """The summary reaching furthest along ``branch`` (message ids, oldest first)."""
         if not branch:
             return None
-        position = {message_id: index for index, message_id in enumerate(branch)}
         with self._locked() as connection:
             rows = connection.execute(
                 "SELECT id, session_id, upto_message_id, content, created FROM summaries"
                 " WHERE session_id = ? ORDER BY created",
                 (session_id,),
             ).fetchall()
-        on_branch = [SummaryRecord(*row) for row in rows if row[2] in position]
-        return max(on_branch, key=lambda s: position[s.upto_message_id], default=None)
+        summaries = [SummaryRecord(*row) for row in rows]
+        return furthest_along(branch, summaries, lambda s: s.upto_message_id)
+
+
+T = TypeVar("T")
+
+
+def furthest_along(
+    branch: Sequence[str], items: list[T], message_of: Callable[[T], str]
+) -> T | None:
+    """The item whose message stands furthest along ``branch`` (ids, oldest first), if any."""
+    position = {message_id: index for index, message_id in enumerate(branch)}
+    on_branch = [item for item in items if message_of(item) in position]
+    return max(on_branch, key=lambda item: position[message_of(item)], default=None)

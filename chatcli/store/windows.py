@@ -8,14 +8,11 @@ new message. A window is per branch: it belongs to the branch whose messages inc
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 
 from chatcli.store.records import WindowRecord
-
-Locked = Callable[[], AbstractContextManager[sqlite3.Connection]]
+from chatcli.store.summaries import Locked, furthest_along
 
 
 class WindowTable:
@@ -44,12 +41,11 @@ class WindowTable:
         """The window starting furthest along ``branch`` (ids, oldest first) at this context."""
         if not branch:
             return None
-        position = {message_id: index for index, message_id in enumerate(branch)}
         with self._locked() as connection:
             rows = connection.execute(
                 "SELECT id, session_id, start_message_id, context_length, created"
                 " FROM context_windows WHERE session_id = ? AND context_length = ?",
                 (session_id, context_length),
             ).fetchall()
-        on_branch = [WindowRecord(*row) for row in rows if row[2] in position]
-        return max(on_branch, key=lambda w: position[w.start_message_id], default=None)
+        windows = [WindowRecord(*row) for row in rows]
+        return furthest_along(branch, windows, lambda w: w.start_message_id)
