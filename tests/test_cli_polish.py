@@ -134,3 +134,37 @@ def test_out_of_range_options_are_refused_in_chatclis_words(
     assert wording in result.stderr
     assert "Input should be" not in result.stderr and "Value error" not in result.stderr
     assert not (chatcli_home / "data" / "chatcli.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "terminal", "expected"),
+    [
+        (["--max-tokens", "5"], False, ["ask", "--max-tokens", "5"]),
+        ([], False, ["ask"]),
+        (["-c", "--temperature", "0"], False, ["ask", "-c", "--temperature", "0"]),
+        (["--max-tokens", "5"], True, ["--max-tokens", "5"]),
+        (["sessions", "list"], False, ["sessions", "list"]),
+        (["--help"], False, ["--help"]),
+        (["--version"], False, ["--version"]),
+    ],
+)
+def test_bare_chatcli_with_piped_input_is_ask(argv: list[str], terminal: bool, expected: list[str]):
+    from chatcli.cli.main import arguments_for
+
+    assert arguments_for(argv, terminal) == expected
+
+
+def test_bare_chatcli_with_empty_stdin_says_there_is_nothing_to_ask(chatcli_home: Path):
+    result = chatcli(chatcli_home, stdin="")
+    assert_one_line_error(result, 2, "nothing to ask")
+    assert "PROMPT" not in result.stderr
+
+
+@pytest.mark.model
+def test_bare_chatcli_with_piped_input_takes_asks_options(chatcli_home: Path):
+    result = chatcli(chatcli_home, "--max-tokens", "3", "--temperature", "0", stdin="hi")
+    assert result.code == 0, result.stderr
+    listed = sessions(chatcli_home)
+    reply = chatcli(chatcli_home, "sessions", "show", "--json", listed[0]["id"]).json()
+    assert reply["transcript"][-1]["role"] == "assistant"
+    assert result.stdout.strip()

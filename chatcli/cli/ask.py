@@ -34,7 +34,7 @@ from chatcli.core.roles import get_role
 from chatcli.core.truncate import truncate_to_fit
 from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
 from chatcli.engine.factory import create_engine
-from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, NotFoundError
+from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, NotFoundError, UsageError
 from chatcli.store.records import SessionRecord
 from chatcli.store.store import Store
 
@@ -73,9 +73,7 @@ def compose_prompt(instruction: str | None, piped: str | None) -> str:
     """The user message: piped text is the material, the argument the instruction after it."""
     text = compose_user_text(piped, instruction)
     if not text:
-        raise typer.BadParameter(
-            "nothing to ask: give a prompt or pipe text in", param_hint="PROMPT"
-        )
+        raise UsageError("nothing to ask: give a prompt, or pipe text in")
     return text
 
 

@@ -221,6 +221,20 @@ def ask(
     raise typer.Exit(code)
 
 
+COMMANDS = frozenset({"ask", "roles", "sessions", "models"})
+
+
+def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:
+    """The command line as given, or as ``ask`` when bare ``chatcli`` reads piped input.
+
+    So ``echo hi | chatcli --max-tokens 5`` takes every option ``ask`` takes.
+    """
+    asks_for_help = {"--help", "--version", "--install-completion", "--show-completion"}
+    if stdin_is_terminal or COMMANDS & set(argv) or asks_for_help & set(argv):
+        return argv
+    return ["ask", *argv]
+
+
 def run() -> None:
     """Console-script entry point."""
-    app()
+    app(args=arguments_for(sys.argv[1:], sys.stdin.isatty()))
