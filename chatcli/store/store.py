@@ -78,6 +78,10 @@ class Store:
         self._path = path
         self._lock = threading.RLock()
         self._connection = connect(path)
+        self.summaries = SummaryTable(self._locked)
+        """Summaries written by the 'summarize' overflow policy."""
+        self.windows = WindowTable(self._locked)
+        """Remembered starts of the sent part of each branch."""
         try:
             with translate_errors(path):
                 apply_migrations(self._connection)
@@ -370,16 +374,6 @@ class Store:
             )
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no message '{message_id}'")
-
-    @property
-    def summaries(self) -> SummaryTable:
-        """Summaries written by the 'summarize' overflow policy."""
-        return SummaryTable(self._locked)
-
-    @property
-    def windows(self) -> WindowTable:
-        """Remembered starts of the sent part of each branch."""
-        return WindowTable(self._locked)
 
     def message_count(self, session_id: str) -> int:
         """Return how many messages the session holds, on all branches (0 if none)."""
