@@ -19,10 +19,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from chatcli.assembly import build_engine
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore, ReplyFinished
 from chatcli.engine.base import SamplingParams
-from chatcli.engine.factory import create_engine
 from chatcli.store.store import Store
 
 TOPICS = [
@@ -41,7 +41,7 @@ TOPICS = [
 
 def same_process_turns(folder: Path) -> None:
     settings = Settings(context_length=4096)
-    engine = create_engine(settings, snapshots=False)
+    engine = build_engine(settings, snapshots=False)
     with Store.open(folder / "bench.db") as store:
         core = ChatCore(engine, store, settings)
         session = core.new_session()

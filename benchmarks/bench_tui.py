@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_generation import chatcli_ask
 from fakes import FakeEngine
 
+from chatcli.assembly import build_engine
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
 from chatcli.engine.base import SamplingParams, StreamEvent
-from chatcli.engine.factory import create_engine
 from chatcli.store.store import Store
 from chatcli.tui.app import ChatApp, build_app
 from chatcli.tui.chat.message import MessageView
@@ -200,7 +200,7 @@ async def paced_stream(folder: Path, tokens: int = 1000) -> None:
 
 async def real_model_in_tui(folder: Path, count: int) -> float:
     settings = Settings(context_length=4096)
-    engine = create_engine(settings, ignore_eos=True, snapshots=False)
+    engine = build_engine(settings, ignore_eos=True, snapshots=False)
     engine.load()
     core = ChatCore(engine, Store.open(folder / f"real-{time.monotonic_ns()}.db"), settings)
     session = core.new_session(sampling=SamplingParams(temperature=0.0, seed=1, max_tokens=count))

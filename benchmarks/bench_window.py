@@ -38,10 +38,10 @@ from itertools import pairwise
 from pathlib import Path
 
 from chatcli import paths
+from chatcli.assembly import build_engine
 from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
 from chatcli.core.chat import ChatCore, ReplyFinished
 from chatcli.engine.base import SamplingParams
-from chatcli.engine.factory import create_engine
 from chatcli.errors import ChatcliError
 from chatcli.store.records import SessionRecord
 from chatcli.store.store import Store
@@ -186,7 +186,7 @@ def run_in_one_process(home: Path, spec: ChatSpec) -> ModeRun:
     with chatcli_home(home):
         settings = settings_with(ModelFlags(ctx=CONTEXT))
         flags = SamplingFlags(temperature=0.0, seed=SEED, max_tokens=spec.max_tokens)
-        engine = create_engine(settings, ignore_eos=spec.ignore_eos, snapshots=True)
+        engine = build_engine(settings, ignore_eos=spec.ignore_eos, snapshots=True)
         engine.load()
         try:
             with Store.open(paths.database_file()) as store:

@@ -6,7 +6,6 @@ The files live in the repository's top-level ``models/`` folder and are installe
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chatcli import paths
+from chatcli.engine.registry import FILE_BACKEND, ModelRef, prefixed
 from chatcli.errors import ConfigError, ModelError, NotFoundError
 
 
@@ -116,6 +116,29 @@ def resolve_model(spec: str, catalog: list[CatalogEntry] | None = None) -> Resol
     raise NotFoundError(f"unknown model '{spec}' (known: {known}; or give a path to a .gguf file)")
 
 
+def model_ref(spec: str, catalog: list[CatalogEntry] | None = None) -> ModelRef:
+    """Resolve ``--model`` to the backend that runs it and what the catalog knows of it.
+
+    ``PREFIX:rest`` goes to the backend registered for that prefix; anything else is a model
+    file (a catalog entry or a path) for the file backend.
+    """
+    claimed = prefixed(spec)
+    if claimed is not None:
+        backend, rest = claimed
+        return ModelRef(backend=backend.name, name=spec, location=rest)
+    resolved = resolve_model(spec, catalog)
+    entry = resolved.entry
+    return ModelRef(
+        backend=FILE_BACKEND,
+        name=resolved.name,
+        location=str(resolved.path),
+        context_length=entry.context_length if entry else None,
+        chat_template=entry.chat_template if entry else None,
+        sha256=entry.sha256 if entry and entry.sha256 else None,
+        sampling=dict(entry.sampling) if entry else {},
+    )
+
+
 def _locate(entry: CatalogEntry) -> ResolvedModel:
     if entry.bundled_package and entry.bundled_file:
         return ResolvedModel(entry.name, _bundled_path(entry), entry)
@@ -147,12 +170,3 @@ def _bundled_path(entry: CatalogEntry) -> Path:
 def models_dir() -> Path:
     """Folder where downloaded model files are looked for."""
     return paths.data_dir() / "models"
-
-
-def file_sha256(path: Path) -> str:
-    """Digest of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from chatcli import paths
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.base import SAMPLING_KNOBS, SamplingParams, knob
+from chatcli.engine.registry import backend_names, get_backend, parse_options
 from chatcli.errors import ConfigError
 
 OVERFLOW_POLICIES = ("drop-oldest", "summarize", "error")
@@ -38,18 +39,23 @@ class Settings:
     """Sampling keys set by the config file or environment (these beat a model's own advice)."""
     context_length: int | None = None
     """Context size in tokens; None = the catalog's, capped by the model's own."""
-    gpu_layers: int | None = None
-    """Layers to offload to a GPU; None = all when the build supports it, else 0."""
-    threads: int | None = None
-    """CPU threads for generation; None = every core."""
     overflow: str = "drop-oldest"
     """What to do when the history outgrows the context: drop-oldest, summarize or error."""
     theme: str = "textual-dark"
     """Textual theme of the TUI."""
-    kv_cache_gib: float = 2.0
-    """Disk space for KV snapshots of saved sessions (0 turns them off)."""
     verbose: bool = False
-    """Show llama.cpp's own log on stderr."""
+    """Show the backend's own log (llama.cpp's) on stderr."""
+    backends: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Each backend's own section of the config (``[llama]``...), checked by its options type."""
+
+    def backend_values(self, name: str) -> Mapping[str, Any]:
+        """The settings given for backend ``name`` (empty when none were)."""
+        return self.backends.get(name, {})
+
+    def with_backend_values(self, name: str, **values: Any) -> Settings:
+        """These settings with ``values`` set in backend ``name``'s section."""
+        merged = {**self.backend_values(name), **values}
+        return replace(self, backends={**self.backends, name: merged})
 
 
 _SAMPLING_KEYS = {f.name for f in fields(SamplingParams)}
@@ -58,23 +64,18 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "role": str,
     "system_prompt": str,
     "context_length": int,
-    "gpu_layers": int,
-    "threads": int,
     "overflow": str,
     "theme": str,
     "verbose": bool,
+}
+LEGACY_LLAMA_KEYS: dict[str, type | tuple[type, ...]] = {
+    "gpu_layers": int,
+    "threads": int,
     "kv_cache_gib": (int, float),
 }
-_SAMPLING_TYPES: dict[str, type | tuple[type, ...]] = {
-    "temperature": (int, float),
-    "top_p": (int, float),
-    "top_k": int,
-    "min_p": (int, float),
-    "repeat_penalty": (int, float),
-    "max_tokens": int,
-    "seed": int,
-    "stop": list,
-}
+"""Top-level keys (and CHATCLI_ variables) that set the ``[llama]`` section, as they always have."""
+_KIND_TYPES: dict[str, type | tuple[type, ...]] = {"float": (int, float), "int": int, "texts": list}
+_SAMPLING_TYPES = {k.name: _KIND_TYPES[k.kind] for k in SAMPLING_KNOBS}
 _ENV_PREFIX = "CHATCLI_"
 
 
@@ -101,7 +102,7 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
     _check_types(data, lambda key, table: f"config file {path}, {_line_of(text, key, table)}")
-    return data
+    return _fold_legacy(data)
 
 
 def _line_of(text: str, key: str, table: str) -> str:
@@ -129,6 +130,12 @@ def _check_types(data: Mapping[str, Any], where: Where) -> None:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where(key, '')}: 'sampling' must be a table")
             _check_sampling(value, where)
+        elif key in backend_names():
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where(key, '')}: '{key}' must be a table")
+            _check_backend(key, value, where)
+        elif key in LEGACY_LLAMA_KEYS:
+            _check_value(key, value, LEGACY_LLAMA_KEYS[key], lambda k: where(k, ""))
         elif key not in _TOP_KEYS:
             raise ConfigError(f"{where(key, '')}: unknown setting '{key}'")
         else:
@@ -139,11 +146,20 @@ def _check_types(data: Mapping[str, Any], where: Where) -> None:
         raise ConfigError(f"{where('overflow', '')}: 'overflow' must be one of {allowed}")
 
 
+def _check_backend(name: str, table: Mapping[str, Any], where: Where) -> None:
+    backend = get_backend(name)
+    for key in table:
+        parse_options(backend, {key: table[key]}, where(key, name))
+
+
 def _check_sampling(table: Mapping[str, Any], where: Where) -> None:
     for key, value in table.items():
         if key not in _SAMPLING_KEYS:
             raise ConfigError(f"{where(key, 'sampling')}: unknown sampling setting '{key}'")
         _check_value(key, value, _SAMPLING_TYPES[key], lambda k: where(k, "sampling"))
+        problem = knob(key).problem(value) if knob(key).kind != "texts" else None
+        if problem:
+            raise ConfigError(f"{where(key, 'sampling')}: '{key}': {problem}")
 
 
 def _check_value(
@@ -162,7 +178,7 @@ def _read_environment(env: Mapping[str, str]) -> dict[str, Any]:
     """Read CHATCLI_<SETTING> variables (e.g. CHATCLI_MODEL, CHATCLI_TEMPERATURE)."""
     top: dict[str, Any] = {}
     sampling: dict[str, Any] = {}
-    for key, kind in [*_TOP_KEYS.items(), *_SAMPLING_TYPES.items()]:
+    for key, kind in [*_TOP_KEYS.items(), *LEGACY_LLAMA_KEYS.items(), *_SAMPLING_TYPES.items()]:
         raw = env.get(_ENV_PREFIX + key.upper())
         if raw is None:
             continue
@@ -171,7 +187,7 @@ def _read_environment(env: Mapping[str, str]) -> dict[str, Any]:
     if sampling:
         top["sampling"] = sampling
     _check_types(top, lambda key, _table: f"environment variable {_ENV_PREFIX}{key.upper()}")
-    return top
+    return _fold_legacy(top)
 
 
 def _parse_env_value(key: str, raw: str, kind: type | tuple[type, ...]) -> Any:
@@ -194,9 +210,23 @@ def _parse_env_value(key: str, raw: str, kind: type | tuple[type, ...]) -> Any:
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     merged = {**base, **over}
-    if "sampling" in base and "sampling" in over:
-        merged["sampling"] = {**base["sampling"], **over["sampling"]}
+    for table in ("sampling", *backend_names()):
+        if isinstance(base.get(table), dict) and isinstance(over.get(table), dict):
+            merged[table] = {**base[table], **over[table]}
     return merged
+
+
+def _backend_sections(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Take the backend tables out of ``values``."""
+    return {name: dict(values.pop(name)) for name in backend_names() if name in values}
+
+
+def _fold_legacy(data: dict[str, Any]) -> dict[str, Any]:
+    """Move the legacy top-level llama keys of one source into its ``[llama]`` table."""
+    legacy = {key: data.pop(key) for key in list(data) if key in LEGACY_LLAMA_KEYS}
+    if legacy:
+        data["llama"] = {**legacy, **data.get("llama", {})}
+    return data
 
 
 def _build(values: dict[str, Any], source: str) -> Settings:
@@ -206,9 +236,8 @@ def _build(values: dict[str, Any], source: str) -> Settings:
     for key in ("temperature", "top_p", "min_p", "repeat_penalty"):
         if key in sampling_values:
             sampling_values[key] = float(sampling_values[key])
-    if "kv_cache_gib" in values:
-        values["kv_cache_gib"] = float(values["kv_cache_gib"])
-    settings = Settings(**values)
+    backends = _backend_sections(values)
+    settings = Settings(**values, backends=backends)
     return replace(
         settings,
         sampling=replace(settings.sampling, **sampling_values),

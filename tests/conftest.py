@@ -8,10 +8,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakes import FakeEngine
+from fakes import FakeEngine, ScriptedBackend
 
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
+from chatcli.engine import registry
+from chatcli.engine.llama_backend import LlamaBackend
 from chatcli.store.store import Store
 
 
@@ -40,3 +42,24 @@ def engine() -> FakeEngine:
 @pytest.fixture
 def core(engine: FakeEngine, store: Store) -> ChatCore:
     return ChatCore(engine, store, Settings())
+
+
+@pytest.fixture(autouse=True)
+def scripted_backend() -> Iterator[ScriptedBackend]:
+    """The test backend, registered the way any backend is (``--model scripted:...``)."""
+    backend = ScriptedBackend()
+    registry.register(backend)
+    yield backend
+    registry.unregister(backend.name)
+
+
+@pytest.fixture(autouse=True)
+def model_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test not marked ``model`` can never load the real model: building one fails it."""
+    if request.node.get_closest_marker("model") is not None:
+        return
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("this test loads the real model: mark it @pytest.mark.model")
+
+    monkeypatch.setattr(LlamaBackend, "build", refuse)

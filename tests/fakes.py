@@ -18,6 +18,7 @@ from chatcli.engine.base import (
     TextDelta,
     Usage,
 )
+from chatcli.engine.registry import BuildRequest
 
 MESSAGE_OVERHEAD = 4  # like "<|im_start|>role\n ... <|im_end|>\n"
 GENERATION_PROMPT = 3
@@ -113,3 +114,36 @@ class FakeEngine:
 
     def close(self) -> None:
         self.closed = True
+
+
+@dataclass(frozen=True)
+class ScriptedOptions:
+    """The ``[scripted]`` config section of the test backend."""
+
+    reply: str = "OK"
+    """What every reply says (``--model scripted:echo`` repeats the question instead)."""
+    context_length: int = 4096
+    token_delay_s: float = 0.0
+
+
+@dataclass
+class ScriptedBackend:
+    """A second backend, registered through the registry like any other (see conftest)."""
+
+    name: str = "scripted"
+    prefix: str | None = "scripted"
+    options_type: type = ScriptedOptions
+    built: list[FakeEngine] = field(default_factory=list)
+    """Every engine built, newest last, so a test can look at what it was asked."""
+
+    def build(self, request: BuildRequest, options: ScriptedOptions) -> FakeEngine:
+        echo = request.model.location == "echo"
+        engine = FakeEngine(
+            context_length=request.context_length or options.context_length,
+            model_name=request.model.name,
+            token_delay_s=options.token_delay_s,
+            responder=(lambda messages: messages[-1].content) if echo else None,
+        )
+        engine.replies = [options.reply] * 1000
+        self.built.append(engine)
+        return engine

@@ -12,11 +12,11 @@ from chatcli.catalog import (
     CatalogEntry,
     ResolvedModel,
     catalog_dir,
-    file_sha256,
     load_catalog,
     models_dir,
     resolve_model,
 )
+from chatcli.engine.digest import file_sha256
 from chatcli.errors import ConfigError, ModelError, NotFoundError
 
 HUB_ENTRY = """\

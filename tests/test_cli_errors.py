@@ -130,7 +130,7 @@ def test_help_and_version_do_not_load_the_model_or_the_tui():
 def test_importing_chatcli_creates_no_files(tmp_path: Path):
     home = tmp_path / "untouched"
     code = (
-        "import chatcli.cli.main, chatcli.core.chat, chatcli.store.store, chatcli.engine.factory,"
+        "import chatcli.cli.main, chatcli.core.chat, chatcli.store.store, chatcli.assembly,"
         " chatcli.config, chatcli.paths"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"CHATCLI_HOME": str(home)})

@@ -71,8 +71,8 @@ def test_config_file_values_are_read(tmp_path: Path) -> None:
     assert settings.role == "code"
     assert settings.system_prompt == "Be terse."
     assert settings.context_length == 4096
-    assert settings.gpu_layers == 0
-    assert settings.threads == 3
+    # The legacy top-level keys fill the llama backend's section.
+    assert settings.backend_values("llama") == {"gpu_layers": 0, "threads": 3}
     assert settings.overflow == "summarize"
     assert settings.theme == "nord"
     assert settings.verbose is True
@@ -134,7 +134,7 @@ def test_environment_alone_sets_values(tmp_path: Path) -> None:
 
     assert settings.model == "/models/x.gguf"
     assert settings.sampling.top_k == 5
-    assert settings.threads == 2
+    assert settings.backend_values("llama")["threads"] == 2
 
 
 def test_stop_variable_is_a_comma_separated_list(tmp_path: Path) -> None:

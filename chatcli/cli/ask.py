@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Generator, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from types import FrameType
 
 import typer
 
-from chatcli import paths
+from chatcli.assembly import build_core, build_engine, open_sessions
 from chatcli.cli.errors import say
 from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
 from chatcli.cli.render import AnswerWriter, PrefillMeter, make_writer
@@ -29,14 +27,11 @@ from chatcli.core.chat import (
     compose_user_text,
     sampling_from,
 )
-from chatcli.core.naming import clean_session_name
-from chatcli.core.roles import get_role
+from chatcli.core.sessions import Sessions, settings_for_session
 from chatcli.core.truncate import truncate_to_fit
 from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
-from chatcli.engine.factory import create_engine
-from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, NotFoundError, UsageError
+from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, UsageError
 from chatcli.store.records import SessionRecord
-from chatcli.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -85,17 +80,17 @@ def run_ask(request: AskRequest) -> int:
         )
     text = compose_prompt(request.prompt, request.stdin_text)
     settings = settings_with(request.model_flags)
-    with _open_store(request.save) as store:
-        store.mark_streaming_interrupted()
-        found = existing_session(store, request)
+    with open_sessions(request.save) as sessions:
+        sessions.recover_interrupted()
+        found = sessions.requested(continue_latest=request.continue_latest, name=request.session)
         settings = session_settings(settings, found, request.model_flags)
-        core, load_s = _load_core(settings, store, request)
+        core, load_s = _load_core(settings, sessions, request)
         session = _prepare_session(core, found, request)
         try:
             finished, answer = _answer(core, session, text, request)
         except ChatcliError:
             if found is None:
-                core.discard_if_empty(session)  # a failed first message leaves no empty session
+                sessions.discard_if_empty(session)  # a failed first message leaves none behind
             raise
         _report(request, core, session, finished, answer, load_s)
     interrupted = finished is None or finished.finish_reason == "interrupted"
@@ -114,54 +109,22 @@ def _answer(
         return _stream(core.reply(session, text, params, cancel), writer)
 
 
-@contextmanager
-def _open_store(save: bool) -> Iterator[Store]:
-    if save:
-        with Store.open(paths.database_file()) as store:
-            yield store
-        return
-    with (
-        tempfile.TemporaryDirectory(prefix="chatcli-") as folder,
-        Store.open(Path(folder) / "unsaved.db") as store,
-    ):
-        yield store
-
-
-def existing_session(store: Store, request: AskRequest) -> SessionRecord | None:
-    """The session asked for by --continue or --session, if it exists."""
-    if request.continue_latest and request.session is not None:
-        raise typer.BadParameter(
-            "use either --continue (the latest session) or --session NAME, not both",
-            param_hint="--continue",
-        )
-    if request.continue_latest:
-        session = store.latest_session()
-        if session is None:
-            raise NotFoundError("there is no saved session to continue")
-        return session
-    if request.session is not None:
-        return store.find_session(clean_session_name(request.session))
-    return None
-
-
 def session_settings(
     settings: Settings, session: SessionRecord | None, flags: ModelFlags
 ) -> Settings:
     """A continued session keeps its model and context size unless flags say otherwise."""
-    if session is None:
-        return settings
-    if flags.model is None:
-        settings = replace(settings, model=session.model)
-    if flags.ctx is None and session.context_length:
-        settings = replace(settings, context_length=session.context_length)
-    return settings
+    return settings_for_session(
+        settings, session, model_given=flags.model is not None, context_given=flags.ctx is not None
+    )
 
 
-def _load_core(settings: Settings, store: Store, request: AskRequest) -> tuple[ChatCore, float]:
-    engine = create_engine(settings, ignore_eos=request.ignore_eos, snapshots=request.save)
+def _load_core(
+    settings: Settings, sessions: Sessions, request: AskRequest
+) -> tuple[ChatCore, float]:
+    engine = build_engine(settings, ignore_eos=request.ignore_eos, snapshots=request.save)
     started = time.perf_counter()
     engine.load()
-    return ChatCore(engine, store, settings), time.perf_counter() - started
+    return build_core(engine, sessions, settings), time.perf_counter() - started
 
 
 def _prepare_session(
@@ -175,14 +138,10 @@ def _prepare_session(
             sampling=request.sampling.apply(core.default_sampling()),
         )
     if request.system is not None or request.role is not None:
-        prompt = (
-            request.system if request.system is not None else get_role(request.role or "").prompt
-        )
-        session = core.store.update_session(
-            session.id, system_prompt=prompt, role=request.role or session.role
-        )
+        role = request.role or session.role
+        session = core.sessions.set_system_prompt(session, role=role, prompt=request.system)
     if request.overflow is not None:
-        session = core.store.update_session(session.id, overflow=request.overflow)
+        session = core.sessions.change_settings(session, overflow=request.overflow)
     return session
 
 

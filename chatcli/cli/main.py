@@ -7,7 +7,6 @@ textual are imported only inside the commands that need them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -30,25 +29,27 @@ from chatcli.cli.options import (
     SystemOpt,
     ThreadsOpt,
     VerboseOpt,
-    in_range,
+    in_knob_range,
     one_of,
 )
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.base import SamplingParams, knob
 
 OVERFLOW_POLICIES = ("drop-oldest", "summarize", "error")
 """What to do when the history outgrows the context."""
 DEFAULTS = SamplingParams()
 
 
-def sampling_option(
-    metavar: str, check: Callable[[Any], Any], default_of: str | None, help_text: str = ""
-) -> Any:
-    """A sampling option: its metavar, range check, and the default a new session gets."""
-    shown = f"the model's advice, else {getattr(DEFAULTS, default_of)}" if default_of else False
+def sampling_option(name: str) -> Any:
+    """The option for sampling parameter ``name``, from its one declaration (engine.base)."""
+    declared = knob(name)
+    if declared.kind == "texts":
+        return typer.Option(metavar="TEXT", help=declared.help, rich_help_panel=SAMPLING)
+    default = getattr(DEFAULTS, name)
+    shown = f"the model's advice, else {default}" if default is not None else False
     return typer.Option(
-        metavar=metavar,
-        callback=check,
-        help=help_text,
+        metavar="FLOAT" if declared.kind == "float" else "INT",
+        callback=in_knob_range(declared),
+        help=declared.help,
         show_default=shown,
         rich_help_panel=SAMPLING,
     )
@@ -117,29 +118,14 @@ def ask(
     model: ModelOpt = None,
     system: SystemOpt = None,
     role: RoleOpt = None,
-    temperature: Annotated[
-        float | None, sampling_option("FLOAT", in_range(0.0), "temperature", "0 = greedy.")
-    ] = None,
-    top_p: Annotated[float | None, sampling_option("FLOAT", in_range(0.0, 1.0), "top_p")] = None,
-    top_k: Annotated[int | None, sampling_option("INT", in_range(0), "top_k", "0 = off.")] = None,
-    min_p: Annotated[float | None, sampling_option("FLOAT", in_range(0.0, 1.0), "min_p")] = None,
-    repeat_penalty: Annotated[
-        float | None, sampling_option("FLOAT", in_range(0.0), "repeat_penalty", "1 = off.")
-    ] = None,
-    max_tokens: Annotated[
-        int | None, sampling_option("INT", in_range(1), None, "Longest reply in tokens.")
-    ] = None,
-    seed: Annotated[
-        int | None, sampling_option("INT", in_range(0), None, "Fixed seed (default: random).")
-    ] = None,
-    stop: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="TEXT",
-            help="Stop the reply at this text (repeatable).",
-            rich_help_panel=SAMPLING,
-        ),
-    ] = None,
+    temperature: Annotated[float | None, sampling_option("temperature")] = None,
+    top_p: Annotated[float | None, sampling_option("top_p")] = None,
+    top_k: Annotated[int | None, sampling_option("top_k")] = None,
+    min_p: Annotated[float | None, sampling_option("min_p")] = None,
+    repeat_penalty: Annotated[float | None, sampling_option("repeat_penalty")] = None,
+    max_tokens: Annotated[int | None, sampling_option("max_tokens")] = None,
+    seed: Annotated[int | None, sampling_option("seed")] = None,
+    stop: Annotated[list[str] | None, sampling_option("stop")] = None,
     ctx: CtxOpt = None,
     gpu_layers: GpuOpt = None,
     threads: ThreadsOpt = None,

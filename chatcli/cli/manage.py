@@ -9,13 +9,12 @@ from typing import Annotated
 
 import typer
 
-from chatcli import paths
+from chatcli.assembly import open_sessions
 from chatcli.catalog import load_catalog, resolve_model
 from chatcli.cli.errors import say, user_errors
 from chatcli.core.roles import get_role, list_roles
-from chatcli.errors import ChatcliError, NotFoundError, UsageError
+from chatcli.errors import ChatcliError, UsageError
 from chatcli.store.records import SessionRecord
-from chatcli.store.store import Store
 
 roles_app = typer.Typer(help="System-prompt presets.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Saved conversations.", no_args_is_help=True)
@@ -41,10 +40,6 @@ def roles_show(name: str) -> None:
         print(role.prompt)
 
 
-def _open_store() -> Store:
-    return Store.open(paths.database_file())
-
-
 def _when(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
@@ -56,55 +51,32 @@ def sessions_list(
     json_output: JsonOpt = False,
 ) -> None:
     """List saved sessions, newest first."""
-    with user_errors(), _open_store() as store:
-        sessions = store.list_sessions(search=search, limit=limit)
+    with user_errors(), open_sessions() as sessions:
+        listed = sessions.summaries(search=search, limit=limit)
         if json_output:
-            print(json.dumps([_session_json(store, s) for s in sessions]))
+            print(json.dumps([item.to_dict() for item in listed]))
             return
-        for session in sessions:
+        for item in listed:
+            session = item.session
             label = f" [{session.name}]" if session.name else ""
-            count = store.message_count(session.id)
             print(
-                f"{session.id}  {_when(session.updated)}  {count:>5,} msgs  "
+                f"{session.id}  {_when(session.updated)}  {item.messages:>5,} msgs  "
                 f"{session.model:<16}  {session.title}{label}"
             )
-
-
-def _session_json(store: Store, session: SessionRecord) -> dict[str, object]:
-    return {
-        "id": session.id,
-        "name": session.name,
-        "title": session.title,
-        "created": session.created,
-        "updated": session.updated,
-        "model": session.model,
-        "role": session.role,
-        "messages": store.message_count(session.id),
-    }
-
-
-def _find(store: Store, name_or_id: str) -> SessionRecord:
-    session = store.find_session(name_or_id)
-    if session is None:
-        raise NotFoundError(f"no session '{name_or_id}'")
-    return session
 
 
 @sessions_app.command("show")
 def sessions_show(name_or_id: str, json_output: JsonOpt = False) -> None:
     """Print a session's conversation (the branch being shown)."""
-    with user_errors(), _open_store() as store:
-        session = _find(store, name_or_id)
-        messages = store.branch(session.id)
+    with user_errors(), open_sessions() as sessions:
+        session = sessions.require(name_or_id)
+        messages = sessions.history(session)
         if json_output:
-            payload = _session_json(store, session) | {
-                "system_prompt": session.system_prompt,
-                "overflow": session.overflow,
-                "transcript": [
-                    {"id": m.id, "role": m.role, "content": m.content, "status": m.status}
-                    for m in messages
-                ],
-                "summaries": _summaries_json(store, session.id, [m.id for m in messages]),
+            summary = sessions.latest_summary(session)
+            payload = session.to_dict() | {
+                "messages": sessions.message_count(session),
+                "transcript": [message.to_dict() for message in messages],
+                "summaries": [summary.to_dict()] if summary else [],
             }
             print(json.dumps(payload))
             return
@@ -115,26 +87,21 @@ def sessions_show(name_or_id: str, json_output: JsonOpt = False) -> None:
             print(f"# {message.role}{mark}\n{message.content}\n")
 
 
-def _summaries_json(store: Store, session_id: str, branch: list[str]) -> list[dict[str, str]]:
-    latest = store.summaries.latest_on_branch(session_id, branch)
-    return [{"upto": latest.upto_message_id, "content": latest.content}] if latest else []
-
-
 @sessions_app.command("delete")
 def sessions_delete(
     name_or_id: str,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a session and all its messages."""
-    with user_errors(), _open_store() as store:
-        session = _find(store, name_or_id)
+    with user_errors(), open_sessions() as sessions:
+        session = sessions.require(name_or_id)
         label = _label(session)
         if not yes and not sys.stdin.isatty():
             raise UsageError(f"not deleting {label} without a terminal to ask on; add --yes")
         if not yes and not typer.confirm(f"Delete {label}?", err=True):
             say("nothing deleted")
             raise typer.Exit(1)
-        store.delete_session(session.id)
+        sessions.delete(session)
         say(f"deleted {label}")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from chatcli.config import Settings, load_settings
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.base import Knob, SamplingParams
 
 SAMPLING = "Sampling"
 MODEL = "Model"
@@ -29,6 +29,18 @@ def in_range(low: Number, high: Number | None = None) -> Callable[[Number | None
             raise typer.BadParameter(f"{value} is too small; the least is {low}")
         if high is not None and value > high:
             raise typer.BadParameter(f"{value} is too large; the most is {high}")
+        return value
+
+    return check
+
+
+def in_knob_range(declared: Knob) -> Callable[[Number | None], Number | None]:
+    """A typer callback that refuses values outside a sampling parameter's declared range."""
+
+    def check(value: Number | None) -> Number | None:
+        problem = None if value is None else declared.problem(value)
+        if problem:
+            raise typer.BadParameter(problem)
         return value
 
     return check
@@ -155,10 +167,10 @@ def settings_with(flags: ModelFlags) -> Settings:
         changes["model"] = flags.model
     if flags.ctx is not None:
         changes["context_length"] = flags.ctx
-    if flags.gpu_layers is not None:
-        changes["gpu_layers"] = flags.gpu_layers
-    if flags.threads is not None:
-        changes["threads"] = flags.threads
     if flags.verbose:
         changes["verbose"] = True
+    llama = {"gpu_layers": flags.gpu_layers, "threads": flags.threads}
+    given = {key: value for key, value in llama.items() if value is not None}
+    if given:
+        settings = settings.with_backend_values("llama", **given)
     return replace(settings, **changes)  # type: ignore[arg-type]

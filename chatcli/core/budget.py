@@ -58,6 +58,7 @@ def fit_to_context(
     max_tokens: int | None,
     policy: str = "drop-oldest",
     already_dropped: int = 0,
+    margin: int = 0,
 ) -> Budget:
     """Choose the messages to send so that the prompt leaves room for the reply.
 
@@ -65,11 +66,14 @@ def fit_to_context(
     window start remembered from earlier turns): the prompt's prefix then stays the same from
     one turn to the next, and more turns are dropped only when that no longer fits.
 
+    ``margin`` tokens are kept spare besides the reply's room (for engines whose counts are
+    estimates).
+
     Raises ContextOverflowError when even the system prompt, the pinned turns and the new
     message alone do not fit, or when the policy is "error" and a turn would be dropped.
     """
     reserve = reply_reserve(context_length, max_tokens)
-    limit = context_length - reserve
+    limit = context_length - reserve - margin
     unpinned = [i for i, turn in enumerate(history) if not turn.pinned]
 
     def attempt(drop: int) -> tuple[list[ChatMessage], int]:

@@ -19,6 +19,7 @@ from chatcli.core.budget import Budget
 from chatcli.core.naming import clean_session_name
 from chatcli.core.planning import Plan, Planner, record_turns, sendable
 from chatcli.core.roles import DEFAULT_ROLE, get_role
+from chatcli.core.sessions import Sessions
 from chatcli.engine.base import (
     ChatMessage,
     Engine,
@@ -92,10 +93,19 @@ def sampling_from(saved: dict[str, Any] | None, defaults: SamplingParams) -> Sam
 class ChatCore:
     """Sessions and replies over one engine and one store."""
 
-    def __init__(self, engine: Engine, store: Store, settings: Settings) -> None:
+    def __init__(
+        self, engine: Engine, store: Store, settings: Settings, *, sessions: Sessions | None = None
+    ) -> None:
         self.engine = engine
         self.store = store
+        """The core's own store; front ends go through :attr:`sessions` instead."""
         self.settings = settings
+        self.sessions = sessions if sessions is not None else Sessions(store)
+        """Everything a front end does to a saved session."""
+
+    def with_engine(self, engine: Engine, settings: Settings) -> ChatCore:
+        """A core over the same sessions with another engine (a model switch)."""
+        return ChatCore(engine, self.store, settings, sessions=self.sessions)
 
     @property
     def info(self) -> EngineInfo:
@@ -132,10 +142,7 @@ class ChatCore:
 
         Returns whether it was deleted.
         """
-        if self.store.message_count(session.id):
-            return False
-        self.store.delete_session(session.id)
-        return True
+        return self.sessions.discard_if_empty(session)
 
     def new_session_prompt(self, role: str | None = None) -> str:
         """The system prompt a new session gets: the configured one, else the role's."""

@@ -45,6 +45,13 @@ class Planner:
     settings: Settings
     context_length: int
 
+    def _count_margin(self) -> int:
+        """Tokens kept spare when the engine only estimates counts (0 for exact counts)."""
+        capabilities = self.engine.load().capabilities
+        if capabilities.exact_token_count:
+            return 0
+        return int(self.context_length * capabilities.count_margin)
+
     def plan(
         self,
         session: SessionRecord,
@@ -71,6 +78,7 @@ class Planner:
             max_tokens=params.max_tokens,
             policy="error" if policy == "error" else "drop-oldest",
             already_dropped=window_drops,
+            margin=self._count_margin(),
         )
         still_sent = sum(len(turn.messages) for turn in pinned_before)
         moved = policy == "drop-oldest" and budget.dropped_turns > window_drops

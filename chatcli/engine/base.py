@@ -60,6 +60,62 @@ class SamplingParams:
 
 
 @dataclass(frozen=True)
+class Knob:
+    """How one sampling parameter may be set.
+
+    This is the one declaration the CLI options, config keys, ``CHATCLI_*`` variables and the
+    settings screen are derived from (a test checks).
+    """
+
+    name: str
+    """The SamplingParams field (``--top-p`` on the command line, ``top_p`` in config)."""
+    kind: Literal["float", "int", "texts"]
+    low: float | None = None
+    """Least allowed value (numbers only)."""
+    high: float | None = None
+    """Largest allowed value (None: no upper bound)."""
+    optional: bool = False
+    """Whether "not set" (None) is a value of its own (no limit, a random seed)."""
+    help: str = ""
+    """What to tell a user about it, beyond its name."""
+
+    @property
+    def flag(self) -> str:
+        """The command-line option."""
+        return "--" + self.name.replace("_", "-")
+
+    def problem(self, value: float) -> str | None:
+        """Why ``value`` is out of range, or None when it is allowed."""
+        if self.low is not None and value < self.low:
+            return f"{value} is too small; the least is {_plain(self.low)}"
+        if self.high is not None and value > self.high:
+            return f"{value} is too large; the most is {_plain(self.high)}"
+        return None
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+SAMPLING_KNOBS: tuple[Knob, ...] = (
+    Knob("temperature", "float", 0, 2, help="0 = greedy."),
+    Knob("top_p", "float", 0, 1),
+    Knob("top_k", "int", 0, help="0 = off."),
+    Knob("min_p", "float", 0, 1),
+    Knob("repeat_penalty", "float", 0, 2, help="1 = off."),
+    Knob("max_tokens", "int", 1, optional=True, help="Longest reply in tokens."),
+    Knob("seed", "int", 0, optional=True, help="Fixed seed (default: random)."),
+    Knob("stop", "texts", help="Stop the reply at this text (repeatable)."),
+)
+"""Every sampling parameter, in the order they are shown."""
+
+
+def knob(name: str) -> Knob:
+    """The declaration of sampling parameter ``name``."""
+    return next(k for k in SAMPLING_KNOBS if k.name == name)
+
+
+@dataclass(frozen=True)
 class Usage:
     """Token counts and timings of one reply."""
 
@@ -123,6 +179,22 @@ StreamEvent = TextDelta | PrefillProgress | ReplyDone
 
 
 @dataclass(frozen=True)
+class EngineCapabilities:
+    """What an engine can do, so that the core asks instead of assuming."""
+
+    exact_token_count: bool = True
+    """Whether ``count_tokens`` is exact (the model's template and tokenizer) or an estimate."""
+    count_margin: float = 0.0
+    """With an estimate: the share of the context kept spare so that the prompt still fits."""
+    prefix_reuse: bool = False
+    """Whether a prompt that starts like the last one skips re-evaluating the shared part."""
+    kv_snapshots: bool = False
+    """Whether the model's state is saved on disk to resume a session without re-evaluating."""
+    lora: bool = False
+    """Whether LoRA adapters can be applied."""
+
+
+@dataclass(frozen=True)
 class EngineInfo:
     """What the engine is running, for status lines, stats and the store."""
 
@@ -142,6 +214,8 @@ class EngineInfo:
     """Backend-specific details worth showing (threads, KV type...)."""
     recommended_sampling: dict[str, object] = field(default_factory=dict)
     """Sampling the model's publisher recommends (from the catalog)."""
+    capabilities: EngineCapabilities = field(default_factory=EngineCapabilities)
+    """What this engine can do."""
 
 
 @runtime_checkable

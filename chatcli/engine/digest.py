@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from stat import S_ISREG
 
 from chatcli import paths
-from chatcli.catalog import file_sha256
 
 
 def model_digest(path: Path) -> str | None:
@@ -44,3 +44,12 @@ def _read_cache(cache_file: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}  # a missing or damaged cache is simply rebuilt
     return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def file_sha256(path: Path) -> str:
+    """Digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -25,6 +25,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from chatcli.engine.base import (
     ChatMessage,
+    EngineCapabilities,
     EngineInfo,
     ReplyDone,
     SamplingParams,
@@ -107,6 +108,11 @@ class LlamaEngine:
             chat_format=chat_format,
             extras={"threads": str(self._threads())},
             recommended_sampling=dict(self.options.recommended_sampling),
+            capabilities=EngineCapabilities(
+                exact_token_count=True,
+                prefix_reuse=True,
+                kv_snapshots=self._snapshots is not None,
+            ),
         )
         return self._info
 

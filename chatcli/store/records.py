@@ -2,14 +2,77 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import copy
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import cache
+from typing import Any, Literal, Self, Union, get_args, get_origin, get_type_hints
 
 MessageStatus = Literal["complete", "streaming", "interrupted", "error"]
 
 
+class Record:
+    """One shape per record.
+
+    ``to_dict`` and ``from_dict`` are what rows, ``--json`` and export are made of, so a field
+    added to a record reaches all of them.
+    """
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The record's fields, in declaration order."""
+        return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a JSON-ready dict (a deep copy: changing it changes nothing here)."""
+        return {name: copy.deepcopy(getattr(self, name)) for name in self.field_names()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Build the record from :meth:`to_dict`'s shape, checking names and types.
+
+        Raises ValueError naming the first unknown, missing or mistyped field.
+        """
+        known = cls.field_names()
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
+        hints = _hints(cls)  # type: ignore[arg-type]
+        for name in known:
+            if name in data and not _matches(data[name], hints[name]):
+                raise ValueError(f"{cls.__name__}: field '{name}' has the wrong type")
+        try:
+            return cls(**copy.deepcopy(dict(data)))
+        except TypeError as error:  # a required field is missing
+            raise ValueError(f"{cls.__name__}: {error}") from None
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits the type ``hint`` (the simple types records use)."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return any(_matches(value, arg) for arg in get_args(hint))
+    if origin is Literal:
+        return value in get_args(hint)
+    if hint is type(None):
+        return value is None
+    if hint is Any:
+        return True
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, origin or hint)
+
+
 @dataclass(frozen=True)
-class SessionRecord:
+class SessionRecord(Record):
     """A saved conversation."""
 
     id: str
@@ -39,7 +102,7 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
-class MessageRecord:
+class MessageRecord(Record):
     """One message in a session's message tree."""
 
     id: str
@@ -71,7 +134,7 @@ class MessageRecord:
 
 
 @dataclass(frozen=True)
-class SummaryRecord:
+class SummaryRecord(Record):
     """A model-written summary of a session's messages up to one message (for the context)."""
 
     id: str
@@ -83,7 +146,7 @@ class SummaryRecord:
 
 
 @dataclass(frozen=True)
-class WindowRecord:
+class WindowRecord(Record):
     """Where the sent part of a branch starts, remembered once the branch outgrew its context."""
 
     id: str

@@ -8,42 +8,23 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from typing import Any
+from typing import Any, TypeVar
 
-from chatcli.store.records import MessageRecord, SessionRecord
+from chatcli.store.records import MessageRecord, Record, SessionRecord
 
-SESSION_COLUMNS = (
-    "id",
-    "name",
-    "title",
-    "created",
-    "updated",
-    "model",
-    "system_prompt",
-    "role",
-    "sampling",
-    "current_leaf",
-    "context_length",
-    "overflow",
-)
-"""Columns of ``sessions``, in the order :func:`session_values` produces them."""
+R = TypeVar("R", bound=Record)
 
-MESSAGE_COLUMNS = (
-    "id",
-    "session_id",
-    "parent_id",
-    "role",
-    "content",
-    "created",
-    "status",
-    "model",
-    "model_sha256",
-    "sampling",
-    "usage",
-    "finish_reason",
-    "pinned",
-)
-"""Columns of ``messages``, in the order :func:`message_values` produces them."""
+SESSION_COLUMNS = SessionRecord.field_names()
+"""Columns of ``sessions``: the record's fields, in the order :func:`session_values` gives."""
+
+MESSAGE_COLUMNS = MessageRecord.field_names()
+"""Columns of ``messages``: the record's fields, in the order :func:`message_values` gives."""
+
+JSON_COLUMNS = frozenset({"sampling", "usage"})
+"""Fields kept as JSON text in their column."""
+
+BOOL_COLUMNS = frozenset({"pinned"})
+"""Fields kept as 0/1 in their column."""
 
 TITLE_MAX_CHARS = 60
 """Longest title derived from a first user message, ellipsis included."""
@@ -101,75 +82,49 @@ def title_from_content(content: str) -> str:
     return ""
 
 
+def record_values(record: Record) -> tuple[object, ...]:
+    """The column values of ``record``, in its fields' order (JSON and 0/1 where stored so)."""
+    return tuple(_to_column(name, value) for name, value in record.to_dict().items())
+
+
+def _to_column(name: str, value: object) -> object:
+    if name in JSON_COLUMNS:
+        return dump_json(value)  # type: ignore[arg-type]
+    if name in BOOL_COLUMNS:
+        return int(bool(value))
+    return value
+
+
+def record_from_row(kind: type[R], row: sqlite3.Row) -> R:
+    """Build a record of ``kind`` from a row selected with its fields as columns."""
+    values: dict[str, Any] = {}
+    for name in kind.field_names():
+        value = row[name]
+        if name in JSON_COLUMNS:
+            value = load_json(value)
+        elif name in BOOL_COLUMNS:
+            value = bool(value)
+        values[name] = value
+    if kind is SessionRecord:
+        values["sampling"] = values["sampling"] or {}
+    return kind(**values)
+
+
 def session_values(session: SessionRecord) -> tuple[object, ...]:
     """Return the column values of ``session`` in :data:`SESSION_COLUMNS` order."""
-    return (
-        session.id,
-        session.name,
-        session.title,
-        session.created,
-        session.updated,
-        session.model,
-        session.system_prompt,
-        session.role,
-        dump_json(session.sampling),
-        session.current_leaf,
-        session.context_length,
-        session.overflow,
-    )
+    return record_values(session)
 
 
 def session_from_row(row: sqlite3.Row) -> SessionRecord:
     """Build a SessionRecord from a row selected with :data:`SESSION_COLUMNS`."""
-    return SessionRecord(
-        id=row["id"],
-        name=row["name"],
-        title=row["title"],
-        created=row["created"],
-        updated=row["updated"],
-        model=row["model"],
-        system_prompt=row["system_prompt"],
-        role=row["role"],
-        sampling=load_json(row["sampling"]) or {},
-        current_leaf=row["current_leaf"],
-        context_length=row["context_length"],
-        overflow=row["overflow"],
-    )
+    return record_from_row(SessionRecord, row)
 
 
 def message_values(message: MessageRecord) -> tuple[object, ...]:
     """Return the column values of ``message`` in :data:`MESSAGE_COLUMNS` order."""
-    return (
-        message.id,
-        message.session_id,
-        message.parent_id,
-        message.role,
-        message.content,
-        message.created,
-        message.status,
-        message.model,
-        message.model_sha256,
-        dump_json(message.sampling),
-        dump_json(message.usage),
-        message.finish_reason,
-        int(message.pinned),
-    )
+    return record_values(message)
 
 
 def message_from_row(row: sqlite3.Row) -> MessageRecord:
     """Build a MessageRecord from a row selected with :data:`MESSAGE_COLUMNS`."""
-    return MessageRecord(
-        id=row["id"],
-        session_id=row["session_id"],
-        parent_id=row["parent_id"],
-        role=row["role"],
-        content=row["content"],
-        created=row["created"],
-        status=row["status"],
-        model=row["model"],
-        model_sha256=row["model_sha256"],
-        sampling=load_json(row["sampling"]),
-        usage=load_json(row["usage"]),
-        finish_reason=row["finish_reason"],
-        pinned=bool(row["pinned"]),
-    )
+    return record_from_row(MessageRecord, row)

@@ -156,11 +156,7 @@ class ChatApp(SessionActions):
 
     def history_items(self, session: SessionRecord) -> list[Shown]:
         """The current branch with each message's place among its siblings."""
-        positions = self.core.store.sibling_positions(session.id)
-        return [
-            Shown(message, *positions.get(message.id, (0, 1)))
-            for message in self.core.store.branch(session.id)
-        ]
+        return self.core.sessions.shown(session)
 
     async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         """Send the typed message."""
@@ -250,11 +246,8 @@ class ChatApp(SessionActions):
         """Update a view's "2/3" branch position from the store."""
         if view.record is None or self.session is None:
             return
-        siblings = self.core.store.children(self.session.id, view.record.parent_id)
-        ids = [sibling.id for sibling in siblings]
-        if view.record.id in ids:
-            view.sibling_index, view.sibling_count = ids.index(view.record.id), len(ids)
-            view.refresh_header()
+        view.sibling_index, view.sibling_count = self.core.sessions.position(view.record)
+        view.refresh_header()
 
     async def _reply_failed(self, stream: ReplyStream, message: str, failed_text: str) -> None:
         """Show the error; take back views of messages that were never saved.
@@ -272,8 +265,7 @@ class ChatApp(SessionActions):
         session = self.session
         if session is None or session.id != created:
             return
-        if not self.core.store.children(session.id, None):
-            self.core.store.delete_session(session.id)
+        if self.core.sessions.discard_if_empty(session):
             self.session = None
             self.refresh_sidebar()
 

@@ -1,7 +1,7 @@
 """Branches of a conversation: switching between siblings, regenerating, editing, pinning.
 
 The app owns one ``Branches``; its message-action handler and its Ctrl+R / Ctrl+E / Alt+arrow
-actions call into it. Every change goes through the chat core and its store.
+actions call into it. Every change goes through the chat core and its sessions API.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.message import MessageView
-from chatcli.tui.chat.transcript import Transcript
+from chatcli.tui.chat.transcript import Shown, Transcript
 
 if TYPE_CHECKING:
     from chatcli.tui.app import ChatApp
@@ -34,8 +34,7 @@ class Branches:
         if event.action == "branch":
             await self.switch(record, event.step)
         elif event.action == "pin":
-            app.core.store.set_pinned(record.id, not record.pinned)
-            event.view.record = app.core.store.get_message(record.id)
+            event.view.record = app.core.sessions.pin(record, not record.pinned)
             event.view.refresh_header()
         elif event.action == "edit":
             self.edit(record)
@@ -46,12 +45,7 @@ class Branches:
         """Show the sibling ``step`` away from ``record`` and the newest branch below it."""
         app = self.app
         assert app.session is not None
-        store = app.core.store
-        siblings = store.children(app.session.id, record.parent_id)
-        index = next(i for i, s in enumerate(siblings) if s.id == record.id)
-        target = siblings[(index + step) % len(siblings)]
-        leaf = store.latest_leaf(app.session.id, target.id)
-        app.session = store.update_session(app.session.id, current_leaf=leaf)
+        app.session, target = app.core.sessions.switch_branch(app.session, record, step)
         had_focus = isinstance(app.focused, MessageView)
         transcript = app.query_one(Transcript)
         await transcript.show(app.history_items(app.session))
@@ -63,11 +57,10 @@ class Branches:
         """Answer again the user message that ``record`` (a reply or the question) belongs to."""
         app = self.app
         assert app.session is not None
-        store = app.core.store
-        user = record if record.role == "user" else store.get_message(record.parent_id or "")
-        session = store.update_session(app.session.id, current_leaf=user.id)
-        app.session = session
-        await app.query_one(Transcript).show(app.history_items(session))
+        session = app.session
+        user = app.core.sessions.question_of(record)
+        # The core moves the branch to the question when the reply starts; show that now.
+        await app.query_one(Transcript).show(_up_to(app.history_items(session), user.id))
         params = app.params()
         if params.temperature == 0:
             app.notify(
@@ -93,10 +86,10 @@ class Branches:
         )
         if not text or app.session is None:
             return
-        session = app.core.store.update_session(app.session.id, current_leaf=record.parent_id)
-        app.session = session
+        session = app.session
         transcript = app.query_one(Transcript)
-        await transcript.show(app.history_items(session))
+        # The edited text becomes a new branch after the original's parent.
+        await transcript.show(_before(app.history_items(session), record.id))
         user_view = await transcript.add(MessageView(None, role="user", text=text))
         await app.start_reply(
             lambda c: app.core.edit(session, record, text, app.params(), c), user_view
@@ -119,3 +112,15 @@ class Branches:
         view = self.app.query_one(Transcript).last_view("assistant")
         if view is not None and view.record is not None and view.sibling_count > 1:
             await self.switch(view.record, step)
+
+
+def _up_to(items: list[Shown], message_id: str) -> list[Shown]:
+    """The shown branch up to and including ``message_id``."""
+    ids = [item.record.id for item in items]
+    return items[: ids.index(message_id) + 1] if message_id in ids else items
+
+
+def _before(items: list[Shown], message_id: str) -> list[Shown]:
+    """The shown branch before ``message_id``."""
+    ids = [item.record.id for item in items]
+    return items[: ids.index(message_id)] if message_id in ids else items

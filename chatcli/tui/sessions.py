@@ -112,7 +112,7 @@ class SessionActions(App[int]):
         """Reload the sessions list."""
         sidebar = self.query_one(SessionsSidebar)
         current = self.session.id if self.session else None
-        sidebar.show_sessions(self.core.store.list_sessions(), current)
+        sidebar.show_sessions(self.core.sessions.recent(), current)
 
     def action_toggle_sidebar(self) -> None:
         """Show or hide the sessions sidebar; closing it clears its filter."""
@@ -151,7 +151,7 @@ class SessionActions(App[int]):
         if session.model != self.session_model():
             self.switch_engine(replace(self.settings, model=session.model), then_open=session)
             return
-        await self.open_session(self.core.store.get_session(session.id))
+        await self.open_session(self.core.sessions.get(session.id))
 
     def session_model(self) -> str:
         """The model spec the loaded engine was made for."""
@@ -162,9 +162,9 @@ class SessionActions(App[int]):
         """Ask for a new title."""
         title = await self.push_screen_wait(TextInputScreen("Rename session", session.title))
         if title:
-            self.core.store.update_session(session.id, title=title)
+            renamed = self.core.sessions.rename(session, title)
             if self.session and self.session.id == session.id:
-                self.session = self.core.store.get_session(session.id)
+                self.session = renamed
             self.refresh_sidebar()
 
     def action_rename(self) -> None:
@@ -178,7 +178,7 @@ class SessionActions(App[int]):
         question = f"Delete '{session.title or session.id}' and all its messages?"
         if not await self.push_screen_wait(ConfirmScreen(question)):
             return
-        self.core.store.delete_session(session.id)
+        self.core.sessions.delete(session)
         if self.session and self.session.id == session.id:
             await self.open_session(None)
         self.refresh_sidebar()
@@ -193,8 +193,8 @@ class SessionActions(App[int]):
         )
         if choice is None:
             return
-        self.session = self.core.store.update_session(
-            session.id, role=choice.role, system_prompt=choice.prompt
+        self.session = self.core.sessions.set_system_prompt(
+            session, role=choice.role, prompt=choice.prompt
         )
         self._show_system(choice.role, choice.prompt)
 
@@ -210,10 +210,11 @@ class SessionActions(App[int]):
         chosen = await self.push_screen_wait(SettingsScreen(current, self.catalog_names()))
         if chosen is None:
             return
-        self.session = self.core.store.update_session(
-            session.id,
+        self.session = self.core.sessions.change_settings(
+            session,
             model=chosen.model,
             context_length=chosen.context_length,
+            clear_context_length=chosen.context_length is None,
             sampling=chosen.sampling.as_dict(),
         )
         if (chosen.model, chosen.context_length) != (current.model, current.context_length):
@@ -250,8 +251,8 @@ class SessionActions(App[int]):
         """Swap the newly loaded model in and reopen the session."""
         engine, settings, session = event.engine, event.settings, event.session
         old = self.core.engine
-        self.core = ChatCore(engine, self.core.store, settings)
+        self.core = self.core.with_engine(engine, settings)
         self.settings = settings
         old.close()
         self.show_engine()
-        await self.open_session(self.core.store.get_session(session.id) if session else None)
+        await self.open_session(self.core.sessions.get(session.id) if session else None)

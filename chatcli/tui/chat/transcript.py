@@ -9,13 +9,11 @@ presses Enter on the "earlier messages" line).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static
 
-from chatcli.store.records import MessageRecord
+from chatcli.core.sessions import ShownMessage
 from chatcli.tui.chat.message import MessageView
 
 RICH_RECENT = 12
@@ -26,13 +24,8 @@ REVEAL_BATCH = 20
 """Older messages mounted each time the user reaches the top."""
 
 
-@dataclass(frozen=True)
-class Shown:
-    """A message to show and its place among its siblings."""
-
-    record: MessageRecord
-    sibling_index: int
-    sibling_count: int
+Shown = ShownMessage
+"""A message to show and its place among its siblings."""
 
 
 class EarlierMessages(Static, can_focus=True):

@@ -12,7 +12,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.validation import Integer, Number
 from textual.widgets import Button, Input, Label, Select
 
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.base import SamplingParams, knob
 from chatcli.tui.screens.dialog import Dialog
 
 
@@ -42,13 +42,28 @@ class _NumberField:
 
 
 _CONTEXT = _NumberField("context", "Context size", True, 128, empty_means="default")
-_MAX_TOKENS = _NumberField("max-tokens", "Max tokens", True, 1, empty_means="no limit")
-_TEMPERATURE = _NumberField("temperature", "Temperature (0–2)", False, 0, 2)
-_TOP_P = _NumberField("top-p", "Top-p (0–1)", False, 0, 1)
-_TOP_K = _NumberField("top-k", "Top-k (0 = off)", True, 0)
-_MIN_P = _NumberField("min-p", "Min-p (0–1)", False, 0, 1)
-_REPEAT_PENALTY = _NumberField("repeat-penalty", "Repeat penalty (0–2)", False, 0, 2)
-_SEED = _NumberField("seed", "Seed", True, 0, empty_means="random")
+
+
+def _sampling_field(name: str, label: str, empty_means: str = "") -> _NumberField:
+    """The input for a sampling parameter, with the range of its declaration."""
+    declared = knob(name)
+    return _NumberField(
+        name.replace("_", "-"),
+        label,
+        declared.kind == "int",
+        declared.low,
+        declared.high,
+        empty_means=empty_means,
+    )
+
+
+_MAX_TOKENS = _sampling_field("max_tokens", "Max tokens", empty_means="no limit")
+_TEMPERATURE = _sampling_field("temperature", "Temperature (0–2)")
+_TOP_P = _sampling_field("top_p", "Top-p (0–1)")
+_TOP_K = _sampling_field("top_k", "Top-k (0 = off)")
+_MIN_P = _sampling_field("min_p", "Min-p (0–1)")
+_REPEAT_PENALTY = _sampling_field("repeat_penalty", "Repeat penalty (0–2)")
+_SEED = _sampling_field("seed", "Seed", empty_means="random")
 
 _FIELDS = (_CONTEXT, _MAX_TOKENS, _TEMPERATURE, _TOP_P, _TOP_K, _MIN_P, _REPEAT_PENALTY, _SEED)
 """The numeric fields in form order: two to a row."""

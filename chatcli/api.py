@@ -1,0 +1,168 @@
+"""The Python API: chatcli's sessions, roles, context handling and snapshots from a script.
+
+    import chatcli
+
+    with chatcli.open_session("work") as chat:
+        for piece in chat.stream("Name three rivers."):
+            print(piece, end="", flush=True)
+        print(chat.ask("Which is longest?"))
+
+    print(chatcli.ask("Translate 'good morning' into French.", temperature=0))
+
+It is the same chat core, store and engine as ``chatcli ask`` and the TUI: a session made
+here shows up in ``chatcli sessions list`` and can be continued with ``chatcli -c``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, closing
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+from chatcli.assembly import build_core, build_engine, open_sessions
+from chatcli.config import Settings, load_settings
+from chatcli.core.chat import ChatCore, ReplyFinished, sampling_from
+from chatcli.core.sessions import settings_for_session
+from chatcli.engine.base import SamplingParams, TextDelta
+from chatcli.errors import ChatcliError
+from chatcli.store.records import MessageRecord, SessionRecord
+
+
+class Chat:
+    """One conversation, saved as it goes; use it as a context manager or call ``close()``."""
+
+    def __init__(
+        self, core: ChatCore, session: SessionRecord, resources: ExitStack, *, created: bool
+    ) -> None:
+        self.core = core
+        self._session = session
+        self._resources = resources
+        self._created = created
+        self.last: ReplyFinished | None = None
+        """How the latest reply ended: its saved message, usage and finish reason."""
+
+    @property
+    def session(self) -> SessionRecord:
+        """The session as it is saved now."""
+        self._session = self.core.sessions.get(self._session.id)
+        return self._session
+
+    def stream(self, text: str, **sampling: Any) -> Iterator[str]:
+        """Send ``text`` and yield the reply's text as it is generated.
+
+        Keyword arguments override the session's sampling for this reply (``temperature=0``,
+        ``max_tokens=64``...). Stopping early (``break``) keeps the partial reply, marked
+        interrupted, as Ctrl+C does.
+        """
+        session = self.session
+        params = self._params(session, sampling)
+        events = self.core.reply(session, text, params)
+        with closing(events):
+            for event in events:
+                if isinstance(event, TextDelta):
+                    yield event.text
+                elif isinstance(event, ReplyFinished):
+                    self.last = event
+
+    def ask(self, text: str, **sampling: Any) -> str:
+        """Send ``text`` and return the whole reply."""
+        return "".join(self.stream(text, **sampling))
+
+    def history(self) -> list[MessageRecord]:
+        """The messages of the branch being shown, oldest first."""
+        return self.core.sessions.history(self.session)
+
+    def _params(self, session: SessionRecord, overrides: dict[str, Any]) -> SamplingParams:
+        params = sampling_from(session.sampling, self.core.default_sampling())
+        try:
+            return replace(params, **overrides)
+        except TypeError:
+            known = ", ".join(params.as_dict())
+            raise TypeError(f"unknown sampling option; known: {known}") from None
+
+    def close(self) -> None:
+        """Free the model and close the store (the conversation stays saved).
+
+        A session this chat created and never used is deleted: nothing empty is left behind.
+        """
+        try:
+            if self._created:
+                self.core.sessions.discard_if_empty(self._session)
+        finally:
+            self._resources.close()
+
+    def __enter__(self) -> Chat:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_session(
+    name: str | None = None,
+    *,
+    model: str | None = None,
+    system: str | None = None,
+    role: str | None = None,
+    context_length: int | None = None,
+    save: bool = True,
+    settings: Settings | None = None,
+) -> Chat:
+    """Open the saved session called ``name`` (created if there is none), or a new one.
+
+    A continued session keeps its own model and context size unless ``model`` or
+    ``context_length`` is given. ``save=False`` keeps nothing once the chat is closed.
+    ``settings`` replaces the config file and ``CHATCLI_*`` environment.
+    """
+    base = settings if settings is not None else load_settings()
+    base = replace(
+        base,
+        model=model if model is not None else base.model,
+        context_length=context_length or base.context_length,
+    )
+    resources = ExitStack()
+    try:
+        sessions = resources.enter_context(open_sessions(save))
+        sessions.recover_interrupted()
+        found = sessions.find(name) if name is not None else None
+        chosen = settings_for_session(
+            base, found, model_given=model is not None, context_given=context_length is not None
+        )
+        engine = build_engine(chosen, snapshots=save)
+        resources.callback(engine.close)
+        engine.load()
+        core = build_core(engine, sessions, chosen)
+        session = found or core.new_session(name=name, role=role, system_prompt=system)
+        if found is not None and (system is not None or role is not None):
+            session = sessions.set_system_prompt(
+                session, role=role or session.role, prompt=system
+            )
+        return Chat(core, session, resources, created=found is None)
+    except BaseException:
+        resources.close()
+        raise
+
+
+def ask(
+    prompt: str,
+    *,
+    model: str | None = None,
+    system: str | None = None,
+    role: str | None = None,
+    save: bool = False,
+    settings: Settings | None = None,
+    **sampling: Any,
+) -> str:
+    """One question, one answer: like ``chatcli ask --no-save`` (``save=True`` keeps it)."""
+    with open_session(model=model, system=system, role=role, save=save, settings=settings) as chat:
+        answer = chat.ask(prompt, **sampling)
+        if chat.last is None:
+            raise ChatcliError("the reply ended before it finished")
+        return answer

@@ -1,0 +1,68 @@
+"""Where chatcli is put together: settings become an engine, a store becomes sessions.
+
+The CLI, the TUI launcher, the Python API and the tests all build through these functions;
+they are the only place outside the core that opens the store, and the only place that
+turns settings into an engine (through the backend registry).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from chatcli import paths
+from chatcli.catalog import model_ref
+from chatcli.config import Settings
+from chatcli.core.chat import ChatCore
+from chatcli.core.sessions import Sessions
+from chatcli.engine.base import Engine
+from chatcli.engine.registry import BuildRequest, get_backend, parse_options
+from chatcli.store.store import Store
+
+
+def build_engine(settings: Settings, *, ignore_eos: bool = False, snapshots: bool = True) -> Engine:
+    """An unloaded engine for ``settings.model``, built by the backend that runs it.
+
+    ``snapshots`` lets the engine keep KV snapshots on disk (off for ``--no-save``).
+    """
+    ref = model_ref(settings.model)
+    backend = get_backend(ref.backend)
+    options = parse_options(
+        backend, settings.backend_values(backend.name), f"[{backend.name}] settings"
+    )
+    request = BuildRequest(
+        model=ref,
+        context_length=settings.context_length,
+        verbose=settings.verbose,
+        ignore_eos=ignore_eos,
+        snapshot_dir=paths.cache_dir() / "kv" if snapshots else None,
+    )
+    return backend.build(request, options)
+
+
+def load_engine(settings: Settings) -> Engine:
+    """Build and load the engine for ``settings`` (the TUI's model switcher uses this)."""
+    engine = build_engine(settings)
+    engine.load()
+    return engine
+
+
+@contextmanager
+def open_sessions(save: bool = True, path: Path | None = None) -> Iterator[Sessions]:
+    """The saved sessions (or, with ``save=False``, a throw-away store that leaves nothing)."""
+    if save:
+        with Store.open(path or paths.database_file()) as store:
+            yield Sessions(store)
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="chatcli-") as folder,
+        Store.open(Path(folder) / "unsaved.db") as store,
+    ):
+        yield Sessions(store)
+
+
+def build_core(engine: Engine, sessions: Sessions, settings: Settings) -> ChatCore:
+    """The chat core over ``engine`` and the store behind ``sessions``."""
+    return ChatCore(engine, sessions.store, settings, sessions=sessions)

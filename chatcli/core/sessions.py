@@ -1,0 +1,240 @@
+"""The sessions API: everything a front end does to a saved session, in one place.
+
+``ask``, the TUI, the ``sessions`` commands and the Python API go through :class:`Sessions`
+(and :class:`~chatcli.core.chat.ChatCore` for replies); none of them calls the store.
+Creating a session needs the model's defaults, so it lives on the chat core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chatcli.config import Settings
+from chatcli.core.naming import clean_session_name
+from chatcli.core.roles import get_role
+from chatcli.errors import NotFoundError, UsageError
+from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
+from chatcli.store.store import Store
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    """A message of the branch being shown, with its place among its siblings ("2/3")."""
+
+    record: MessageRecord
+    sibling_index: int
+    """Position among the messages that answer the same parent (0-based)."""
+    sibling_count: int
+    """How many messages answer that parent."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """A session and how many messages it holds, for listings."""
+
+    session: SessionRecord
+    messages: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The session's JSON shape plus its message count."""
+        return self.session.to_dict() | {"messages": self.messages}
+
+
+class Sessions:
+    """Finding, listing, changing and deleting sessions and moving along their branches."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- finding --------------------------------------------------------------------------
+
+    def get(self, session_id: str) -> SessionRecord:
+        """The session with this id, as it is saved now (NotFoundError if it is gone)."""
+        return self.store.get_session(session_id)
+
+    def find(self, name_or_id: str) -> SessionRecord | None:
+        """The session with this name, id or unique id prefix; None if there is none."""
+        return self.store.find_session(clean_session_name(name_or_id))
+
+    def require(self, name_or_id: str) -> SessionRecord:
+        """Like :meth:`find`, but a missing session is a NotFoundError."""
+        session = self.find(name_or_id)
+        if session is None:
+            raise NotFoundError(f"no session '{name_or_id}'")
+        return session
+
+    def latest(self) -> SessionRecord | None:
+        """The most recently updated session, if any."""
+        return self.store.latest_session()
+
+    def requested(self, *, continue_latest: bool, name: str | None) -> SessionRecord | None:
+        """The session asked for by ``--continue`` or ``--session NAME``, if it exists.
+
+        ``--continue`` with no saved session is a NotFoundError; a name not in use is None
+        (the caller creates the session under that name).
+        """
+        if continue_latest and name is not None:
+            raise UsageError(
+                "use either --continue (the latest session) or --session NAME, not both"
+            )
+        if continue_latest:
+            session = self.latest()
+            if session is None:
+                raise NotFoundError("there is no saved session to continue")
+            return session
+        return self.find(name) if name is not None else None
+
+    def recent(self, *, search: str | None = None, limit: int | None = None) -> list[SessionRecord]:
+        """Sessions, most recently updated first."""
+        return self.store.list_sessions(search=search, limit=limit)
+
+    def summaries(
+        self, *, search: str | None = None, limit: int | None = None
+    ) -> list[SessionSummary]:
+        """Sessions with their message counts, most recently updated first."""
+        return [
+            SessionSummary(session, self.store.message_count(session.id))
+            for session in self.recent(search=search, limit=limit)
+        ]
+
+    def message_count(self, session: SessionRecord) -> int:
+        """How many messages the session holds, on all branches."""
+        return self.store.message_count(session.id)
+
+    # -- changing -------------------------------------------------------------------------
+
+    def rename(self, session: SessionRecord, title: str) -> SessionRecord:
+        """Give the session a new display title."""
+        return self.store.update_session(session.id, title=title)
+
+    def delete(self, session: SessionRecord) -> None:
+        """Delete the session and all its messages."""
+        self.store.delete_session(session.id)
+
+    def discard_if_empty(self, session: SessionRecord) -> bool:
+        """Delete ``session`` if it holds no message (a failed first send, a chat never used).
+
+        Returns whether it was deleted.
+        """
+        if self.store.message_count(session.id):
+            return False
+        self.store.delete_session(session.id)
+        return True
+
+    def set_system_prompt(
+        self, session: SessionRecord, *, role: str | None, prompt: str | None = None
+    ) -> SessionRecord:
+        """Set the session's role (None: a custom prompt) and system prompt.
+
+        ``prompt`` None means the role's own prompt.
+        """
+        text = prompt if prompt is not None else get_role(role or "").prompt
+        return self.store.update_session(session.id, role=role, system_prompt=text)
+
+    def change_settings(
+        self,
+        session: SessionRecord,
+        *,
+        model: str | None = None,
+        context_length: int | None = None,
+        sampling: dict[str, Any] | None = None,
+        overflow: str | None = None,
+        clear_context_length: bool = False,
+    ) -> SessionRecord:
+        """Change the session's model, context size, sampling or overflow policy.
+
+        Arguments left as None keep their value; ``clear_context_length`` goes back to the
+        configured context size.
+        """
+        changes: dict[str, Any] = {
+            key: value
+            for key, value in (
+                ("model", model),
+                ("context_length", context_length),
+                ("sampling", sampling),
+                ("overflow", overflow),
+            )
+            if value is not None
+        }
+        if clear_context_length:
+            changes["context_length"] = None
+        return self.store.update_session(session.id, **changes) if changes else session
+
+    def recover_interrupted(self) -> int:
+        """Mark replies left "streaming" by a crash as interrupted; return how many."""
+        return self.store.mark_streaming_interrupted()
+
+    # -- branches -------------------------------------------------------------------------
+
+    def history(self, session: SessionRecord) -> list[MessageRecord]:
+        """The messages of the branch being shown, oldest first."""
+        return self.store.branch(session.id)
+
+    def shown(self, session: SessionRecord) -> list[ShownMessage]:
+        """The branch being shown, each message with its place among its siblings."""
+        positions = self.store.sibling_positions(session.id)
+        return [
+            ShownMessage(message, *positions.get(message.id, (0, 1)))
+            for message in self.store.branch(session.id)
+        ]
+
+    def position(self, message: MessageRecord) -> tuple[int, int]:
+        """Where ``message`` stands among its siblings: (index, count)."""
+        siblings = self.store.children(message.session_id, message.parent_id)
+        ids = [sibling.id for sibling in siblings]
+        return (ids.index(message.id), len(ids)) if message.id in ids else (0, 1)
+
+    def switch_branch(
+        self, session: SessionRecord, message: MessageRecord, step: int
+    ) -> tuple[SessionRecord, MessageRecord]:
+        """Show the sibling ``step`` away from ``message`` and the newest branch below it.
+
+        Returns the session as saved and the sibling now shown.
+        """
+        siblings = self.store.children(session.id, message.parent_id)
+        index = next(i for i, s in enumerate(siblings) if s.id == message.id)
+        target = siblings[(index + step) % len(siblings)]
+        leaf = self.store.latest_leaf(session.id, target.id)
+        return self.store.update_session(session.id, current_leaf=leaf), target
+
+    def rewind(self, session: SessionRecord, message_id: str | None) -> SessionRecord:
+        """Show the branch only up to ``message_id`` (None: before the first message).
+
+        Used before an edit (up to the edited message's parent) or a regenerate (up to the
+        question), so the screen shows what the new reply will follow.
+        """
+        return self.store.update_session(session.id, current_leaf=message_id)
+
+    def question_of(self, message: MessageRecord) -> MessageRecord:
+        """The user message a reply answers (a user message is its own question)."""
+        if message.role == "user":
+            return message
+        return self.store.get_message(message.parent_id or "")
+
+    def pin(self, message: MessageRecord, pinned: bool) -> MessageRecord:
+        """Pin (never drop from the context) or unpin a message; return it as saved."""
+        self.store.set_pinned(message.id, pinned)
+        return self.store.get_message(message.id)
+
+    def latest_summary(self, session: SessionRecord) -> SummaryRecord | None:
+        """The summary sent in place of the earliest messages of the shown branch, if any."""
+        branch = [message.id for message in self.history(session)]
+        return self.store.summaries.latest_on_branch(session.id, branch)
+
+
+def settings_for_session(
+    settings: Settings,
+    session: SessionRecord | None,
+    *,
+    model_given: bool = False,
+    context_given: bool = False,
+) -> Settings:
+    """A continued session keeps its model and context size unless they were given anew."""
+    if session is None:
+        return settings
+    if not model_given:
+        settings = replace(settings, model=session.model)
+    if not context_given and session.context_length:
+        settings = replace(settings, context_length=session.context_length)
+    return settings
