@@ -141,9 +141,7 @@ def open_session(
         core = build_core(engine, sessions, chosen)
         session = found or core.new_session(name=name, role=role, system_prompt=system)
         if found is not None and (system is not None or role is not None):
-            session = sessions.set_system_prompt(
-                session, role=role or session.role, prompt=system
-            )
+            session = sessions.set_system_prompt(session, role=role or session.role, prompt=system)
         return Chat(core, session, resources, created=found is None)
     except BaseException:
         resources.close()

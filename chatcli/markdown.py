@@ -1,4 +1,9 @@
-"""Markdown text helpers shared by the terminal writer of ``ask`` and the TUI."""
+"""One Markdown block model, on markdown-it, for ``ask``'s streaming writer and the TUI.
+
+Where a block ends and what a code block holds are decided by the same parser rich renders
+with, so an unclosed fence (an interrupted reply), a longer closing fence or a fence inside a
+longer one are handled the way they are drawn.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +11,6 @@ import re
 from functools import cache
 
 from markdown_it import MarkdownIt
-
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)", re.MULTILINE)
-
-
-def split_finished_blocks(text: str) -> tuple[str, str]:
-    """Split Markdown into (finished blocks, the block still being written).
-
-    A block is finished at a blank line that is not inside an open code fence.
-    """
-    cut = -1
-    inside_fence = False
-    position = 0
-    for line in text.splitlines(keepends=True):
-        if _FENCE.match(line):
-            inside_fence = not inside_fence
-        position += len(line)
-        if not inside_fence and line.strip() == "" and line.endswith("\n"):
-            cut = position
-    if cut <= 0:
-        return "", text
-    return text[:cut], text[cut:]
-
 
 _LINE_END = re.compile(r"\r\n?|\n")
 
@@ -54,3 +37,17 @@ def last_block_start(text: str) -> int:
     # \u2028, \x0c and more, which would cut a line late).
     line_starts = [0] + [match.end() for match in _LINE_END.finditer(text)]
     return line_starts[starts[-1]]
+
+
+def split_finished_blocks(text: str) -> tuple[str, str]:
+    """Split Markdown into (finished blocks, the block still being written)."""
+    cut = last_block_start(text)
+    return text[:cut], text[cut:]
+
+
+def code_blocks(text: str) -> list[str]:
+    """The contents of the fenced code blocks in ``text``, in order (nested ones included).
+
+    A fence left open (a reply cut short) runs to the end of the text.
+    """
+    return [token.content for token in _block_parser().parse(text) if token.type == "fence"]

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from textual import work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from chatcli.config import Settings, save_setting
 from chatcli.core.chat import ChatCore, ChatEvent, sampling_from
@@ -27,9 +27,10 @@ from chatcli.store.records import SessionRecord
 from chatcli.tui.branches import Branches
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
+from chatcli.tui.chat.system_bar import SystemBar
 from chatcli.tui.chat.transcript import Shown, Transcript
 from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyStream, describe_failure
-from chatcli.tui.sessions import EngineFactory, SessionActions
+from chatcli.tui.sessions import EngineFactory, EngineLoaded, SessionControls
 from chatcli.tui.sidebar import SessionsSidebar
 from chatcli.tui.status import StatusBar
 
@@ -42,20 +43,7 @@ class ReplyEnded(Message):
     failed_text: str
 
 
-class SystemBar(Static):
-    """The session's role and system prompt, at the top of the chat."""
-
-    DEFAULT_CSS = """
-    SystemBar { height: 1; padding: 0 1; background: $boost; color: $text-muted; }
-    """
-
-    def show(self, role: str | None, prompt: str) -> None:
-        """Show the role name and the first line of the prompt."""
-        first_line = prompt.strip().splitlines()[0] if prompt.strip() else "(no system prompt)"
-        self.update(f"{role or 'custom'} · {first_line}")
-
-
-class ChatApp(SessionActions):
+class ChatApp(App[int]):
     """A chat with a local model, its saved sessions, branches and settings."""
 
     TITLE = "chatcli"
@@ -79,9 +67,16 @@ class ChatApp(SessionActions):
     ]
 
     def __init__(self, core: ChatCore, settings: Settings, engine_factory: EngineFactory) -> None:
-        super().__init__(core, settings, engine_factory)
+        super().__init__()
+        self.core = core
+        self.settings = settings
+        self.configured = settings
+        """The settings the app started with: what "default" means in the settings screen."""
+        self.engine_factory = engine_factory
+        self.session: SessionRecord | None = None
         self._reply: ReplyStream | None = None
         self.branches = Branches(self)
+        self.sessions = SessionControls(self)
         self._theme_ready = False
         self._created_for_send: str | None = None
         """The session made by the message being sent (deleted again if it is never saved)."""
@@ -102,8 +97,8 @@ class ChatApp(SessionActions):
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self._theme_ready = True
-        self.show_engine()
-        await self.open_session(self.session)
+        self.sessions.show_engine()
+        await self.sessions.open_session(self.session)
         self.query_one(PromptInput).focus()
 
     def on_unmount(self) -> None:
@@ -165,7 +160,7 @@ class ChatApp(SessionActions):
             self.notify("A reply is still streaming (Esc stops it)", severity="warning")
             return
         new_chat = self.session is None
-        session = self.ensure_session()
+        session = self.sessions.ensure_session()
         self._created_for_send = session.id if new_chat else None
         user_view = await self.query_one(Transcript).add(
             MessageView(None, role="user", text=event.text)
@@ -190,6 +185,10 @@ class ChatApp(SessionActions):
         await stream.start_draining()
         self.query_one(StatusBar).update_status(activity="processing prompt…")
         self._run_reply(stream, events, failed_text)
+
+    def set_status(self, **changes: object) -> None:
+        """Change fields of the status bar (UI thread; workers go through call_from_thread)."""
+        self.query_one(StatusBar).update_status(**changes)
 
     def _prefill(self, progress: PrefillProgress) -> None:
         self.set_status(
@@ -240,7 +239,7 @@ class ChatApp(SessionActions):
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
             )
-        self.refresh_sidebar()
+        self.sessions.refresh_sidebar()
 
     def _place_among_siblings(self, view: MessageView) -> None:
         """Update a view's "2/3" branch position from the store."""
@@ -267,7 +266,7 @@ class ChatApp(SessionActions):
             return
         if self.core.sessions.discard_if_empty(session):
             self.session = None
-            self.refresh_sidebar()
+            self.sessions.refresh_sidebar()
 
     def action_stop_reply(self) -> None:
         """Stop the reply at the next token; its text so far is kept."""
@@ -290,6 +289,39 @@ class ChatApp(SessionActions):
         view = self.query_one(Transcript).last_view("assistant")
         if view is not None:
             view.action_copy()
+
+    # -- whole sessions (see sessions.py) --------------------------------------------------
+
+    def action_toggle_sidebar(self) -> None:
+        """Show or hide the sessions sidebar."""
+        self.sessions.toggle_sidebar()
+
+    async def action_new_chat(self) -> None:
+        """Start a new chat (saved when its first message is sent)."""
+        await self.sessions.new_chat()
+
+    def action_rename(self) -> None:
+        """Rename the open session."""
+        if self.session is not None:
+            self.sessions.rename(self.session)
+
+    def action_system_prompt(self) -> None:
+        """Pick a role or edit the system prompt of this chat."""
+        self.sessions.system_prompt()
+
+    def action_settings(self) -> None:
+        """Edit this session's model, context size and sampling."""
+        self.sessions.settings()
+
+    async def on_sessions_sidebar_action_requested(
+        self, event: SessionsSidebar.ActionRequested
+    ) -> None:
+        """Open, rename, delete a session, or start a new chat."""
+        await self.sessions.sidebar_action(event)
+
+    async def on_engine_loaded(self, event: EngineLoaded) -> None:
+        """Swap a newly loaded model in and reopen the session."""
+        await self.sessions.engine_loaded(event)
 
     # -- branches and focus ---------------------------------------------------------------
 

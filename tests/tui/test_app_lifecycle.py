@@ -247,7 +247,7 @@ async def test_a_session_set_up_before_its_first_message_is_kept_when_that_fails
 ):
     app = make_app(FakeEngine(context_length=64))
     async with app.run_test(size=(100, 30)) as pilot:
-        session = app.ensure_session()  # what choosing a role or settings first does
+        session = app.sessions.ensure_session()  # what choosing a role or settings first does
         make_app.store.update_session(session.id, name="planning", role="translate")
         await send(app, pilot, " ".join(f"word{i}" for i in range(100)))
         await wait_for_reply(app, pilot)

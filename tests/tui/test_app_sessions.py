@@ -17,8 +17,9 @@ from textual.widgets import Input, OptionList, TextArea
 
 from chatcli.core.roles import get_role
 from chatcli.engine.base import ChatMessage
-from chatcli.tui.app import ChatApp, SystemBar
+from chatcli.tui.app import ChatApp
 from chatcli.tui.chat.prompt import PromptInput
+from chatcli.tui.chat.system_bar import SystemBar
 from chatcli.tui.screens import ConfirmScreen, SystemPromptScreen, TextInputScreen
 from chatcli.tui.sidebar import SessionList, SessionsSidebar
 from chatcli.tui.status import StatusBar

@@ -9,7 +9,6 @@ rendered once in full, as one Static.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,18 +19,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from chatcli.markdown import last_block_start
+from chatcli.markdown import code_blocks, last_block_start
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.rendering import MarkdownText, look_for
 
-_CODE_BLOCK = re.compile(r"^\s*(```|~~~)[^\n]*\n(.*?)^\s*\1\s*$", re.MULTILINE | re.DOTALL)
-
 MessageAction = Literal["edit", "regenerate", "pin", "branch"]
-
-
-def code_blocks(text: str) -> list[str]:
-    """The contents of the fenced code blocks in ``text``, in order."""
-    return [match.group(2) for match in _CODE_BLOCK.finditer(text)]
 
 
 class MessageView(Vertical, can_focus=True):

@@ -1,0 +1,101 @@
+"""One shape per record: to_dict/from_dict, the row mapping and the editable fields agree."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord, WindowRecord
+from chatcli.store.rows import MESSAGE_COLUMNS, SESSION_COLUMNS
+from chatcli.store.store import SessionChanges, Store
+
+SESSION = SessionRecord(
+    id="abc123",
+    name="work",
+    title="Plans",
+    created=1.5,
+    updated=2.5,
+    model="smollm2",
+    system_prompt="Be brief.",
+    role="assistant",
+    sampling={"temperature": 0.2, "stop": ["END"]},
+    current_leaf="m2",
+    context_length=2048,
+    overflow="summarize",
+)
+MESSAGE = MessageRecord(
+    id="m2",
+    session_id="abc123",
+    parent_id="m1",
+    role="assistant",
+    content="Hello",
+    created=3.0,
+    status="interrupted",
+    model="smollm2",
+    model_sha256="f" * 64,
+    sampling={"seed": 1},
+    usage={"prompt_tokens": 10},
+    finish_reason="interrupted",
+    pinned=True,
+)
+
+
+@pytest.mark.parametrize("record", [SESSION, MESSAGE])
+def test_to_dict_is_json_and_round_trips(record: SessionRecord | MessageRecord) -> None:
+    data = json.loads(json.dumps(record.to_dict()))
+
+    assert type(record).from_dict(data) == record
+
+
+def test_to_dict_is_a_copy() -> None:
+    data = SESSION.to_dict()
+    data["sampling"]["temperature"] = 9
+
+    assert SESSION.sampling["temperature"] == 0.2
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"created": "yesterday"}, "field 'created' has the wrong type"),
+        ({"status": "half-done"}, "field 'status' has the wrong type"),
+        ({"pinned": 1}, "field 'pinned' has the wrong type"),
+        ({"colour": "red"}, "unknown field(s) colour"),
+    ],
+)
+def test_from_dict_names_the_bad_field(change: dict[str, object], words: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        MessageRecord.from_dict(MESSAGE.to_dict() | change)
+    assert words in str(caught.value)
+
+
+def test_from_dict_names_a_missing_field() -> None:
+    data = MESSAGE.to_dict()
+    del data["content"]
+
+    with pytest.raises(ValueError, match="content"):
+        MessageRecord.from_dict(data)
+
+
+def test_columns_are_the_record_fields() -> None:
+    assert SessionRecord.field_names() == SESSION_COLUMNS
+    assert MessageRecord.field_names() == MESSAGE_COLUMNS
+
+
+def test_every_editable_session_field_is_a_record_field() -> None:
+    assert set(SessionChanges.__annotations__) <= set(SessionRecord.field_names())
+
+
+def test_rows_keep_every_field(store: Store) -> None:
+    session = store.create_session(model="m", sampling={"top_k": 3}, name="n")
+    message = store.add_message(session.id, parent_id=None, role="user", content="hi")
+    store.set_pinned(message.id, True)
+
+    assert store.get_session(session.id).to_dict() == store.find_session("n").to_dict()  # type: ignore[union-attr]
+    assert store.get_message(message.id).to_dict() == message.to_dict() | {"pinned": True}
+
+
+@pytest.mark.parametrize("kind", [SummaryRecord, WindowRecord])
+def test_every_record_has_the_shape(kind: type[SummaryRecord] | type[WindowRecord]) -> None:
+    assert kind.field_names()[:2] == ("id", "session_id")
