@@ -29,8 +29,15 @@ def chatcli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "test.db") as opened:
+def db_path(tmp_path: Path) -> Path:
+    """Where the test's database lives (not created until a store opens it)."""
+    return tmp_path / "data" / "chatcli.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    """The one store fixture: a fresh database, closed after the test."""
+    with Store.open(db_path) as opened:
         yield opened
 
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from chatcli.core.chat import ReplyFinished
 from chatcli.engine.base import (
     ChatMessage,
     EngineInfo,
@@ -147,3 +148,12 @@ class ScriptedBackend:
         engine.replies = [options.reply] * 1000
         self.built.append(engine)
         return engine
+
+
+def run_reply(events: object) -> tuple[str, ReplyFinished, list[object]]:
+    """Drain a core reply: its text, its one ReplyFinished, and every event in order."""
+    seen = list(events)  # type: ignore[call-overload]
+    text = "".join(e.text for e in seen if isinstance(e, TextDelta))
+    finished = [e for e in seen if isinstance(e, ReplyFinished)]
+    assert len(finished) == 1
+    return text, finished[0], seen

@@ -2,7 +2,7 @@
 
 The backend is registered through the registry (conftest), and chosen with
 ``--model scripted:...`` the way a user chooses any backend. The real-model subprocess tests
-in tests/test_cli_*.py stay as the end-to-end layer.
+in tests/cli/test_ask.py and beside it stay as the end-to-end layer.
 """
 
 from __future__ import annotations

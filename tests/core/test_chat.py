@@ -5,20 +5,13 @@ from collections.abc import Iterator
 
 import pytest
 from fakes import FakeEngine
+from fakes import run_reply as run
 
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore, ContextTrimmed, ReplyFinished
 from chatcli.engine.base import ChatMessage, SamplingParams, TextDelta
 from chatcli.errors import ContextOverflowError
 from chatcli.store.store import Store
-
-
-def run(events: object) -> tuple[str, ReplyFinished, list[object]]:
-    seen = list(events)  # type: ignore[call-overload]
-    text = "".join(e.text for e in seen if isinstance(e, TextDelta))
-    finished = [e for e in seen if isinstance(e, ReplyFinished)]
-    assert len(finished) == 1
-    return text, finished[0], seen
 
 
 def next_text(events: Iterator[object]) -> str:

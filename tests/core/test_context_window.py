@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 from fakes import MESSAGE_OVERHEAD, FakeEngine, fake_tokens
-from test_core import run
+from fakes import run_reply as run
 
 from chatcli.config import Settings
 from chatcli.core.budget import DROP_TARGET, reply_reserve
