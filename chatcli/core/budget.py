@@ -76,11 +76,15 @@ def fit_to_context(
     limit = context_length - reserve - margin
     unpinned = [i for i, turn in enumerate(history) if not turn.pinned]
 
+    tried: dict[int, tuple[list[ChatMessage], int]] = {}
+
     def attempt(drop: int) -> tuple[list[ChatMessage], int]:
-        gone = set(unpinned[:drop])
-        kept = [turn for i, turn in enumerate(history) if i not in gone]
-        messages = _assemble(system, kept, new_message)
-        return messages, count_tokens(messages)
+        if drop not in tried:
+            gone = set(unpinned[:drop])
+            kept = [turn for i, turn in enumerate(history) if i not in gone]
+            messages = _assemble(system, kept, new_message)
+            tried[drop] = messages, count_tokens(messages)
+        return tried[drop]
 
     def dropped_messages(drop: int) -> int:
         return sum(len(history[i].messages) for i in unpinned[:drop])
@@ -101,29 +105,68 @@ def fit_to_context(
     if everything[1] > limit:
         raise _overflow(everything[1], limit, reserve, context_length, len(unpinned) < len(history))
     target = int(limit * DROP_TARGET) if everything[1] <= int(limit * DROP_TARGET) else limit
-    high, best = _fewest_drops(attempt, start + 1, len(unpinned), target, everything)
+    sizes = [_size(history[i]) for i in unpinned]
+    high, best = _fewest_drops(attempt, sizes, start, (tokens, everything[1]), target)
     return Budget(best[0], best[1], reserve, dropped_messages(high), high)
 
 
 Attempt = tuple[list[ChatMessage], int]
 
 
-def _fewest_drops(
-    attempt: Callable[[int], Attempt], least: int, most: int, target: int, everything: Attempt
-) -> tuple[int, Attempt]:
-    """Bisect for the fewest oldest turns (at least ``least``) to drop to fit ``target`` tokens.
+def _size(turn: Turn) -> int:
+    """A turn's length in characters, the unit of the guesses below."""
+    return sum(len(message.content) for message in turn.messages)
 
-    The prompt only shrinks as more turns are dropped, so the answer can be bisected.
+
+def _fewest_drops(
+    attempt: Callable[[int], Attempt],
+    sizes: Sequence[int],
+    start: int,
+    ends: tuple[int, int],
+    target: int,
+) -> tuple[int, Attempt]:
+    """The fewest oldest turns (more than ``start``) to drop so the prompt fits ``target``.
+
+    Counting is exact but not free (a remote server tokenizes over the network), so each
+    guess is arithmetic: between the closest exact counts either side of ``target`` (at first
+    ``ends``: ``start`` dropped and all dropped), tokens are shared out by characters. Each
+    guess is then counted exactly and narrows the bracket; a guess that narrows it by less
+    than half is followed by a plain halving, so it never takes longer than a bisection.
     """
-    low, high, best = min(least, most), most, everything
-    while low < high:
-        middle = (low + high) // 2
-        trial = attempt(middle)
-        if trial[1] <= target:
-            high, best = middle, trial
+    bracket = [(start, ends[0]), (len(sizes), ends[1])]  # [does not fit, fits]
+    interpolate = True
+    while bracket[1][0] - bracket[0][0] > 1:
+        width = bracket[1][0] - bracket[0][0]
+        if interpolate:
+            guess = _interpolated(sizes, bracket[0], bracket[1], target)
         else:
-            low = middle + 1
-    return high, best
+            guess = (bracket[0][0] + bracket[1][0]) // 2
+        _narrow(bracket, guess, attempt(guess)[1], target)
+        # The answer is usually right beside a good guess: count the neighbour across it.
+        neighbour = guess - 1 if bracket[1][0] == guess else guess + 1
+        if bracket[0][0] < neighbour < bracket[1][0]:
+            _narrow(bracket, neighbour, attempt(neighbour)[1], target)
+        interpolate = bracket[1][0] - bracket[0][0] <= width // 2
+    return bracket[1][0], attempt(bracket[1][0])
+
+
+def _narrow(bracket: list[tuple[int, int]], drop: int, tokens: int, target: int) -> None:
+    """Put an exact count on the side of the bracket where it belongs."""
+    bracket[1 if tokens <= target else 0] = (drop, tokens)
+
+
+def _interpolated(
+    sizes: Sequence[int], low: tuple[int, int], high: tuple[int, int], target: int
+) -> int:
+    """The drop count inside (low, high) where character shares put the prompt at ``target``."""
+    (low_drop, low_tokens), (high_drop, high_tokens) = low, high
+    chars = sum(sizes[low_drop:high_drop])
+    per_char = (low_tokens - high_tokens) / chars if chars else 0.0
+    tokens, drop = float(low_tokens), low_drop
+    while drop < high_drop - 1 and tokens - sizes[drop] * per_char > target:
+        tokens -= sizes[drop] * per_char
+        drop += 1
+    return drop + 1
 
 
 def _assemble(

@@ -121,3 +121,30 @@ def test_turns_start_at_each_user_message_and_are_pinned_if_any_part_is():
     assert [len(t.messages) for t in turns] == [2, 1]
     assert turns[0].pinned and not turns[1].pinned
     assert [len(t.messages) for t in turns_of(records, only_pinned=True)] == [2]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_drop_counts_a_few_times_and_still_drops_the_fewest(seed: int):
+    import random
+
+    rng = random.Random(seed)
+    history = [turn(i, words=rng.randint(2, 60)) for i in range(300)]
+    calls: list[int] = []
+
+    def counting(messages):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return count(messages)
+
+    system, new = ChatMessage("system", "s"), ChatMessage("user", "new")
+    budget = fit_to_context(
+        system, history, new, count_tokens=counting, context_length=2000, max_tokens=100
+    )
+
+    target = int((2000 - 100) * 0.75)
+    fewest = next(
+        drop
+        for drop in range(1, len(history) + 1)
+        if count([system, *[m for t in history[drop:] for m in t.messages], new]) <= target
+    )
+    assert budget.dropped_turns == fewest
+    assert len(calls) <= 8  # a bisection over 300 turns counts 2 + 9 = 11 times
