@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from chatcli.core.chat import ReplyFinished
 from chatcli.engine.base import (
     ChatMessage,
+    EngineCapabilities,
     EngineInfo,
     FinishReason,
     PrefillProgress,
@@ -63,6 +64,7 @@ class FakeEngine:
             model_sha256="f" * 64,
             context_length=self.context_length,
             chat_format="fake",
+            capabilities=EngineCapabilities(continuation=True),
         )
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:

@@ -31,7 +31,7 @@ from chatcli.core.sessions import Sessions, settings_for_session
 from chatcli.core.truncate import truncate_to_fit
 from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
 from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, UsageError
-from chatcli.store.records import SessionRecord
+from chatcli.store.records import MessageRecord, SessionRecord
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class AskRequest:
     ignore_eos: bool = False
     truncate_input: bool = False
     overflow: str | None = None
+    more: bool = False
+    """Continue the session's last reply instead of asking something new."""
     model_flags: ModelFlags = field(default_factory=ModelFlags)
     sampling: SamplingFlags = field(default_factory=SamplingFlags)
 
@@ -78,7 +80,9 @@ def run_ask(request: AskRequest) -> int:
         raise typer.BadParameter(
             "--no-save cannot continue a saved session", param_hint="--no-save"
         )
-    text = compose_prompt(request.prompt, request.stdin_text)
+    text = (
+        _more_check(request) if request.more else compose_prompt(request.prompt, request.stdin_text)
+    )
     settings = settings_with(request.model_flags)
     with open_sessions(request.save) as sessions:
         sessions.recover_interrupted()
@@ -97,6 +101,15 @@ def run_ask(request: AskRequest) -> int:
     return EXIT_INTERRUPTED if interrupted else 0
 
 
+def _more_check(request: AskRequest) -> str:
+    """``--more`` continues a saved reply: it needs a session and takes no new prompt."""
+    if not (request.continue_latest or request.session):
+        raise UsageError("--more continues a session's last reply: add -c or --session NAME")
+    if request.prompt or request.stdin_text:
+        raise UsageError("--more takes no prompt: it continues the last reply")
+    return ""
+
+
 def _answer(
     core: ChatCore, session: SessionRecord, text: str, request: AskRequest
 ) -> tuple[ReplyFinished | None, str]:
@@ -106,7 +119,18 @@ def _answer(
         text = _truncated(core, session, request, params)
     writer = None if request.json_output else make_writer(request.raw)
     with _cancel_on_sigint() as cancel:
-        return _stream(core.reply(session, text, params, cancel), writer)
+        if request.more:
+            events = core.continue_reply(session, _last_reply(core, session), params, cancel)
+        else:
+            events = core.reply(session, text, params, cancel)
+        return _stream(events, writer)
+
+
+def _last_reply(core: ChatCore, session: SessionRecord) -> MessageRecord:
+    history = core.sessions.history(session)
+    if not history or history[-1].role != "assistant":
+        raise UsageError("the session has no reply to continue")
+    return history[-1]
 
 
 def session_settings(

@@ -155,6 +155,14 @@ def ask(
             help="When the history outgrows the context (saved with the session).",
         ),
     ] = None,
+    more: Annotated[
+        bool,
+        typer.Option(
+            "--more",
+            metavar=FLAG,
+            help="Continue the session's last reply (cut at the length limit or stopped).",
+        ),
+    ] = False,
     truncate_input: Annotated[
         bool,
         typer.Option(
@@ -190,6 +198,7 @@ def ask(
             raw=raw,
             ignore_eos=ignore_eos,
             truncate_input=truncate_input,
+            more=more,
             overflow=overflow,
             model_flags=ModelFlags(model, ctx, gpu_layers, threads, verbose),
             sampling=SamplingFlags(

@@ -30,6 +30,7 @@ from chatcli.engine.base import (
     TextDelta,
     Usage,
 )
+from chatcli.errors import ContextOverflowError, UsageError
 from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
 from chatcli.store.store import Store
 
@@ -255,6 +256,36 @@ class ChatCore:
         self._remember_window(session, plan, user_message)
         yield from self._generate(session, user_message, plan, params, cancel)
 
+    def continue_reply(
+        self,
+        session: SessionRecord,
+        reply: MessageRecord,
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Generator[ChatEvent]:
+        """Generate more of ``reply`` (cut at the length limit or stopped), on the same message.
+
+        The model sees the question and the reply so far as the start of its own turn, so it
+        carries on mid-sentence; the saved message grows and keeps one usage record.
+        """
+        _check_continuable(reply, self.info.capabilities.continuation)
+        if self.store.children(session.id, reply.id):
+            raise UsageError("only the newest reply of a branch can be continued")
+        user = self.sessions.question_of(reply)
+        plan = self.plan(session, user.content, params, parent_id=user.parent_id)
+        messages = [*plan.budget.messages, ChatMessage("assistant", reply.content)]
+        tokens = self.engine.count_tokens(messages)
+        if tokens >= self.info.context_length - 1:
+            raise ContextOverflowError(
+                f"the reply already fills the context ({tokens:,} of "
+                f"{self.info.context_length:,} tokens); ask a new question to go on"
+            )
+        budget = replace(plan.budget, messages=messages, prompt_tokens=tokens)
+        self.sessions.rewind(session, reply.id)
+        self.store.update_message(reply.id, status="streaming")
+        yield MessageSaved(self.store.get_message(reply.id))
+        yield from self._stream_into(reply, replace(plan, budget=budget), params, cancel)
+
     def _generate(
         self,
         session: SessionRecord,
@@ -283,9 +314,19 @@ class ChatCore:
             sampling=params.as_dict(),
         )
         yield MessageSaved(reply)
-        writer = _ReplyWriter(self.store, reply.id)
+        yield from self._stream_into(reply, plan, params, cancel)
+
+    def _stream_into(
+        self,
+        reply: MessageRecord,
+        plan: Plan,
+        params: SamplingParams,
+        cancel: threading.Event | None,
+    ) -> Generator[ChatEvent]:
+        """Stream the engine's reply to ``plan`` into the saved message ``reply``."""
+        writer = _ReplyWriter(self.store, reply)
         try:
-            for event in self.engine.stream(budget.messages, params, cancel):
+            for event in self.engine.stream(plan.budget.messages, params, cancel):
                 if isinstance(event, TextDelta):
                     writer.append(event.text)
                     yield event
@@ -298,13 +339,26 @@ class ChatCore:
             writer.close_if_unfinished()
 
 
-class _ReplyWriter:
-    """Saves a streaming reply: at most every SAVE_INTERVAL_S while streaming, then at the end."""
+def _check_continuable(reply: MessageRecord, engine_can: bool) -> None:
+    if reply.role != "assistant":
+        raise UsageError("only a reply can be continued")
+    if reply.finish_reason not in ("length", "interrupted"):
+        raise UsageError("that reply ended on its own; ask a new question to go on")
+    if not engine_can:
+        raise UsageError("this model's backend cannot continue a reply")
 
-    def __init__(self, store: Store, message_id: str) -> None:
+
+class _ReplyWriter:
+    """Saves a streaming reply: at most every SAVE_INTERVAL_S while streaming, then at the end.
+
+    A continued reply starts from its saved text, and its usage counts both parts.
+    """
+
+    def __init__(self, store: Store, reply: MessageRecord) -> None:
         self.store = store
-        self.message_id = message_id
-        self.parts: list[str] = []
+        self.message_id = reply.id
+        self.parts: list[str] = [reply.content] if reply.content else []
+        self.earlier_tokens = int((reply.usage or {}).get("completion_tokens", 0))
         self.last_save = time.monotonic()
         self.finished = False
 
@@ -320,7 +374,7 @@ class _ReplyWriter:
         usage = {
             "prompt_tokens": done.usage.prompt_tokens,
             "cached_prompt_tokens": done.usage.cached_prompt_tokens,
-            "completion_tokens": done.usage.completion_tokens,
+            "completion_tokens": done.usage.completion_tokens + self.earlier_tokens,
             "ttft_s": round(done.usage.ttft_s, 4),
             "total_s": round(done.usage.total_s, 4),
             "gen_tokens_per_s": round(done.usage.gen_tokens_per_s, 2),

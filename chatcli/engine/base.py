@@ -192,6 +192,8 @@ class EngineCapabilities:
     """Whether the model's state is saved on disk to resume a session without re-evaluating."""
     lora: bool = False
     """Whether LoRA adapters can be applied."""
+    continuation: bool = False
+    """Whether a trailing assistant message is continued (see ``Engine.stream``)."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,9 @@ class Engine(Protocol):
         cancel: threading.Event | None = None,
     ) -> Iterator[StreamEvent]:
         """Generate a reply; yield its text as it comes and end with one ``ReplyDone``.
+
+        When the last message is the assistant's (and ``capabilities.continuation``), the
+        reply continues that message's text instead of starting a new turn.
 
         Setting ``cancel`` (or calling ``stop``) ends the reply at the next token with
         finish reason ``"interrupted"``.

@@ -112,6 +112,7 @@ class LlamaEngine:
                 exact_token_count=True,
                 prefix_reuse=True,
                 kv_snapshots=self._snapshots is not None,
+                continuation=True,
             ),
         )
         return self._info
@@ -186,7 +187,13 @@ class LlamaEngine:
         return formatter, source
 
     def render(self, messages: Sequence[ChatMessage]) -> str:
-        """The prompt text for ``messages``, ending where the assistant's reply begins."""
+        """The prompt text for ``messages``, ending where the assistant's reply begins.
+
+        A trailing assistant message is the start of that reply: its text follows the
+        generation prompt as the model's own words, so generation continues it.
+        """
+        if messages and messages[-1].role == "assistant":
+            return self.render(messages[:-1]) + messages[-1].content
         assert self._formatter is not None
         payload: Any = [{"role": m.role, "content": m.content} for m in messages]
         return str(self._formatter(messages=payload).prompt)

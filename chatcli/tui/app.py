@@ -58,6 +58,7 @@ class ChatApp(App[int]):
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
         Binding("ctrl+e", "edit_last", "Edit last"),
+        Binding("ctrl+g", "continue_reply", "Continue reply", show=False),
         Binding("ctrl+o", "settings", "Settings"),
         Binding("ctrl+t", "system_prompt", "Role"),
         Binding("ctrl+y", "copy_last", "Copy reply", show=False),
@@ -143,7 +144,14 @@ class ChatApp(App[int]):
         """
         if action == "stop_reply":
             return self.replying and not isinstance(self.screen, ModalScreen)
-        if action in ("regenerate", "edit_last", "settings", "new_chat", "branch"):
+        if action in (
+            "regenerate",
+            "edit_last",
+            "settings",
+            "new_chat",
+            "branch",
+            "continue_reply",
+        ):
             return not self.replying
         return True
 
@@ -176,9 +184,14 @@ class ChatApp(App[int]):
         events: Callable[[threading.Event], Iterator[ChatEvent]],
         user_view: MessageView | None,
         failed_text: str = "",
+        reply_view: MessageView | None = None,
     ) -> None:
-        """Stream a reply produced by ``events(cancel)`` into a new message view."""
-        reply_view = await self.query_one(Transcript).add(MessageView(None, role="assistant"))
+        """Stream a reply produced by ``events(cancel)`` into a new message view.
+
+        ``reply_view``: the view of a saved reply that goes on (a continued reply).
+        """
+        if reply_view is None:
+            reply_view = await self.query_one(Transcript).add(MessageView(None, role="assistant"))
         stream = ReplyStream(self, user_view, reply_view, self._first_token, self._prefill)
         self.reply = stream
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
@@ -336,6 +349,10 @@ class ChatApp(App[int]):
     def action_edit_last(self) -> None:
         """Edit your newest message."""
         self.branches.edit_last()
+
+    async def action_continue_reply(self) -> None:
+        """Generate more of the newest reply (cut at the length limit or stopped)."""
+        await self.branches.continue_last()
 
     async def action_branch(self, step: int) -> None:
         """Switch the newest reply to its previous or next sibling."""

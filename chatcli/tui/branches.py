@@ -40,6 +40,8 @@ class Branches:
             self.edit(record)
         elif event.action == "regenerate":
             await self.regenerate(record)
+        elif event.action == "continue":
+            await self.continue_reply(record)
 
     async def switch(self, record: MessageRecord, step: int) -> None:
         """Show the sibling ``step`` away from ``record`` and the newest branch below it."""
@@ -94,6 +96,31 @@ class Branches:
         await app.start_reply(
             lambda c: app.core.edit(session, record, text, app.params(), c), user_view
         )
+
+    async def continue_reply(self, record: MessageRecord) -> None:
+        """Generate more of ``record``, a reply cut at the length limit or stopped."""
+        app = self.app
+        transcript = app.query_one(Transcript)
+        newest = transcript.last_view("assistant")
+        cut = record.finish_reason in ("length", "interrupted")
+        is_newest = newest is not None and newest.record is not None and newest.record.id == record.id
+        if record.role != "assistant" or not cut or not is_newest:
+            app.notify(
+                "Only the newest reply, cut at the length limit or stopped, can be continued",
+                severity="warning",
+            )
+            return
+        session, params = app.session, app.params()
+        assert session is not None
+        await app.start_reply(
+            lambda c: app.core.continue_reply(session, record, params, c), None, reply_view=newest
+        )
+
+    async def continue_last(self) -> None:
+        """Continue the newest reply."""
+        view = self.app.query_one(Transcript).last_view("assistant")
+        if view is not None and view.record is not None:
+            await self.continue_reply(view.record)
 
     async def regenerate_last(self) -> None:
         """Regenerate the newest reply."""

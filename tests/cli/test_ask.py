@@ -144,3 +144,20 @@ def test_ctrl_c_stops_the_reply_keeps_partial_and_exits_130(chatcli_home: Path):
     reply = transcript(chatcli_home)["transcript"][-1]
     assert reply["status"] == "interrupted"
     assert reply["content"] + "\n" == printed  # the line is ended, even when stopped
+
+
+def test_more_continues_a_cut_reply_from_its_cached_state(chatcli_home: Path):
+    story = ["--max-tokens", "12", *DETERMINISTIC]
+    first = chatcli(chatcli_home, "ask", "--session", "tale", *story, "Tell a long story.")
+    assert first.code == 0, first.stderr
+    more = chatcli(chatcli_home, "ask", "--session", "tale", "--more", *story, "--stats")
+
+    assert more.code == 0, more.stderr
+    assert more.stdout.strip()
+    stats = more.stats()
+    # The question and the reply so far are the snapshot's prompt: nothing is evaluated again.
+    assert stats["cached_prompt_tokens"] >= stats["prompt_tokens"] - 1
+    saved = transcript(chatcli_home, "tale")["transcript"]
+    assert len(saved) == 2
+    assert saved[1]["content"] == first.stdout.rstrip("\n") + more.stdout.rstrip("\n")
+    assert saved[1]["usage"]["completion_tokens"] == 24

@@ -177,3 +177,37 @@ def test_an_unknown_key_in_a_backend_section_is_a_config_error(chatcli_home: Pat
 
 def test_nothing_to_ask_is_a_usage_error() -> None:
     one_line_error(ask(*ECHO), 2, "nothing to ask")
+
+
+def test_more_continues_the_last_reply_of_the_session(chatcli_home: Path) -> None:
+    config = chatcli_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[scripted]\nreply = "alpha beta gamma"\n', encoding="utf-8")
+    cut = ask("--model", "scripted:fixed", "--session", "s", "--max-tokens", "1", "go")
+    assert cut.stdout == "alpha \n"
+
+    more = ask("--session", "s", "--more", "--max-tokens", "2")
+
+    assert more.exit_code == 0, more.output
+    assert more.stdout == "alpha beta \n"  # the scripted backend says its line again
+    with open_sessions() as sessions:
+        reply = sessions.history(sessions.require("s"))[-1]
+    assert reply.content == "alpha alpha beta "
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--more"], "add -c or --session"),
+        (["--session", "s", "--more", "new question"], "takes no prompt"),
+    ],
+)
+def test_more_is_refused_without_a_session_or_with_a_prompt(args: list[str], words: str) -> None:
+    one_line_error(ask(*ECHO, *args), 2, words)
+
+
+def test_more_after_a_complete_reply_says_there_is_nothing_to_continue() -> None:
+    ask(*ECHO, "--session", "s", "hi")
+
+    one_line_error(ask("--session", "s", "--more"), 2, "ended on its own")
+    assert saved_sessions()[0]["messages"] == 2

@@ -248,3 +248,40 @@ async def test_regenerating_with_greedy_sampling_says_the_text_will_be_the_same(
         await pilot.press("ctrl+r")
         await wait_for_reply(app, pilot)
         assert any("greedy" in n.message for n in app._notifications)
+
+
+async def test_a_cut_reply_says_so_and_ctrl_g_continues_it_in_place(make_app: MakeApp):
+    from chatcli.engine.base import SamplingParams
+
+    engine = FakeEngine(replies=["one two three", "four five six"])
+    app = make_app(
+        engine,
+        sampling=SamplingParams(max_tokens=2),
+        sampling_configured=frozenset({"max_tokens"}),
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "Count")
+        await wait_for_reply(app, pilot)
+        assert "(cut at 2 tokens; Ctrl+G continues)" in header(last(app, "assistant"))
+
+        await pilot.press("ctrl+g")
+        await wait_for_reply(app, pilot)
+
+        assert views(app) == [("user", "Count"), ("assistant", "one two four five ")]
+        assert "(cut at 4 tokens" in header(last(app, "assistant"))
+        assert app.session is not None
+        saved = make_app.store.branch(app.session.id)
+        assert [m.content for m in saved] == ["Count", "one two four five "]
+        assert engine.requests[-1][-1].content == "one two "
+
+
+async def test_continue_is_refused_for_a_finished_reply(make_app: MakeApp):
+    engine = FakeEngine(replies=["done."])
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "Hi")
+        await wait_for_reply(app, pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert len(engine.requests) == 1
+        assert any("can be continued" in n.message for n in app._notifications)

@@ -23,7 +23,7 @@ from chatcli.markdown import code_blocks, last_block_start
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.rendering import MarkdownText, look_for
 
-MessageAction = Literal["edit", "regenerate", "pin", "branch"]
+MessageAction = Literal["edit", "regenerate", "pin", "branch", "continue"]
 
 
 class MessageView(Vertical, can_focus=True):
@@ -46,6 +46,7 @@ class MessageView(Vertical, can_focus=True):
         Binding("e", "request('edit')", "Edit"),
         Binding("r", "request('regenerate')", "Regenerate"),
         Binding("p", "request('pin')", "Pin"),
+        Binding("c", "request('continue')", "Continue"),
         Binding("escape", "app.focus_prompt", "Back to input"),
     ]
     ACTION_CHARACTERS = frozenset(
@@ -125,6 +126,9 @@ class MessageView(Vertical, can_focus=True):
         status = self.record.status if self.record else ""
         if status == "interrupted":
             label += "  (interrupted)"
+        elif status == "complete" and self.record and self.record.finish_reason == "length":
+            tokens = (self.record.usage or {}).get("completion_tokens", 0)
+            label += f"  (cut at {tokens:,} tokens; Ctrl+G continues)"
         elif status == "error":
             label += "  (failed)"
         if self.record and self.record.pinned:
@@ -143,9 +147,9 @@ class MessageView(Vertical, can_focus=True):
             self.query_one(".body", Static).update(self._body())
 
     async def start_stream(self) -> None:
-        """Prepare to receive the reply's text in pieces."""
+        """Prepare to receive the reply's text in pieces (after any text it already has)."""
         self.query_one(".body").display = False
-        self._live_text = ""
+        self._live_text = self.text  # a continued reply goes on from its saved text
         self._streaming = True
         await self.mount(Static(classes="live", markup=False))
 
