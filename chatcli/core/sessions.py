@@ -113,14 +113,20 @@ class Sessions:
         self.store.delete_session(session.id)
 
     def discard_if_empty(self, session: SessionRecord) -> bool:
-        """Delete ``session`` if it holds no message (a failed first send, a chat never used).
+        """Delete ``session`` if it holds no message and no draft; return whether it did.
 
-        Returns whether it was deleted.
+        That is what a failed first send or a chat opened and never used leaves behind.
         """
-        if self.store.message_count(session.id):
+        if self.store.message_count(session.id) or self.store.get_session(session.id).draft:
             return False
         self.store.delete_session(session.id)
         return True
+
+    def save_draft(self, session: SessionRecord, draft: str) -> SessionRecord:
+        """Keep what was typed and not sent with the session (restored when it is reopened)."""
+        if self.store.get_session(session.id).draft == draft:
+            return session
+        return self.store.set_draft(session.id, draft)
 
     def set_system_prompt(
         self, session: SessionRecord, *, role: str | None, prompt: str | None = None

@@ -98,11 +98,17 @@ def _context_windows(connection: sqlite3.Connection) -> None:
     connection.execute("CREATE INDEX context_windows_by_session ON context_windows(session_id)")
 
 
+def _session_drafts(connection: sqlite3.Connection) -> None:
+    """What was typed in a session's input and not sent yet, kept across quits."""
+    connection.execute("ALTER TABLE sessions ADD COLUMN draft TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
     ("003_overflow_and_summaries", _overflow_and_summaries),
     ("004_context_windows", _context_windows),
+    ("005_session_drafts", _session_drafts),
 )
 """Every migration, in the order it must be applied."""
 

@@ -99,6 +99,8 @@ class SessionRecord(Record):
     """Context size chosen for this session (None = the settings' or the model's)."""
     overflow: str | None = None
     """Overflow policy chosen for this session (None = the configured one)."""
+    draft: str = ""
+    """Text typed in the chat app's input and not sent yet."""
 
 
 @dataclass(frozen=True)

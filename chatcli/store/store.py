@@ -237,6 +237,13 @@ class Store:
             )
             return require_session(connection, session_id)
 
+    def set_draft(self, session_id: str, draft: str) -> SessionRecord:
+        """Keep unsent input with the session (its ``updated`` time stays: nothing was said)."""
+        with self._writing() as connection:
+            require_session(connection, session_id)
+            connection.execute("UPDATE sessions SET draft = ? WHERE id = ?", (draft, session_id))
+            return require_session(connection, session_id)
+
     def delete_session(self, session_id: str) -> None:
         """Delete a session and all its messages; NotFoundError if there is no such session."""
         with self._writing() as connection:

@@ -99,7 +99,7 @@ class ChatApp(App[int]):
             self.theme = self.settings.theme
         self._theme_ready = True
         self.sessions.show_engine()
-        await self.sessions.open_session(self.session)
+        await self.sessions.open_session(self.session, keep_draft=False)
         self.query_one(PromptInput).focus()
 
     def on_unmount(self) -> None:
@@ -169,6 +169,8 @@ class ChatApp(App[int]):
             return
         new_chat = self.session is None
         session = self.sessions.ensure_session()
+        if session.draft:  # the draft is being sent now
+            self.session = session = self.core.sessions.save_draft(session, "")
         self._created_for_send = session.id if new_chat else None
         user_view = await self.query_one(Transcript).add(
             MessageView(None, role="user", text=event.text)
@@ -287,7 +289,8 @@ class ChatApp(App[int]):
             self.reply.cancel.set()
 
     async def action_quit(self) -> None:
-        """Quit; a reply in progress is stopped and saved first."""
+        """Quit; a reply in progress is stopped and saved first, and so is the draft."""
+        self.sessions.keep_draft()
         if self.reply is not None:
             self.reply.cancel.set()
             # Only the reply's worker: a dialog's would wait for an answer that never comes

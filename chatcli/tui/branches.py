@@ -103,7 +103,9 @@ class Branches:
         transcript = app.query_one(Transcript)
         newest = transcript.last_view("assistant")
         cut = record.finish_reason in ("length", "interrupted")
-        is_newest = newest is not None and newest.record is not None and newest.record.id == record.id
+        is_newest = (
+            newest is not None and newest.record is not None and newest.record.id == record.id
+        )
         if record.role != "assistant" or not cut or not is_newest:
             app.notify(
                 "Only the newest reply, cut at the length limit or stopped, can be continued",

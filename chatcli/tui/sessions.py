@@ -61,9 +61,16 @@ class SessionControls:
             self.refresh_sidebar()
         return app.session
 
-    async def open_session(self, session: SessionRecord | None) -> None:
-        """Show ``session`` (None = a new, empty chat)."""
+    async def open_session(self, session: SessionRecord | None, keep_draft: bool = True) -> None:
+        """Show ``session`` (None = a new, empty chat) with the draft it was left with.
+
+        ``keep_draft``: first save what is typed in the input as the open chat's draft.
+        """
         app = self.app
+        if keep_draft:
+            self.keep_draft()
+        if session is not None:
+            session = app.core.sessions.get(session.id)  # with its draft as saved now
         app.session = session
         transcript = app.query_one(Transcript)
         if session is None:
@@ -74,7 +81,17 @@ class SessionControls:
             await transcript.show(app.history_items(session))
             self.show_system(session.role, session.system_prompt)
             self.count_context(session)
+        app.query_one(PromptInput).load_text(session.draft if session else "")
         self.refresh_sidebar()
+
+    def keep_draft(self) -> None:
+        """Save the unsent input with the open chat (a new chat is saved to hold it)."""
+        app = self.app
+        text = app.query_one(PromptInput).text
+        if app.session is None and not text.strip():
+            return
+        session = self.ensure_session()
+        app.session = app.core.sessions.save_draft(session, text)
 
     def show_system(self, role: str | None, prompt: str) -> None:
         """Show the role and system prompt at the top of the chat."""
@@ -174,7 +191,7 @@ class SessionControls:
             return
         app.core.sessions.delete(session)
         if app.session and app.session.id == session.id:
-            await self.open_session(None)
+            await self.open_session(None, keep_draft=False)  # its draft went with it
         self.refresh_sidebar()
         app.notify("Session deleted")
 

@@ -371,3 +371,50 @@ async def test_escape_while_idle_does_nothing_harmful(make_app: MakeApp):
         assert views(app) == [("user", "hello"), ("assistant", "done")]
         assert app.session is not None
         assert [m.status for m in make_app.store.branch(app.session.id)] == ["complete"] * 2
+
+
+async def test_a_draft_survives_quit_and_comes_back_with_its_session(make_app: MakeApp):
+    saved = seed_session(make_app.store, [("Q", "A")])
+    draft = "a long paste " * 10_000
+    app = make_app(FakeEngine(), session_id=saved.id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.query_one(PromptInput).load_text(draft)
+        await pilot.press("ctrl+q")
+    assert make_app.store.get_session(saved.id).draft == draft
+
+    again = make_app(FakeEngine(), session_id=saved.id)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert again.query_one(PromptInput).text == draft
+
+
+async def test_drafts_are_kept_per_session_when_switching(make_app: MakeApp):
+    first = seed_session(make_app.store, [("Q1", "A1")])
+    app = make_app(FakeEngine(), session_id=first.id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.query_one(PromptInput).load_text("half a thought")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.query_one(PromptInput).text == ""
+        await app.sessions.switch_to(first)
+        await pilot.pause()
+        assert app.query_one(PromptInput).text == "half a thought"
+
+
+async def test_a_new_chat_with_only_a_draft_is_kept_and_sending_clears_the_draft(
+    make_app: MakeApp,
+):
+    app = make_app(FakeEngine(replies=["ok"]))
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.query_one(PromptInput).load_text("not sent yet")
+        await pilot.press("ctrl+q")
+    (kept,) = make_app.store.list_sessions()
+    assert kept.draft == "not sent yet" and make_app.store.message_count(kept.id) == 0
+
+    again = make_app(FakeEngine(replies=["ok"]), session_id=kept.id)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for_reply(again, pilot)
+    assert make_app.store.get_session(kept.id).draft == ""
+    assert [m.content for m in make_app.store.branch(kept.id)] == ["not sent yet", "ok"]
