@@ -26,8 +26,8 @@ JSON_COLUMNS = frozenset({"sampling", "usage"})
 BOOL_COLUMNS = frozenset({"pinned"})
 """Fields kept as 0/1 in their column."""
 
-TITLE_MAX_CHARS = 60
-"""Longest title derived from a first user message, ellipsis included."""
+TITLE_MAX_CHARS = 40
+"""Longest title derived from a first user message, ellipsis included (fits the sidebar)."""
 
 ID_BYTES = 6
 """Random bytes per id: 12 hex characters."""
@@ -68,9 +68,10 @@ def escape_like(text: str) -> str:
 
 
 def title_from_content(content: str) -> str:
-    """Derive a session title: the first non-blank line, whitespace collapsed, at most 60 chars.
+    """Derive a session title: the first non-blank line, whitespace collapsed, kept short.
 
-    A longer line is cut and ends with "…" (the ellipsis counts towards the 60).
+    A line longer than TITLE_MAX_CHARS is cut at a word boundary (mid-word only for one very
+    long word) and ends with "…", which counts towards the limit.
     """
     for line in content.splitlines():
         title = " ".join(line.split())
@@ -78,7 +79,11 @@ def title_from_content(content: str) -> str:
             continue
         if len(title) <= TITLE_MAX_CHARS:
             return title
-        return title[: TITLE_MAX_CHARS - 1].rstrip() + "…"
+        cut = title[: TITLE_MAX_CHARS - 1]
+        space = cut.rfind(" ")
+        if space >= TITLE_MAX_CHARS // 2:
+            cut = cut[:space]
+        return cut.rstrip() + "…"
     return ""
 
 

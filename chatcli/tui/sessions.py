@@ -93,9 +93,16 @@ class SessionControls:
         session = self.ensure_session()
         app.session = app.core.sessions.save_draft(session, text)
 
-    def show_system(self, role: str | None, prompt: str) -> None:
-        """Show the role and system prompt at the top of the chat."""
-        self.app.query_one(SystemBar).show(role, prompt)
+    def show_system(
+        self, role: str | None, prompt: str, saved: SessionRecord | None = None
+    ) -> None:
+        """Show the open session, its role and system prompt at the top of the chat.
+
+        ``saved``: the open session as saved now (its title may be newer than ``app.session``).
+        """
+        session = saved or self.app.session
+        label = (session.name or session.title or "Untitled chat") if session else "New chat"
+        self.app.query_one(SystemBar).show(label, role, prompt)
 
     def count_context(self, session: SessionRecord) -> None:
         """Fill the context meter with the exact size of the session's prompt (in a thread)."""
@@ -122,7 +129,11 @@ class SessionControls:
         """Reload the sessions list."""
         app = self.app
         current = app.session.id if app.session else None
-        app.query_one(SessionsSidebar).show_sessions(app.core.sessions.recent(), current)
+        listed = app.core.sessions.recent()
+        app.query_one(SessionsSidebar).show_sessions(listed, current)
+        saved = next((s for s in listed if s.id == current), None)
+        if saved is not None:  # a first message or a rename may have given it a title
+            self.show_system(saved.role, saved.system_prompt, saved)
 
     def toggle_sidebar(self) -> None:
         """Show or hide the sessions sidebar; closing it clears its filter."""

@@ -373,13 +373,18 @@ def test_first_user_message_titles_the_session(store: Store) -> None:
     assert store.get_session(session.id).title == "Explain the borrow checker"
 
 
-def test_long_first_line_is_cut_to_sixty_characters_with_ellipsis(store: Store) -> None:
+def test_long_first_line_is_cut_short_at_a_word_with_ellipsis(store: Store) -> None:
     session = store.create_session(model="m")
-    store.add_message(session.id, parent_id=None, role="user", content="word " * 40)
+    store.add_message(session.id, parent_id=None, role="user", content="words " * 40)
     title = store.get_session(session.id).title
-    assert len(title) == 60
-    assert title.endswith("…")
-    assert title.startswith("word word")
+    assert title == "words " * 5 + "words…"  # a seventh would not fit: cut after a word
+    assert len(title) <= 40
+
+
+def test_one_very_long_word_is_cut_mid_word(store: Store) -> None:
+    session = store.create_session(model="m")
+    store.add_message(session.id, parent_id=None, role="user", content="x" * 100)
+    assert store.get_session(session.id).title == "x" * 39 + "…"
 
 
 def test_given_title_is_not_replaced_by_first_message(store: Store) -> None:

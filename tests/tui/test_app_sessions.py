@@ -13,14 +13,14 @@ from apptools import (
     wait_for_workers,
 )
 from fakes import FakeEngine
-from textual.widgets import Input, OptionList, TextArea
+from textual.widgets import Button, Input, OptionList, TextArea
 
 from chatcli.core.roles import get_role
 from chatcli.engine.base import ChatMessage
 from chatcli.tui.app import ChatApp
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
-from chatcli.tui.screens import ConfirmScreen, SystemPromptScreen, TextInputScreen
+from chatcli.tui.screens import ConfirmScreen, SettingsScreen, SystemPromptScreen, TextInputScreen
 from chatcli.tui.sidebar import SessionList, SessionsSidebar
 from chatcli.tui.status import StatusBar
 
@@ -271,7 +271,7 @@ async def test_ctrl_t_chooses_a_role_for_the_session(make_app: MakeApp):
         assert (saved.role, saved.system_prompt) == ("code", code.prompt.strip())
         assert app.session == saved
         shown = str(app.query_one(SystemBar).render())
-        assert shown.startswith("code · You are an expert programmer")
+        assert shown.startswith("Question · code · You are an expert programmer")
 
 
 async def test_ctrl_t_custom_prompt_is_used_for_the_next_reply(make_app: MakeApp):
@@ -283,9 +283,47 @@ async def test_ctrl_t_custom_prompt_is_used_for_the_next_reply(make_app: MakeApp
         screen.query_one("#prompt", TextArea).load_text("Talk like a pirate.")
         await pilot.press("ctrl+s")
         await wait_for_main_screen(app, pilot)
-        assert str(app.query_one(SystemBar).render()) == "custom · Talk like a pirate."
+        shown = str(app.query_one(SystemBar).render())
+        assert shown == "Untitled chat · custom · Talk like a pirate."
         await send(app, pilot, "Hello")
         await wait_for_reply(app, pilot)
+        # The first message gave the session its title, and the header says so.
+        assert str(app.query_one(SystemBar).render()) == "Hello · custom · Talk like a pirate."
         assert engine.requests[-1][0] == ChatMessage("system", "Talk like a pirate.")
         assert app.session is not None
         assert make_app.store.get_session(app.session.id).role is None
+
+
+async def test_the_header_names_the_open_session_and_follows_a_rename(make_app: MakeApp):
+    from apptools import seed_session
+
+    named = make_app.store.create_session(model="fake-model", name="trip", system_prompt="p")
+    titled = seed_session(make_app.store, [("Plan a day in Lyon please", "ok")])
+    app = make_app(FakeEngine(), session_id=named.id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert str(app.query_one(SystemBar).render()).startswith("trip · ")
+        await app.sessions.switch_to(titled)
+        await pilot.pause()
+        assert str(app.query_one(SystemBar).render()).startswith("Plan a day in Lyon please · ")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert str(app.query_one(SystemBar).render()).startswith("New chat · ")
+
+
+async def test_at_40_by_12_dialogs_scroll_to_their_buttons_and_the_sidebar_leaves_room(
+    make_app: MakeApp,
+):
+
+    app = make_app(FakeEngine())
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert app.query_one(SessionsSidebar).outer_size.width <= 18
+        await pilot.press("ctrl+b", "ctrl+o")
+        screen = await wait_for_screen(app, pilot, SettingsScreen)
+        dialog = screen.query_one("#dialog")
+        save = screen.query_one("#save", Button)
+        dialog.scroll_to_widget(save, animate=False)
+        await pilot.pause()
+        assert screen.region.contains_region(save.region)
+        assert save.region.height > 0

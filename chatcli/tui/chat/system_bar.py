@@ -1,4 +1,4 @@
-"""The line at the top of the chat: the session's role and system prompt."""
+"""The line at the top of the chat: which session is open, its role and system prompt."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from textual.widgets import Static
 
 
 class SystemBar(Static):
-    """The session's role and system prompt, at the top of the chat."""
+    """The open session's name (or title), role and system prompt, at the top of the chat."""
 
     DEFAULT_CSS = """
     SystemBar { height: 1; padding: 0 1; background: $boost; color: $text-muted; }
     """
 
-    def show(self, role: str | None, prompt: str) -> None:
-        """Show the role name and the first line of the prompt."""
+    def show(self, session: str, role: str | None, prompt: str) -> None:
+        """Show the session's label, the role name and the first line of the prompt."""
         first_line = prompt.strip().splitlines()[0] if prompt.strip() else "(no system prompt)"
-        self.update(f"{role or 'custom'} · {first_line}")
+        self.update(f"{session} · {role or 'custom'} · {first_line}")

@@ -23,6 +23,7 @@ class Dialog(ModalScreen[Answer]):
         height: auto;
         max-width: 95%;
         max-height: 95%;
+        overflow-y: auto;  /* a small terminal scrolls the dialog, never hides its buttons */
         padding: 1 2 0 2;
         border: thick $primary 60%;
         border-title-align: center;
