@@ -59,7 +59,9 @@ class SessionsSidebar(Vertical):
     """A filter box over the list of sessions."""
 
     DEFAULT_CSS = """
-    SessionsSidebar { width: 36; max-width: 45%; dock: left; border-right: vkey $primary 40%; display: none; }
+    SessionsSidebar {
+        width: 36; max-width: 45%; dock: left; border-right: vkey $primary 40%; display: none;
+    }
     SessionsSidebar.-open { display: block; }
     SessionsSidebar Input { margin: 0 0 1 0; }
     SessionsSidebar OptionList { height: 1fr; border: none; }
