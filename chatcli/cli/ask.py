@@ -118,12 +118,12 @@ def _answer(
     if request.truncate_input and request.stdin_text:
         text = _truncated(core, session, request, params)
     writer = None if request.json_output else make_writer(request.raw)
-    with _cancel_on_sigint() as cancel:
+    with cancel_on_sigint() as cancel:
         if request.more:
             events = core.continue_reply(session, _last_reply(core, session), params, cancel)
         else:
             events = core.reply(session, text, params, cancel)
-        return _stream(events, writer)
+        return stream_events(events, writer)
 
 
 def _last_reply(core: ChatCore, session: SessionRecord) -> MessageRecord:
@@ -192,9 +192,10 @@ def describe_trim(event: ContextTrimmed) -> str:
     return line + ("; a summary of them was sent" if event.summarized else " and were not sent")
 
 
-def _stream(
+def stream_events(
     events: Generator[ChatEvent], writer: AnswerWriter | None
 ) -> tuple[ReplyFinished | None, str]:
+    """Write a core reply's text as it comes (notices to stderr); return how it ended."""
     finished: ReplyFinished | None = None
     parts: list[str] = []
     progress = PrefillMeter()
@@ -273,7 +274,7 @@ def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
 
 
 @contextmanager
-def _cancel_on_sigint() -> Iterator[threading.Event]:
+def cancel_on_sigint() -> Iterator[threading.Event]:
     """First Ctrl+C asks the reply to stop at the next token; a second one aborts at once."""
     cancel = threading.Event()
 

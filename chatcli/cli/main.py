@@ -6,6 +6,7 @@ textual are imported only inside the commands that need them.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
@@ -85,6 +86,14 @@ def main(
     gpu_layers: GpuOpt = None,
     threads: ThreadsOpt = None,
     verbose: VerboseOpt = False,
+    no_tui: Annotated[
+        bool,
+        typer.Option(
+            "--no-tui",
+            metavar=FLAG,
+            help="Chat line by line instead of in the full-screen app (also when TERM=dumb).",
+        ),
+    ] = False,
     version: Annotated[
         bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -96,6 +105,10 @@ def main(
     setup_logging(verbose)
     flags = ModelFlags(model, ctx, gpu_layers, threads, verbose)
     with user_errors():
+        if no_tui or (sys.stdin.isatty() and os.environ.get("TERM") == "dumb"):
+            from chatcli.cli.line_chat import run_line_chat
+
+            raise typer.Exit(run_line_chat(flags, continue_latest, session, role, system))
         if not sys.stdin.isatty():
             request = AskRequest(
                 prompt=None,
@@ -225,7 +238,8 @@ def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:
     So ``echo hi | chatcli --max-tokens 5`` takes every option ``ask`` takes.
     """
     asks_for_help = {"--help", "--version", "--install-completion", "--show-completion"}
-    if stdin_is_terminal or COMMANDS & set(argv) or asks_for_help & set(argv):
+    line_chat = "--no-tui" in argv  # a line chat reads its messages from stdin
+    if stdin_is_terminal or line_chat or COMMANDS & set(argv) or asks_for_help & set(argv):
         return argv
     return ["ask", *argv]
 

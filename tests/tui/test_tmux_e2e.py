@@ -124,3 +124,29 @@ def test_ask_a_question_quit_and_find_the_session_saved(tmux: Tmux, tmp_path: Pa
     assert answer["role"] == "assistant"
     assert answer["status"] == "complete"
     assert answer["content"].strip()
+
+
+def test_term_dumb_gets_the_line_chat_on_the_same_sessions(tmux: Tmux, tmp_path: Path):
+    home = tmp_path / "home"
+    exited = tmp_path / "exit-code"
+    settings = {"CHATCLI_HOME": str(home), "CHATCLI_MAX_TOKENS": "20", "TERM": "dumb"}
+    env = " ".join(f"{key}={shlex.quote(value)}" for key, value in settings.items())
+    command = (
+        f"env {env} {shlex.quote(sys.executable)} -m chatcli --session dumb; "
+        f"echo $? > {shlex.quote(str(exited))}"
+    )
+    started = tmux.run("new-session", "-d", "-s", tmux.name, "-x", "100", "-y", "30", command)
+    assert started.returncode == 0, started.stderr
+
+    tmux.wait_for("the line prompt", lambda s: "/quit" in s and s.rstrip().endswith(">"), 90)
+    tmux.run("send-keys", "-t", tmux.name, "-l", QUESTION)
+    tmux.run("send-keys", "-t", tmux.name, "Enter")
+    tmux.wait_for("the answer", lambda s: s.count(">") >= 2 and s.rstrip().endswith(">"), 120)
+    tmux.run("send-keys", "-t", tmux.name, "-l", "/quit")
+    tmux.run("send-keys", "-t", tmux.name, "Enter")
+    deadline = time.monotonic() + 30
+    while not exited.exists() and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    assert exited.read_text().strip() == "0"
+    shown = chatcli(home, "sessions", "show", "dumb", "--json")
+    assert [m["role"] for m in shown["transcript"]] == ["user", "assistant"]
