@@ -11,6 +11,7 @@ import typer
 
 from chatcli.assembly import open_sessions
 from chatcli.catalog import load_catalog, resolve_model
+from chatcli.cli.completion import complete_roles, complete_sessions
 from chatcli.cli.errors import say, user_errors
 from chatcli.core.roles import get_role, list_roles
 from chatcli.errors import ChatcliError, UsageError
@@ -21,6 +22,7 @@ sessions_app = typer.Typer(help="Saved conversations.", no_args_is_help=True)
 models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+SessionArg = Annotated[str, typer.Argument(metavar="NAME|ID", autocompletion=complete_sessions)]
 
 
 @roles_app.command("list")
@@ -32,7 +34,9 @@ def roles_list() -> None:
 
 
 @roles_app.command("show")
-def roles_show(name: str) -> None:
+def roles_show(
+    name: Annotated[str, typer.Argument(metavar="NAME", autocompletion=complete_roles)],
+) -> None:
     """Print a role's system prompt."""
     with user_errors():
         role = get_role(name)
@@ -66,7 +70,7 @@ def sessions_list(
 
 
 @sessions_app.command("show")
-def sessions_show(name_or_id: str, json_output: JsonOpt = False) -> None:
+def sessions_show(name_or_id: SessionArg, json_output: JsonOpt = False) -> None:
     """Print a session's conversation (the branch being shown)."""
     with user_errors(), open_sessions() as sessions:
         session = sessions.require(name_or_id)
@@ -89,7 +93,7 @@ def sessions_show(name_or_id: str, json_output: JsonOpt = False) -> None:
 
 @sessions_app.command("delete")
 def sessions_delete(
-    name_or_id: str,
+    name_or_id: SessionArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a session and all its messages."""

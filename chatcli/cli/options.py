@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from chatcli.cli.completion import complete_models, complete_roles, complete_sessions
 from chatcli.config import Settings, load_settings
 from chatcli.engine.base import Knob, SamplingParams
 
@@ -64,6 +65,7 @@ ModelOpt = Annotated[
         "-m",
         metavar="NAME|PATH",
         help="Catalog name or path to a .gguf file.",
+        autocompletion=complete_models,
         rich_help_panel=MODEL,
     ),
 ]
@@ -107,7 +109,13 @@ SystemOpt = Annotated[
 ]
 RoleOpt = Annotated[
     str | None,
-    typer.Option("--role", "-r", metavar="NAME", help="Role: a system-prompt preset."),
+    typer.Option(
+        "--role",
+        "-r",
+        metavar="NAME",
+        help="Role: a system-prompt preset.",
+        autocompletion=complete_roles,
+    ),
 ]
 ContinueOpt = Annotated[
     bool,
@@ -119,6 +127,7 @@ SessionOpt = Annotated[
         "--session",
         metavar="NAME|ID",
         help="Continue the session with this name or id, or create it.",
+        autocompletion=complete_sessions,
     ),
 ]
 
