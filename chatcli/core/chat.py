@@ -168,6 +168,11 @@ class ChatCore:
             messages += [ChatMessage(m.role, m.content) for m in group]  # type: ignore[arg-type]
         return self.engine.count_tokens(messages)
 
+    def count_new_context(self) -> int:
+        """Exact tokens a new chat's prompt holds before its first message (the system prompt)."""
+        prompt = self.new_session_prompt()
+        return self.engine.count_tokens([ChatMessage("system", prompt)] if prompt else [])
+
     def _planner(self) -> Planner:
         return Planner(self.engine, self.store, self.settings, self.info.context_length)
 

@@ -249,11 +249,12 @@ class ChatApp(App[int]):
         if outcome.finished is not None:
             usage = outcome.finished.usage
             status.update_status(
-                context_used=usage.prompt_tokens + usage.completion_tokens,
                 tokens_per_s=usage.gen_tokens_per_s,
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
             )
+        if self.session is not None:
+            self.sessions.count_context(self.session)  # what the next send starts from
         self.sessions.refresh_sidebar()
 
     def _place_among_siblings(self, view: MessageView) -> None:

@@ -51,6 +51,7 @@ class Branches:
         had_focus = isinstance(app.focused, MessageView)
         transcript = app.query_one(Transcript)
         await transcript.show(app.history_items(app.session))
+        app.sessions.count_context(app.session)
         shown = transcript.view_of(target.id)
         if had_focus and shown is not None:
             shown.focus()

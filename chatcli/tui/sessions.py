@@ -57,7 +57,14 @@ class SessionControls:
         """The open session, created on the first message of a new chat."""
         app = self.app
         if app.session is None:
-            app.session = app.core.new_session()
+            session = app.core.new_session()
+            if app.settings.context_length != app.configured.context_length:
+                # The model is loaded at the size chosen for another chat: this one keeps it,
+                # so its settings and a restart agree with what it runs at.
+                session = app.core.sessions.change_settings(
+                    session, context_length=app.settings.context_length
+                )
+            app.session = session
             self.refresh_sidebar()
         return app.session
 
@@ -73,6 +80,7 @@ class SessionControls:
             session = app.core.sessions.get(session.id)  # with its draft as saved now
         app.session = session
         transcript = app.query_one(Transcript)
+        app.set_status(tokens_per_s=0.0, prompt_tokens=0, completion_tokens=0)
         if session is None:
             await transcript.remove_children()
             role = None if app.settings.system_prompt else app.settings.role or DEFAULT_ROLE
@@ -80,7 +88,7 @@ class SessionControls:
         else:
             await transcript.show(app.history_items(session))
             self.show_system(session.role, session.system_prompt)
-            self.count_context(session)
+        self.count_context(session)
         app.query_one(PromptInput).load_text(session.draft if session else "")
         self.refresh_sidebar()
 
@@ -104,12 +112,17 @@ class SessionControls:
         label = (session.name or session.title or "Untitled chat") if session else "New chat"
         self.app.query_one(SystemBar).show(label, role, prompt)
 
-    def count_context(self, session: SessionRecord) -> None:
-        """Fill the context meter with the exact size of the session's prompt (in a thread)."""
+    def count_context(self, session: SessionRecord | None) -> None:
+        """Fill the context meter with the exact size of what the next send starts from.
+
+        That is everything before the new message (for None, a new chat: the system prompt),
+        counted in a thread.
+        """
         app = self.app
+        core = app.core
 
         def count() -> None:
-            used = app.core.count_context(session)
+            used = core.count_new_context() if session is None else core.count_context(session)
             app.call_from_thread(app.set_status, context_used=used)
 
         app.run_worker(count, thread=True, exclusive=True, group="count")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from apptools import (
@@ -283,7 +284,8 @@ async def test_status_bar_shows_the_reply_numbers(make_app: MakeApp):
         status = app.query_one(StatusBar).status
         assert status.prompt_tokens == engine.count_tokens(engine.requests[-1])
         assert status.completion_tokens == 5
-        assert status.context_used == status.prompt_tokens + 5
+        assert app.session is not None  # the meter: what the next send starts from
+        assert status.context_used == app.core.count_context(app.session)
         assert status.tokens_per_s > 0
         assert status.activity == ""
         assert app.session is not None
@@ -418,3 +420,53 @@ async def test_a_new_chat_with_only_a_draft_is_kept_and_sending_clears_the_draft
         await wait_for_reply(again, pilot)
     assert make_app.store.get_session(kept.id).draft == ""
     assert [m.content for m in make_app.store.branch(kept.id)] == ["not sent yet", "ok"]
+
+
+def _meter(app: ChatApp) -> int:
+    return app.query_one(StatusBar).status.context_used
+
+
+async def test_the_meter_is_the_exact_count_of_what_the_next_send_starts_from(
+    make_app: MakeApp,
+):
+    engine = FakeEngine(replies=["first answer", "second answer"])
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_workers(app, pilot, "count")
+        new_chat = _meter(app)
+        assert new_chat == app.core.count_new_context() > 0  # the system prompt, not 0
+
+        await send(app, pilot, "Question?")
+        await wait_for_reply(app, pilot)
+        await wait_for_workers(app, pilot, "count")
+        assert app.session is not None
+        assert _meter(app) == app.core.count_context(app.session)
+
+        await pilot.press("ctrl+r")
+        await wait_for_reply(app, pilot)
+        await pilot.press("alt+left")
+        await wait_for_workers(app, pilot, "count")
+        assert _meter(app) == app.core.count_context(app.session)
+
+        await pilot.press("ctrl+n")
+        await wait_for_workers(app, pilot, "count")
+        status = app.query_one(StatusBar).status
+        assert (status.context_used, status.prompt_tokens, status.completion_tokens) == (
+            new_chat,
+            0,
+            0,
+        )
+        # An empty named session shows the same count as a new chat.
+        empty = app.core.new_session(name="empty")
+        assert app.core.count_context(empty) == new_chat
+
+
+async def test_a_new_chat_keeps_the_context_size_the_model_runs_at(make_app: MakeApp):
+    app = make_app(FakeEngine(replies=["ok"]), context_length=4096)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.settings = replace(app.settings, context_length=2048)  # as a Ctrl+O switch leaves it
+        await pilot.press("ctrl+n")
+        await send(app, pilot, "Hi")
+        await wait_for_reply(app, pilot)
+        assert app.session is not None
+        assert make_app.store.get_session(app.session.id).context_length == 2048
