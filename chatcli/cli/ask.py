@@ -186,8 +186,8 @@ def _truncated(
 def describe_trim(event: ContextTrimmed) -> str:
     """One line saying what was left out of the prompt."""
     line = (
-        f"{event.dropped_messages} earlier messages are outside the context "
-        f"({event.context_length} tokens)"
+        f"{event.dropped_messages:,} earlier messages are outside the context "
+        f"({event.context_length:,} tokens)"
     )
     return line + ("; a summary of them was sent" if event.summarized else " and were not sent")
 

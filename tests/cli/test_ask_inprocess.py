@@ -211,3 +211,13 @@ def test_more_after_a_complete_reply_says_there_is_nothing_to_continue() -> None
 
     one_line_error(ask("--session", "s", "--more"), 2, "ended on its own")
     assert saved_sessions()[0]["messages"] == 2
+
+
+def test_numbers_in_notices_are_written_one_way(chatcli_home: Path) -> None:
+    ask(*ECHO, "--session", "long", "--ctx", "2048", "word " * 300)
+    for _ in range(6):
+        ask(*ECHO, "--session", "long", "--ctx", "2048", "word " * 300)
+    result = ask(*ECHO, "--session", "long", "--ctx", "2048", "word " * 300)
+
+    notice = next(line for line in result.stderr.splitlines() if "outside the context" in line)
+    assert "(2,048 tokens)" in notice

@@ -321,6 +321,8 @@ async def test_at_40_by_12_dialogs_scroll_to_their_buttons_and_the_sidebar_leave
         assert app.query_one(SessionsSidebar).outer_size.width <= 18
         await pilot.press("ctrl+b", "ctrl+o")
         screen = await wait_for_screen(app, pilot, SettingsScreen)
+        assert screen.has_class("-narrow")  # labels above full-width fields
+        assert screen.query_one("SelectCurrent #label").size.height == 1  # no mid-word wrap
         dialog = screen.query_one("#dialog")
         save = screen.query_one("#save", Button)
         dialog.scroll_to_widget(save, animate=False)

@@ -135,7 +135,7 @@ class Transcript(VerticalScroll, can_focus=False):
         views = list(self.query(MessageView))
         if dropped <= 0 or not views:
             return
-        note = f"▲ {dropped} earlier messages are outside the context"
+        note = f"▲ {dropped:,} earlier messages are outside the context"
         if summarized:
             note += " (a summary of them is sent)"
         index = max(0, min(dropped - len(self._hidden), len(views) - 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -101,7 +101,25 @@ class SettingsScreen(Dialog[SessionSettings | None]):
     SettingsScreen #model {
         column-span: 3;
     }
+    SettingsScreen.-narrow #fields {
+        grid-size: 1;
+        grid-columns: 1fr;
+        grid-rows: auto;
+    }
+    SettingsScreen.-narrow #fields > Label {
+        height: 1;
+    }
+    SettingsScreen.-narrow #model {
+        column-span: 1;
+    }
+    SettingsScreen SelectCurrent Static#label {
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
     """
+
+    NARROW_BELOW = 80
+    """Terminal width under which the fields stand one to a row."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -112,6 +130,10 @@ class SettingsScreen(Dialog[SessionSettings | None]):
         super().__init__()
         self._current = current
         self._models = models if current.model in models else [*models, current.model]
+
+    def on_resize(self, event: events.Resize) -> None:
+        """On a narrow terminal each label stands above its field, full width."""
+        self.set_class(event.size.width < self.NARROW_BELOW, "-narrow")
 
     def compose(self) -> ComposeResult:
         """Lay out the model picker, the numeric fields two to a row, and the buttons."""
