@@ -134,6 +134,9 @@ def _check_types(data: Mapping[str, Any], where: Where) -> None:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where(key, '')}: '{key}' must be a table")
             _check_backend(key, value, where)
+        elif key == "endpoints":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise ConfigError(f"{where(key, '')}: 'endpoints' must be tables [endpoints.NAME]")
         elif key in LEGACY_LLAMA_KEYS:
             _check_value(key, value, LEGACY_LLAMA_KEYS[key], lambda k: where(k, ""))
         elif key not in _TOP_KEYS:
@@ -222,10 +225,15 @@ def _backend_sections(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _fold_legacy(data: dict[str, Any]) -> dict[str, Any]:
-    """Move the legacy top-level llama keys of one source into its ``[llama]`` table."""
+    """Move one source's top-level keys that belong to a backend into its table.
+
+    That is the legacy llama keys (into ``[llama]``) and ``[endpoints.*]`` (into ``[remote]``).
+    """
     legacy = {key: data.pop(key) for key in list(data) if key in LEGACY_LLAMA_KEYS}
     if legacy:
         data["llama"] = {**legacy, **data.get("llama", {})}
+    if "endpoints" in data:  # [endpoints.NAME] belong to the remote backend
+        data["remote"] = {**data.get("remote", {}), "endpoints": data.pop("endpoints")}
     return data
 
 

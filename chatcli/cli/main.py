@@ -19,6 +19,8 @@ from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
     FLAG,
     SAMPLING,
+    ApiModelOpt,
+    BaseUrlOpt,
     ContinueOpt,
     CtxOpt,
     GpuOpt,
@@ -85,6 +87,8 @@ def main(
     ctx: CtxOpt = None,
     gpu_layers: GpuOpt = None,
     threads: ThreadsOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_model: ApiModelOpt = None,
     verbose: VerboseOpt = False,
     no_tui: Annotated[
         bool,
@@ -103,7 +107,7 @@ def main(
     if context.invoked_subcommand is not None:
         return
     setup_logging(verbose)
-    flags = ModelFlags(model, ctx, gpu_layers, threads, verbose)
+    flags = ModelFlags(model, ctx, gpu_layers, threads, verbose, base_url, api_model)
     with user_errors():
         if no_tui or (sys.stdin.isatty() and os.environ.get("TERM") == "dumb"):
             from chatcli.cli.line_chat import run_line_chat
@@ -142,6 +146,8 @@ def ask(
     ctx: CtxOpt = None,
     gpu_layers: GpuOpt = None,
     threads: ThreadsOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_model: ApiModelOpt = None,
     continue_latest: ContinueOpt = False,
     session: SessionOpt = None,
     no_save: Annotated[
@@ -213,7 +219,7 @@ def ask(
             truncate_input=truncate_input,
             more=more,
             overflow=overflow,
-            model_flags=ModelFlags(model, ctx, gpu_layers, threads, verbose),
+            model_flags=ModelFlags(model, ctx, gpu_layers, threads, verbose, base_url, api_model),
             sampling=SamplingFlags(
                 temperature,
                 top_p,

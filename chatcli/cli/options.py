@@ -99,6 +99,24 @@ ThreadsOpt = Annotated[
         rich_help_panel=MODEL,
     ),
 ]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        help="An OpenAI-compatible server (vLLM, llama-server, Ollama): http://host:8000/v1",
+        rich_help_panel=MODEL,
+    ),
+]
+ApiModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-model",
+        metavar="NAME",
+        help="The model on that server (default: the first it lists).",
+        rich_help_panel=MODEL,
+    ),
+]
 VerboseOpt = Annotated[
     bool,
     typer.Option("--verbose", "-v", metavar=FLAG, help="Show llama.cpp's log and debug messages."),
@@ -141,6 +159,10 @@ class ModelFlags:
     gpu_layers: int | None = None
     threads: int | None = None
     verbose: bool = False
+    base_url: str | None = None
+    """An OpenAI-compatible server to use instead of a local model."""
+    api_model: str | None = None
+    """The model on that server ('' = the first it lists)."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +196,10 @@ def settings_with(flags: ModelFlags) -> Settings:
     changes: dict[str, object] = {}
     if flags.model is not None:
         changes["model"] = flags.model
+    if flags.base_url is not None:  # saved with the session like any model spec
+        changes["model"] = f"endpoint:{flags.base_url}#{flags.api_model or ''}"
+    elif flags.api_model is not None:
+        raise typer.BadParameter("--api-model needs --base-url", param_hint="--api-model")
     if flags.ctx is not None:
         changes["context_length"] = flags.ctx
     if flags.verbose:

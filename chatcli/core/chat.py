@@ -30,7 +30,7 @@ from chatcli.engine.base import (
     TextDelta,
     Usage,
 )
-from chatcli.errors import ContextOverflowError, UsageError
+from chatcli.errors import ChatcliError, ContextOverflowError, UsageError
 from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
 from chatcli.store.store import Store
 
@@ -340,6 +340,9 @@ class ChatCore:
                 elif isinstance(event, ReplyDone):
                     saved = writer.finish(event)
                     yield ReplyFinished(saved, event.usage, event.finish_reason, plan)
+        except ChatcliError:
+            writer.fail()  # e.g. the server failed: the record says so
+            raise
         finally:
             writer.close_if_unfinished()
 
@@ -363,6 +366,7 @@ class _ReplyWriter:
         self.store = store
         self.message_id = reply.id
         self.parts: list[str] = [reply.content] if reply.content else []
+        self.first_text = reply.content
         self.earlier_tokens = int((reply.usage or {}).get("completion_tokens", 0))
         self.last_save = time.monotonic()
         self.finished = False
@@ -394,6 +398,15 @@ class _ReplyWriter:
         )
         self.finished = True
         return self.store.get_message(self.message_id)
+
+    def fail(self) -> None:
+        """The engine failed: a reply with no text is marked failed; a partial one interrupted."""
+        if self.parts and "".join(self.parts) != self.first_text:
+            return  # close_if_unfinished keeps the text received, marked interrupted
+        self.store.update_message(
+            self.message_id, content="".join(self.parts), status="error", finish_reason="error"
+        )
+        self.finished = True
 
     def close_if_unfinished(self) -> None:
         """Keep the partial text when the stream was abandoned (Ctrl+C, crash, quit)."""

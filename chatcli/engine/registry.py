@@ -9,10 +9,11 @@ this module loads no model library. Tests register a scripted backend the same w
 from __future__ import annotations
 
 import importlib
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol, get_type_hints
+from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
 
 from chatcli.engine.base import Engine
 from chatcli.errors import ConfigError, NotFoundError
@@ -68,7 +69,10 @@ class Backend(Protocol):
         ...
 
 
-BUILT_IN: dict[str, str] = {"llama": "chatcli.engine.llama_backend"}
+BUILT_IN: dict[str, str] = {
+    "llama": "chatcli.engine.llama_backend",
+    "remote": "chatcli.engine.remote",
+}
 """Backends that ship with chatcli: name -> module with a ``BACKEND`` attribute."""
 
 FILE_BACKEND = "llama"
@@ -108,6 +112,8 @@ def prefixed(spec: str) -> tuple[Backend, str] | None:
     head, colon, rest = spec.partition(":")
     if not colon:
         return None
+    for name in BUILT_IN:  # their modules are light: the model libraries load only on build
+        get_backend(name)
     for backend in _registered.values():
         if backend.prefix == head:
             return backend, rest
@@ -135,13 +141,16 @@ _NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or 
 
 
 def _plain(hint: Any) -> tuple[type, ...]:
-    args = getattr(hint, "__args__", None)
-    return tuple(a for a in args if a is not type(None)) if args else (hint,)
+    """The classes a value of ``hint`` may be: ``int | None`` -> int, ``dict[...]`` -> dict."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return tuple(a for a in get_args(hint) if a is not type(None))
+    return (origin or hint,)
 
 
 def _fits(value: Any, hint: Any) -> bool:
     if value is None:
-        return type(None) in getattr(hint, "__args__", ())
+        return type(None) in get_args(hint)
     for kind in _plain(hint):
         if isinstance(value, bool):
             if kind is bool:

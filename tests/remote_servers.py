@@ -1,0 +1,125 @@
+"""Servers on 127.0.0.1 for the remote backend's tests.
+
+``misbehaving_server`` is a small OpenAI-shaped server written for the tests: it answers
+``/v1/models`` and streams ``/v1/chat/completions`` as told, or fails in one chosen way.
+The real server (llama-cpp-python's own) is started by ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Behaviour:
+    """What the server does with the next chat request."""
+
+    words: list[str] = field(default_factory=lambda: ["Hello ", "there ", "friend."])
+    fail_status: int | None = None
+    """Answer the chat request with this HTTP status instead."""
+    retry_after: str | None = None
+    drop_after: int | None = None
+    """Cut the connection after this many words."""
+    stall_s: float = 0.0
+    """Wait this long before answering."""
+    garbage: bool = False
+    """Answer with something that is not JSON."""
+    chats: int = 0
+    """How many chat requests came in."""
+    bodies: list[dict] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    """The Authorization header of every chat request."""
+
+
+def _chunk(text: str | None, finish: str | None = None) -> bytes:
+    delta = {"content": text} if text is not None else {}
+    event = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "tiny",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(event)}\n\n".encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    behaviour: Behaviour
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.endswith("/v1/models"):
+            self._json(200, {"object": "list", "data": [{"id": "tiny", "object": "model"}]})
+        else:
+            self._json(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if not self.path.endswith("/chat/completions"):
+            self._json(404, {"error": "not found"})
+            return
+        plan = self.behaviour
+        plan.chats += 1
+        plan.bodies.append(body)
+        plan.keys.append(self.headers.get("Authorization", ""))
+        time.sleep(plan.stall_s)
+        if plan.fail_status is not None:
+            headers = {"Retry-After": plan.retry_after} if plan.retry_after else {}
+            self._json(plan.fail_status, {"error": {"message": "no"}}, headers)
+            return
+        if plan.garbage:
+            self._raw(200, b"<html>this is not an API</html>", "text/html")
+            return
+        self._stream(plan)
+
+    def _stream(self, plan: Behaviour) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for index, word in enumerate(plan.words):
+            if plan.drop_after is not None and index == plan.drop_after:
+                self.wfile.flush()
+                self.connection.shutdown(2)  # the stream breaks off mid-reply
+                return
+            self.wfile.write(_chunk(word))
+            self.wfile.flush()
+        self.wfile.write(_chunk(None, "stop"))
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _json(self, status: int, data: object, headers: dict[str, str] | None = None) -> None:
+        self._raw(status, json.dumps(data).encode(), "application/json", headers)
+
+    def _raw(
+        self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@contextmanager
+def misbehaving_server() -> Iterator[tuple[str, Behaviour]]:
+    """A server on a free loopback port; yields its base URL and its behaviour to change."""
+    behaviour = Behaviour()
+    handler = type("Handler", (_Handler,), {"behaviour": behaviour})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", behaviour
+    finally:
+        server.shutdown()
+        server.server_close()
