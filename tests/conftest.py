@@ -70,3 +70,14 @@ def model_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         raise AssertionError("this test loads the real model: mark it @pytest.mark.model")
 
     monkeypatch.setattr(LlamaBackend, "build", refuse)
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server with the default model, on 127.0.0.1."""
+    from remote_servers import llama_cpp_server
+
+    from chatcli.catalog import resolve_model
+
+    with llama_cpp_server(str(resolve_model("").path)) as url:
+        yield url

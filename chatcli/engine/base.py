@@ -218,6 +218,8 @@ class EngineInfo:
     """Sampling the model's publisher recommends (from the catalog)."""
     capabilities: EngineCapabilities = field(default_factory=EngineCapabilities)
     """What this engine can do."""
+    remote: bool = False
+    """Whether the model runs on a server (``model_path`` is then its URL)."""
 
 
 @runtime_checkable

@@ -167,6 +167,7 @@ class RemoteEngine:
             capabilities=EngineCapabilities(
                 exact_token_count=exact, count_margin=0.0 if exact else ESTIMATE_MARGIN
             ),
+            remote=True,
         )
         return self._info
 

@@ -135,6 +135,8 @@ class SessionControls:
             gpu_layers=info.gpu_layers,
             context_length=info.context_length,
             context_used=0,
+            estimated=not info.capabilities.exact_token_count,
+            server=_host(info.model_path) if info.remote else "",
             activity="",
         )
 
@@ -302,3 +304,8 @@ class SessionControls:
         old.close()
         self.show_engine()
         await self.open_session(app.core.sessions.get(session.id) if session else None)
+
+
+def _host(url: str) -> str:
+    """``gpu-box:8000`` from ``http://gpu-box:8000/v1``."""
+    return url.split("://", 1)[-1].split("/", 1)[0]

@@ -19,6 +19,10 @@ class Status:
     tokens_per_s: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    server: str = ""
+    """For a remote engine: the server it talks to ('' = a local model)."""
+    estimated: bool = False
+    """Whether the context meter is an estimate (a server that cannot tokenize chats)."""
     activity: str = ""
     """What is happening now ('processing prompt…', 'generating…'); '' when idle."""
 
@@ -48,15 +52,17 @@ class StatusBar(Static):
 
 def describe(status: Status) -> str:
     """The status line's text."""
-    gpu = (
-        "CPU"
-        if status.gpu_layers == 0
-        else f"GPU {'all' if status.gpu_layers < 0 else status.gpu_layers}"
-    )
-    parts = [status.model or "no model", gpu]
+    if status.server:
+        where = status.server  # a remote engine: its own GPUs are not ours to report
+    elif status.gpu_layers == 0:
+        where = "CPU"
+    else:
+        where = f"GPU {'all' if status.gpu_layers < 0 else status.gpu_layers}"
+    parts = [status.model or "no model", where]
     if status.context_length:
         share = 100 * status.context_used // status.context_length
-        parts.append(f"ctx {status.context_used:,}/{status.context_length:,} ({share}%)")
+        about = "~" if status.estimated else ""
+        parts.append(f"ctx {about}{status.context_used:,}/{status.context_length:,} ({share}%)")
     if status.completion_tokens:
         parts.append(
             f"{status.tokens_per_s:.1f} tok/s · {status.prompt_tokens:,} in · "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from apptools import MakeApp
 from fakes import FakeEngine
 
@@ -75,3 +76,22 @@ async def test_up_on_empty_input_recalls_last_prompt(make_app: MakeApp):
         await wait_for_reply(app, pilot)
         await pilot.press("up")
         assert app.query_one(PromptInput).text == "first question"
+
+
+@pytest.mark.model
+async def test_the_app_chats_through_a_real_server(make_app: MakeApp, llama_server: str):
+    from chatcli.assembly import load_engine
+    from chatcli.config import Settings
+    from chatcli.tui.status import StatusBar
+
+    engine = load_engine(Settings(model=f"endpoint:{llama_server}#", context_length=2048))
+    app = make_app(engine)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "Say hi.")
+        await wait_for_reply(app, pilot)
+        reply = [v for v in app.query(MessageView) if v.role == "assistant"][-1]
+        assert reply.record is not None and reply.record.content.strip()
+        line = str(app.query_one(StatusBar).render())
+        assert "ctx ~" in line  # an estimate, and it says so
+        assert "127.0.0.1:" in line and "CPU" not in line  # where it runs, no local figures
+    engine.close()
