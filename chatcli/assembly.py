@@ -10,15 +10,17 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from chatcli import paths
 from chatcli.catalog import model_ref
-from chatcli.config import Settings
+from chatcli.config import Settings, load_settings
 from chatcli.core.chat import ChatCore
 from chatcli.core.sessions import Sessions
 from chatcli.engine.base import Engine
 from chatcli.engine.registry import BuildRequest, get_backend, parse_options
+from chatcli.errors import UsageError
 from chatcli.store.store import Store
 
 
@@ -66,3 +68,23 @@ def open_sessions(save: bool = True, path: Path | None = None) -> Iterator[Sessi
 def build_core(engine: Engine, sessions: Sessions, settings: Settings) -> ChatCore:
     """The chat core over ``engine`` and the store behind ``sessions``."""
     return ChatCore(engine, sessions.store, settings, sessions=sessions)
+
+
+def endpoints(settings: Settings | None = None) -> dict[str, dict[str, object]]:
+    """The ``[endpoints.NAME]`` tables of the config (no keys: those stay in the environment)."""
+    chosen = settings if settings is not None else load_settings()
+    table = chosen.backend_values("remote").get("endpoints", {})
+    return dict(table) if isinstance(table, dict) else {}
+
+
+def served_models(spec: str, settings: Settings | None = None) -> list[str]:
+    """The models the server behind ``spec`` (``endpoint:...``) lists."""
+    chosen = settings if settings is not None else load_settings()
+    engine = build_engine(replace(chosen, model=spec), snapshots=False)
+    try:
+        listed = getattr(engine, "served_models", None)
+        if listed is None:
+            raise UsageError(f"{spec} is not a server")
+        return list(listed())
+    finally:
+        engine.close()

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from chatcli.assembly import open_sessions
+from chatcli.assembly import endpoints, open_sessions, served_models
 from chatcli.catalog import load_catalog, resolve_model
 from chatcli.cli.completion import complete_roles, complete_sessions
 from chatcli.cli.errors import say, user_errors
@@ -116,8 +116,12 @@ def _label(session: SessionRecord) -> str:
 
 
 @models_app.command("list")
-def models_list() -> None:
-    """List the catalog's models; the first is the default."""
+def models_list(
+    remote: Annotated[
+        bool, typer.Option("--remote", help="Also ask each endpoint which models it serves.")
+    ] = False,
+) -> None:
+    """List the catalog's models (the first is the default) and the configured endpoints."""
     with user_errors():
         for index, entry in enumerate(load_catalog()):
             try:
@@ -126,3 +130,19 @@ def models_list() -> None:
                 where = f"(not available: {error.message})"
             default = " (default)" if index == 0 else ""
             print(f"{entry.name}{default}: {entry.description}\n    {where}")
+        for name, endpoint in endpoints().items():
+            print(f"endpoint:{name}: {endpoint.get('model') or 'the first model it lists'}")
+            print(f"    {endpoint.get('base_url', '(no base_url)')}")
+            if remote:
+                _print_served(name)
+
+
+def _print_served(name: str) -> None:
+    """The models a configured endpoint serves (or why they cannot be listed)."""
+    try:
+        models = served_models(f"endpoint:{name}")
+    except ChatcliError as error:
+        say(f"endpoint:{name}: {error.message}")
+        return
+    for model in models:
+        print(f"      serves {model}")

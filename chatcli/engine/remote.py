@@ -29,7 +29,7 @@ from chatcli.engine.base import (
     Usage,
 )
 from chatcli.engine.registry import BuildRequest
-from chatcli.engine.remote_http import Chunk, RemoteClient, remote_failure
+from chatcli.engine.remote_http import Chunk, RemoteClient, remote_failure, rough_count
 from chatcli.errors import ConfigError, NotFoundError, RemoteError
 
 DEFAULT_CONTEXT = 4096
@@ -182,9 +182,24 @@ class RemoteEngine:
         assert self._client is not None
         return self._client
 
+    def served_models(self) -> list[str]:
+        """Every model id the server lists."""
+        return self._ready().model_ids
+
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        """The prompt's size: exact where the server tokenizes chats, else an estimate."""
-        return self._ready().count(messages)
+        """The prompt's size: exact where the server tokenizes chats, else an estimate.
+
+        An estimate starts with characters / 3 (cautious: more tokens than most text has);
+        only a prompt that might fill half the context is sent to the server's tokenizer.
+        Measured (benchmarks/bench_remote.py): time to first token 1.14x of a bare openai
+        loop when every count asked the server, 0.91–1.09x with this.
+        """
+        client = self._ready()
+        if client.counting == "estimated":
+            rough = rough_count(messages)
+            if rough < self.load().context_length // 2:
+                return rough
+        return client.count(messages)
 
     def stream(
         self,

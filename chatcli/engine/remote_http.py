@@ -44,6 +44,7 @@ class RemoteClient:
         self.api_key = api_key
         self.timeout_s = timeout_s
         self.model = ""
+        self.model_ids: list[str] = []
         self.context_length: int | None = None
         self.counting: Counting = "estimated"
         self._count: Any = None
@@ -64,6 +65,7 @@ class RemoteClient:
         except Exception as error:
             raise remote_failure(error, self.base_url) from None
         ids = [entry.id for entry in listed]
+        self.model_ids = ids
         if model and model not in ids and ids:
             raise RemoteError(f"{self.base_url} has no model '{model}' (it has: {', '.join(ids)})")
         self.model = model or (ids[0] if ids else "")
@@ -88,7 +90,7 @@ class RemoteClient:
             with suppress(Exception):
                 if counter(probe) > 0:
                     return counter, kind  # type: ignore[return-value]
-        return _count_characters, "estimated"
+        return rough_count, "estimated"
 
     def count(self, messages: Sequence[ChatMessage]) -> int:
         """The prompt's size in tokens (see ``counting`` for whether it is exact)."""
@@ -199,7 +201,8 @@ def _context_of(entry: Any) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def _count_characters(messages: Sequence[ChatMessage]) -> int:
+def rough_count(messages: Sequence[ChatMessage]) -> int:
+    """A cautious size of ``messages`` from characters alone (no server needed)."""
     chars = sum(len(m.content) for m in messages)
     return int(chars / CHARS_PER_TOKEN) + PER_MESSAGE_ESTIMATE * (len(messages) + 1)
 

@@ -178,3 +178,21 @@ def test_a_cancel_closes_the_stream_at_once(server: tuple[str, Behaviour]) -> No
     assert len(received) == 3
     assert done.finish_reason == "interrupted"
     assert engine.load().capabilities.exact_token_count is False
+
+
+def test_models_list_shows_endpoints_and_what_they_serve(
+    server: tuple[str, Behaviour], chatcli_home: Path
+) -> None:
+    url, _ = server
+    config = chatcli_home / "config" / "config.toml"
+    config.write_text(
+        config.read_text() + '\n[endpoints.gone]\nbase_url = "http://127.0.0.1:9/v1"\n'
+    )
+    result = CliRunner().invoke(app_under_test(), ["models", "list", "--remote"])
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"endpoint:lab: the first model it lists\n    {url}\n      serves tiny\n" in result.stdout
+    )
+    assert "endpoint:gone" in result.stdout
+    assert "endpoint:gone: cannot reach" in result.stderr
