@@ -33,6 +33,8 @@ class Behaviour:
     chats: int = 0
     """How many chat requests came in."""
     bodies: list[dict] = field(default_factory=list)
+    flavour: str = "plain"
+    """Which tokenizing routes it offers: "plain" (none), "vllm" or "llama-server"."""
     keys: list[str] = field(default_factory=list)
     """The Authorization header of every chat request."""
 
@@ -56,14 +58,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        flavour = self.behaviour.flavour
         if self.path.endswith("/v1/models"):
-            self._json(200, {"object": "list", "data": [{"id": "tiny", "object": "model"}]})
+            model: dict[str, object] = {"id": "tiny", "object": "model"}
+            if flavour == "vllm":
+                model["max_model_len"] = 8192
+            self._json(200, {"object": "list", "data": [model]})
+        elif self.path == "/props" and flavour == "llama-server":
+            self._json(200, {"default_generation_settings": {"n_ctx": 3072}})
         else:
             self._json(404, {"error": "not found"})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
+        if self._tokenizing(body):
+            return
         if not self.path.endswith("/chat/completions"):
             self._json(404, {"error": "not found"})
             return
@@ -80,6 +90,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._raw(200, b"<html>this is not an API</html>", "text/html")
             return
         self._stream(plan)
+
+    def _tokenizing(self, body: dict) -> bool:
+        """The tokenizer routes of vLLM and llama-server: one token per word, +2 per message."""
+        flavour = self.behaviour.flavour
+        if flavour == "vllm" and self.path == "/tokenize":
+            words = sum(len(m["content"].split()) + 2 for m in body["messages"])
+            self._json(200, {"count": words + 1})
+        elif flavour == "llama-server" and self.path == "/apply-template":
+            text = " ".join(f"<{m['role']}> {m['content']}" for m in body["messages"])
+            self._json(200, {"prompt": text + " <assistant>"})
+        elif flavour == "llama-server" and self.path == "/tokenize":
+            self._json(200, {"tokens": list(range(len(body["content"].split())))})
+        else:
+            return False
+        return True
 
     def _stream(self, plan: Behaviour) -> None:
         self.send_response(200)

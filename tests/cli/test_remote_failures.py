@@ -196,3 +196,32 @@ def test_models_list_shows_endpoints_and_what_they_serve(
     )
     assert "endpoint:gone" in result.stdout
     assert "endpoint:gone: cannot reach" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flavour", "context", "count"),
+    [
+        ("vllm", 8192, (2 + 2) + (1 + 2) + 1),  # /tokenize with the messages
+        ("llama-server", 3072, 6),  # /apply-template, then /tokenize
+    ],
+)
+def test_servers_that_tokenize_chats_give_exact_counts_and_their_context(
+    server: tuple[str, Behaviour], flavour: str, context: int, count: int
+) -> None:
+    url, behaviour = server
+    behaviour.flavour = flavour
+    engine = build_engine(Settings(model=f"endpoint:{url}#"), snapshots=False)
+    try:
+        info = engine.load()
+        messages = [ChatMessage("system", "be brief"), ChatMessage("user", "hi")]
+        assert info.capabilities.exact_token_count is True
+        assert info.capabilities.count_margin == 0.0
+        assert info.context_length == context
+        assert engine.count_tokens(messages) == count
+    finally:
+        engine.close()
+
+
+def test_a_model_the_server_does_not_have_is_one_line(server: tuple[str, Behaviour]) -> None:
+    url, _ = server
+    one_line(ask("--base-url", url, "--api-model", "giant", "hi"), 7, "no model 'giant'", "tiny")
