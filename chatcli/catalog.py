@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chatcli import paths
-from chatcli.engine.registry import FILE_BACKEND, ModelRef, prefixed
+from chatcli.engine.registry import FILE_BACKEND, SERVER_BACKEND, ModelRef, prefixed
 from chatcli.errors import ConfigError, ModelError, NotFoundError
 
 
@@ -35,6 +35,9 @@ class CatalogEntry:
     """Model hub repository the file can be downloaded from by hand."""
     hub_file: str | None = None
     """File name in that repository; chatcli looks for it in its models directory."""
+    endpoint: str | None = None
+    """A model served by an OpenAI-compatible server: a ``[endpoints.NAME]`` name, or a
+    ``URL#MODEL``."""
     sha256: str | None = None
     """Expected digest of the file."""
     size: int | None = None
@@ -94,6 +97,7 @@ def _read_entry(path: Path) -> CatalogEntry:
             local_path=source.get("path"),
             hub_repo=hub.get("repo"),
             hub_file=hub.get("file"),
+            endpoint=source.get("endpoint"),
             aliases=tuple(data.pop("aliases", ())),
             **data,
         )
@@ -126,6 +130,15 @@ def model_ref(spec: str, catalog: list[CatalogEntry] | None = None) -> ModelRef:
     if claimed is not None:
         backend, rest = claimed
         return ModelRef(backend=backend.name, name=spec, location=rest)
+    served = _served_entry(spec, catalog)
+    if served is not None and served.endpoint:
+        return ModelRef(
+            backend=SERVER_BACKEND,
+            name=served.name,
+            location=served.endpoint,
+            context_length=served.context_length,
+            sampling=dict(served.sampling),
+        )
     resolved = resolve_model(spec, catalog)
     entry = resolved.entry
     return ModelRef(
@@ -137,6 +150,14 @@ def model_ref(spec: str, catalog: list[CatalogEntry] | None = None) -> ModelRef:
         sha256=entry.sha256 if entry and entry.sha256 else None,
         sampling=dict(entry.sampling) if entry else {},
     )
+
+
+def _served_entry(spec: str, catalog: list[CatalogEntry] | None) -> CatalogEntry | None:
+    """The catalog entry ``spec`` names, when that entry lives on a server."""
+    entries = catalog if catalog is not None else load_catalog()
+    if not spec:
+        return entries[0] if entries[0].endpoint else None
+    return next((e for e in entries if e.endpoint and (spec == e.name or spec in e.aliases)), None)
 
 
 def _locate(entry: CatalogEntry) -> ResolvedModel:

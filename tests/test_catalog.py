@@ -268,3 +268,17 @@ def test_file_sha256_matches_hashlib(tmp_path: Path, size: int) -> None:
     path.write_bytes(data)
 
     assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+
+
+def test_a_catalog_entry_can_live_on_a_server(catalog_folder: Path) -> None:
+    from chatcli.catalog import model_ref
+
+    (catalog_folder / "30-big.toml").write_text(
+        'name = "big"\ndescription = "A 70B on the lab box"\ncontext_length = 32768\n'
+        '[source]\nendpoint = "lab"\n[sampling]\ntemperature = 0.6\n',
+        encoding="utf-8",
+    )
+    ref = model_ref("big", load_catalog(catalog_folder))
+
+    assert (ref.backend, ref.name, ref.location) == ("remote", "big", "lab")
+    assert ref.context_length == 32768 and ref.sampling == {"temperature": 0.6}

@@ -77,6 +77,8 @@ BUILT_IN: dict[str, str] = {
 
 FILE_BACKEND = "llama"
 """The backend that runs model files (catalog entries and paths)."""
+SERVER_BACKEND = "remote"
+"""The backend of catalog entries that live on a server (``source.endpoint``)."""
 
 _registered: dict[str, Backend] = {}
 
