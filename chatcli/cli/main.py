@@ -14,6 +14,7 @@ import typer
 
 from chatcli import __version__
 from chatcli.cli import manage
+from chatcli.cli import search as search_command
 from chatcli.cli.ask import AskRequest, read_stdin, run_ask
 from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
@@ -68,6 +69,7 @@ app = typer.Typer(
 app.add_typer(manage.roles_app, name="roles")
 app.add_typer(manage.sessions_app, name="sessions")
 app.add_typer(manage.models_app, name="models")
+app.command("search")(search_command.search)
 
 
 def _version(value: bool) -> None:
@@ -235,7 +237,7 @@ def ask(
     raise typer.Exit(code)
 
 
-COMMANDS = frozenset({"ask", "roles", "sessions", "models"})
+COMMANDS = frozenset({"ask", "roles", "sessions", "models", "search"})
 
 
 def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:

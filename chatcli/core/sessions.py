@@ -15,6 +15,7 @@ from chatcli.core.naming import clean_session_name
 from chatcli.core.roles import get_role
 from chatcli.errors import NotFoundError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
+from chatcli.store.search import SearchHit
 from chatcli.store.store import Store
 
 
@@ -222,6 +223,19 @@ class Sessions:
         """Pin (never drop from the context) or unpin a message; return it as saved."""
         self.store.set_pinned(message.id, pinned)
         return self.store.get_message(message.id)
+
+    def search(
+        self,
+        query: str,
+        *,
+        role: str | None = None,
+        session: SessionRecord | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        """Messages whose text matches ``query`` (FTS5 syntax), best match first."""
+        return self.store.search.find(
+            query, role=role, session_id=session.id if session else None, limit=limit
+        )
 
     def latest_summary(self, session: SessionRecord) -> SummaryRecord | None:
         """The summary sent in place of the earliest messages of the shown branch, if any."""

@@ -103,12 +103,57 @@ def _session_drafts(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE sessions ADD COLUMN draft TEXT NOT NULL DEFAULT ''")
 
 
+_SEARCH_INDEX = (
+    # External-content FTS5 over messages.content: the text is stored once, in messages.
+    # A streaming reply is indexed once it is final (not at every save while it streams).
+    """
+    CREATE VIRTUAL TABLE message_search USING fts5(
+        content, content='messages', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+    WHEN new.status != 'streaming' BEGIN
+        INSERT INTO message_search(rowid, content) VALUES (new.rowid, new.content);
+    END
+    """,
+    """
+    CREATE TRIGGER message_search_delete AFTER DELETE ON messages
+    WHEN old.status != 'streaming' BEGIN
+        INSERT INTO message_search(message_search, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+    END
+    """,
+    """
+    CREATE TRIGGER message_search_update AFTER UPDATE OF content, status ON messages BEGIN
+        INSERT INTO message_search(message_search, rowid, content)
+        SELECT 'delete', old.rowid, old.content WHERE old.status != 'streaming';
+        INSERT INTO message_search(rowid, content)
+        SELECT new.rowid, new.content WHERE new.status != 'streaming';
+    END
+    """,
+    # Not 'rebuild': that would index streaming rows too, which the triggers never remove.
+    """
+    INSERT INTO message_search(rowid, content)
+    SELECT rowid, content FROM messages WHERE status != 'streaming'
+    """,
+)
+
+
+def _message_search(connection: sqlite3.Connection) -> None:
+    """Full-text search over every message (FTS5, diacritics folded), backfilled."""
+    for statement in _SEARCH_INDEX:
+        connection.execute(statement)
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
     ("003_overflow_and_summaries", _overflow_and_summaries),
     ("004_context_windows", _context_windows),
     ("005_session_drafts", _session_drafts),
+    ("006_message_search", _message_search),
 )
 """Every migration, in the order it must be applied."""
 

@@ -41,6 +41,7 @@ from chatcli.store.rows import (
     session_from_row,
     session_values,
 )
+from chatcli.store.search import SearchIndex
 from chatcli.store.summaries import SummaryTable
 from chatcli.store.windows import WindowTable
 
@@ -82,6 +83,8 @@ class Store:
         """Summaries written by the 'summarize' overflow policy."""
         self.windows = WindowTable(self._locked)
         """Remembered starts of the sent part of each branch."""
+        self.search = SearchIndex(self._locked)
+        """Full-text search over every message."""
         try:
             with translate_errors(path):
                 apply_migrations(self._connection)

@@ -1,0 +1,100 @@
+"""Full-text search over every message (SQLite FTS5, ranked by bm25)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from chatcli.errors import UsageError
+from chatcli.store.queries import QUALIFIED_MESSAGE_LIST
+from chatcli.store.records import MessageRecord
+from chatcli.store.rows import message_from_row
+
+Locked = Callable[[], AbstractContextManager[sqlite3.Connection]]
+
+MARK_START, MARK_END = "«", "»"
+"""What the snippet puts around the words that matched."""
+SNIPPET_TOKENS = 16
+"""Words of context a snippet shows around the match."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A message that matched, with where it is and the matching words marked."""
+
+    message: MessageRecord
+    session_name: str | None
+    session_title: str
+    snippet: str
+    """The matching part of the text, the matched words between « and »."""
+    rank: float
+    """bm25 score: lower is a better match."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hit as JSON: the message's own shape plus where it is and the snippet."""
+        return {
+            "message": self.message.to_dict(),
+            "session_name": self.session_name,
+            "session_title": self.session_title,
+            "snippet": self.snippet,
+            "rank": self.rank,
+        }
+
+
+class SearchIndex:
+    """Queries the FTS5 index the migrations keep in sync; used through ``Store.search``."""
+
+    def __init__(self, locked: Locked) -> None:
+        self._locked = locked
+
+    def find(
+        self,
+        query: str,
+        *,
+        role: str | None = None,
+        session_id: str | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        """Messages matching ``query`` (FTS5 syntax: words, "a phrase", prefix*, a OR b)."""
+        if not query.strip():
+            raise UsageError("nothing to search for")
+        sql = (
+            f"SELECT {QUALIFIED_MESSAGE_LIST}, s.name AS session_name, s.title AS session_title,"
+            f" snippet(message_search, 0, ?, ?, '…', {SNIPPET_TOKENS}) AS snippet,"
+            " bm25(message_search) AS rank"
+            " FROM message_search JOIN messages AS m ON m.rowid = message_search.rowid"
+            " JOIN sessions AS s ON s.id = m.session_id WHERE message_search MATCH ?"
+        )
+        parameters: list[object] = [MARK_START, MARK_END, query]
+        if role is not None:
+            sql += " AND m.role = ?"
+            parameters.append(role)
+        if session_id is not None:
+            sql += " AND m.session_id = ?"
+            parameters.append(session_id)
+        sql += " ORDER BY rank LIMIT ?"
+        parameters.append(limit)
+        with self._locked() as connection:
+            try:
+                rows = connection.execute(sql, parameters).fetchall()
+            except sqlite3.OperationalError as error:
+                raise UsageError(f"cannot search for {query!r}: {_plain(error)}") from None
+        return [_hit(row) for row in rows]
+
+
+def _hit(row: sqlite3.Row) -> SearchHit:
+    return SearchHit(
+        message_from_row(row),
+        row["session_name"],
+        row["session_title"],
+        " ".join(str(row["snippet"]).split()),
+        float(row["rank"]),
+    )
+
+
+def _plain(error: sqlite3.OperationalError) -> str:
+    text = str(error).removeprefix("fts5: ")
+    return f'{text} (quote words with special characters: "like this")'
