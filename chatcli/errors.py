@@ -69,6 +69,12 @@ class RemoteError(ChatcliError):
     exit_code = 7
 
 
+class BadFileError(ChatcliError):
+    """A file given to chatcli (an import) is not what it should be; nothing was written."""
+
+    exit_code = 9
+
+
 class StoreError(ChatcliError):
     """The session database could not be opened, read or written."""
 

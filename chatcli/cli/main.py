@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from chatcli import __version__
-from chatcli.cli import manage
+from chatcli.cli import manage, transfer
 from chatcli.cli import search as search_command
 from chatcli.cli.ask import AskRequest, read_stdin, run_ask
 from chatcli.cli.errors import setup_logging, user_errors
@@ -70,6 +70,8 @@ app.add_typer(manage.roles_app, name="roles")
 app.add_typer(manage.sessions_app, name="sessions")
 app.add_typer(manage.models_app, name="models")
 app.command("search")(search_command.search)
+manage.sessions_app.command("export")(transfer.export)
+manage.sessions_app.command("import")(transfer.import_)
 
 
 def _version(value: bool) -> None:

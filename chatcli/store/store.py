@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, TypedDict, Unpack
 
 from chatcli.errors import NotFoundError
+from chatcli.store.bulk import BulkWriter
 from chatcli.store.db import connect, transaction, translate_errors
 from chatcli.store.migrations import apply_migrations
 from chatcli.store.queries import (
@@ -85,6 +86,8 @@ class Store:
         """Remembered starts of the sent part of each branch."""
         self.search = SearchIndex(self._locked)
         """Full-text search over every message."""
+        self.bulk = BulkWriter(self._writing)
+        """Whole sessions at once: export reads, import writes."""
         try:
             with translate_errors(path):
                 apply_migrations(self._connection)

@@ -1,0 +1,84 @@
+"""``chatcli sessions export`` and ``import``: conversations out of chatcli and back in."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatcli.assembly import open_sessions
+from chatcli.cli.completion import complete_sessions
+from chatcli.cli.errors import say, user_errors
+from chatcli.cli.options import one_of
+from chatcli.core.portable import export_sessions, import_bundles, read_export, session_markdown
+from chatcli.errors import BadFileError, UsageError
+
+
+def export(
+    name_or_id: Annotated[
+        str | None, typer.Argument(metavar="NAME|ID", autocompletion=complete_sessions)
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every session (JSON only).")] = False,
+    format_name: Annotated[
+        str,
+        typer.Option("--format", metavar="[json|md]", callback=one_of(("json", "md"))),
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here, not stdout.")
+    ] = None,
+) -> None:
+    """Export a session (or --all) as JSON that keeps everything, or Markdown for reading."""
+    with user_errors(), open_sessions() as sessions:
+        if every == (name_or_id is not None):
+            raise UsageError("name one session, or give --all")
+        if every and format_name == "md":
+            raise UsageError("--all exports JSON; export sessions one by one as Markdown")
+        chosen = sessions.recent() if every else [sessions.require(name_or_id or "")]
+        if format_name == "md":
+            text = session_markdown(sessions, chosen[0])
+        else:
+            text = json.dumps(export_sessions(sessions, chosen), ensure_ascii=False, indent=1)
+        _write(text + "\n", output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        temporary = output.with_name(output.name + ".part")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(output)  # never a half-written file under the final name
+    except OSError as error:
+        raise BadFileError(f"cannot write {output}: {error.strerror}") from None
+    say(f"wrote {output}")
+
+
+def import_(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE", help="A chatcli export, or - for stdin.")
+    ],
+) -> None:
+    """Import sessions from an export; the whole file is checked before anything is written."""
+    with user_errors():
+        bundles = read_export(_read(source))
+        with open_sessions() as sessions:
+            notices = import_bundles(sessions, bundles)
+        for notice in notices:
+            say(notice)
+        count = sum(len(b.messages) for b in bundles)
+        say(f"imported {len(bundles):,} sessions, {count:,} messages")
+
+
+def _read(source: str) -> object:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadFileError(f"cannot read {source}: {error}") from None
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise BadFileError(f"{source} is not JSON ({error})") from None

@@ -1,0 +1,103 @@
+"""Writing whole sessions at once (an import): every row in one transaction, or none."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from chatcli.store.queries import INSERT_MESSAGE_SQL, INSERT_SESSION_SQL, MESSAGE_LIST
+from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
+from chatcli.store.rows import message_from_row, message_values, session_values
+
+Writing = Callable[[], AbstractContextManager[sqlite3.Connection]]
+
+
+@dataclass(frozen=True)
+class SessionBundle:
+    """A session with everything in it, as exported (messages parents first)."""
+
+    session: SessionRecord
+    messages: tuple[MessageRecord, ...]
+    summaries: tuple[SummaryRecord, ...] = ()
+
+
+class BulkWriter:
+    """Inserts bundles as they are; used through ``Store.bulk``."""
+
+    def __init__(self, writing: Writing) -> None:
+        self._writing = writing
+
+    def taken_ids(self, session_ids: Sequence[str], message_ids: Sequence[str]) -> set[str]:
+        """Which of these session and message ids the store already holds."""
+        taken: set[str] = set()
+        with self._writing() as connection:
+            for table, ids in (("sessions", session_ids), ("messages", message_ids)):
+                for start in range(0, len(ids), 500):  # SQLite's variable limit
+                    chunk = list(ids[start : start + 500])
+                    marks = ", ".join("?" * len(chunk))
+                    rows = connection.execute(
+                        f"SELECT id FROM {table} WHERE id IN ({marks})", chunk
+                    ).fetchall()
+                    taken.update(str(row[0]) for row in rows)
+        return taken
+
+    def taken_names(self, names: Sequence[str]) -> set[str]:
+        """Which of these session names are in use."""
+        with self._writing() as connection:
+            return {
+                name
+                for name in names
+                if connection.execute("SELECT 1 FROM sessions WHERE name = ?", (name,)).fetchone()
+            }
+
+    def insert(self, bundles: Sequence[SessionBundle]) -> None:
+        """Write every bundle in one transaction (a failure writes nothing)."""
+        with self._writing() as connection:
+            for bundle in bundles:
+                connection.execute(INSERT_SESSION_SQL, session_values(bundle.session))
+                connection.executemany(
+                    INSERT_MESSAGE_SQL, [message_values(m) for m in bundle.messages]
+                )
+                connection.executemany(
+                    "INSERT INTO summaries (id, session_id, upto_message_id, content, created)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (s.id, s.session_id, s.upto_message_id, s.content, s.created)
+                        for s in bundle.summaries
+                    ],
+                )
+
+    def summaries_of(self, session_id: str) -> list[SummaryRecord]:
+        """Every summary of a session, oldest first (for an export)."""
+        with self._writing() as connection:
+            rows = connection.execute(
+                "SELECT id, session_id, upto_message_id, content, created FROM summaries"
+                " WHERE session_id = ? ORDER BY created, rowid",
+                (session_id,),
+            ).fetchall()
+        return [SummaryRecord(*row) for row in rows]
+
+    def messages_of(self, session_id: str) -> list[MessageRecord]:
+        """Every message of a session on every branch, parents before children."""
+        with self._writing() as connection:
+            rows = connection.execute(
+                f"SELECT {MESSAGE_LIST} FROM messages WHERE session_id = ? ORDER BY created, rowid",
+                (session_id,),
+            ).fetchall()
+        return _parents_first([message_from_row(row) for row in rows])
+
+
+def _parents_first(messages: list[MessageRecord]) -> list[MessageRecord]:
+    """Order ``messages`` so that each comes after its parent (created order within that)."""
+    children: dict[str | None, list[MessageRecord]] = {}
+    for message in messages:
+        children.setdefault(message.parent_id, []).append(message)
+    ordered: list[MessageRecord] = []
+    todo = list(reversed(children.get(None, [])))
+    while todo:
+        message = todo.pop()
+        ordered.append(message)
+        todo.extend(reversed(children.get(message.id, [])))
+    return ordered
