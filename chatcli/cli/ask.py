@@ -53,6 +53,10 @@ class AskRequest:
     overflow: str | None = None
     more: bool = False
     """Continue the session's last reply instead of asking something new."""
+    branch: int | None = None
+    """Go on from this branch of the session (``sessions branches`` numbers them)."""
+    edit_last: bool = False
+    """Send the prompt in place of the last user message, as a new branch."""
     model_flags: ModelFlags = field(default_factory=ModelFlags)
     sampling: SamplingFlags = field(default_factory=SamplingFlags)
 
@@ -90,6 +94,12 @@ def run_ask(request: AskRequest) -> int:
         settings = session_settings(settings, found, request.model_flags)
         core, load_s = _load_core(settings, sessions, request)
         session = _prepare_session(core, found, request)
+        if (request.branch is not None or request.edit_last) and found is None:
+            raise UsageError(
+                "--branch and --edit-last work on a saved session: add -c or --session"
+            )
+        if request.branch is not None:
+            session = sessions.choose_branch(session, request.branch)
         try:
             finished, answer = _answer(core, session, text, request)
         except ChatcliError:
@@ -121,9 +131,18 @@ def _answer(
     with cancel_on_sigint() as cancel:
         if request.more:
             events = core.continue_reply(session, _last_reply(core, session), params, cancel)
+        elif request.edit_last:
+            events = core.edit(session, _last_question(core, session), text, params, cancel)
         else:
             events = core.reply(session, text, params, cancel)
         return stream_events(events, writer)
+
+
+def _last_question(core: ChatCore, session: SessionRecord) -> MessageRecord:
+    questions = [m for m in core.sessions.history(session) if m.role == "user"]
+    if not questions:
+        raise UsageError("the session has no message to edit")
+    return questions[-1]
 
 
 def _last_reply(core: ChatCore, session: SessionRecord) -> MessageRecord:

@@ -34,6 +34,7 @@ from chatcli.cli.options import (
     ThreadsOpt,
     VerboseOpt,
     in_knob_range,
+    in_range,
     one_of,
 )
 from chatcli.engine.base import SamplingParams, knob
@@ -186,6 +187,22 @@ def ask(
             help="Continue the session's last reply (cut at the length limit or stopped).",
         ),
     ] = False,
+    branch: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            callback=in_range(1),
+            help="Go on from branch N of the session (see: chatcli sessions branches).",
+        ),
+    ] = None,
+    edit_last: Annotated[
+        bool,
+        typer.Option(
+            "--edit-last",
+            metavar=FLAG,
+            help="Send PROMPT in place of your last message, as a new branch.",
+        ),
+    ] = False,
     truncate_input: Annotated[
         bool,
         typer.Option(
@@ -222,6 +239,8 @@ def ask(
             ignore_eos=ignore_eos,
             truncate_input=truncate_input,
             more=more,
+            branch=branch,
+            edit_last=edit_last,
             overflow=overflow,
             model_flags=ModelFlags(model, ctx, gpu_layers, threads, verbose, base_url, api_model),
             sampling=SamplingFlags(

@@ -109,6 +109,45 @@ def sessions_delete(
         say(f"deleted {label}")
 
 
+@sessions_app.command("rename")
+def sessions_rename(name_or_id: SessionArg, title: str) -> None:
+    """Give a session a new title."""
+    with user_errors(), open_sessions() as sessions:
+        session = sessions.rename(sessions.require(name_or_id), title)
+        say(f"renamed {_label(session)}")
+
+
+@sessions_app.command("branches")
+def sessions_branches(name_or_id: SessionArg, json_output: JsonOpt = False) -> None:
+    """List the tips of a session's branches (``ask --branch N`` continues one)."""
+    with user_errors(), open_sessions() as sessions:
+        session = sessions.require(name_or_id)
+        leaves = sessions.leaves(session)
+        if json_output:
+            print(json.dumps([leaf.to_dict() for leaf in leaves]))
+            return
+        for number, leaf in enumerate(leaves, start=1):
+            shown = "*" if leaf.id == session.current_leaf else " "
+            line = " ".join(leaf.content.split())[:70]
+            print(f"{shown}{number:>3}  {_when(leaf.created)}  {leaf.role:<9}  {line}")
+
+
+@sessions_app.command("stats")
+def sessions_stats(json_output: JsonOpt = False) -> None:
+    """Sessions, messages, and tokens in and out by model."""
+    with user_errors(), open_sessions() as sessions:
+        stats = sessions.usage_by_model()
+        if json_output:
+            print(json.dumps(stats))
+            return
+        print(f"{stats['sessions']:,} sessions, {stats['messages']:,} messages")
+        for row in stats["models"]:  # type: ignore[attr-defined]
+            print(
+                f"{row['model']:<28} {row['replies']:>7,} replies  "
+                f"{row['prompt_tokens']:>12,} in  {row['completion_tokens']:>10,} out"
+            )
+
+
 def _label(session: SessionRecord) -> str:
     """How a session is named to its user: its name, else its title, with the id."""
     shown = session.name or session.title

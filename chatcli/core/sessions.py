@@ -224,6 +224,23 @@ class Sessions:
         self.store.set_pinned(message.id, pinned)
         return self.store.get_message(message.id)
 
+    def leaves(self, session: SessionRecord) -> list[MessageRecord]:
+        """The tips of every branch of the session, oldest first."""
+        messages = self.store.bulk.messages_of(session.id)
+        parents = {m.parent_id for m in messages}
+        return sorted((m for m in messages if m.id not in parents), key=lambda m: m.created)
+
+    def choose_branch(self, session: SessionRecord, number: int) -> SessionRecord:
+        """Show branch ``number`` (1 = the oldest, as ``sessions branches`` lists them)."""
+        leaves = self.leaves(session)
+        if not 1 <= number <= len(leaves):
+            raise UsageError(f"the session has {len(leaves)} branches; choose 1 to {len(leaves)}")
+        return self.rewind(session, leaves[number - 1].id)
+
+    def usage_by_model(self) -> dict[str, object]:
+        """Sessions and messages in all; replies and tokens in and out per model."""
+        return self.store.bulk.usage_by_model()
+
     def search(
         self,
         query: str,

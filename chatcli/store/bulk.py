@@ -79,6 +79,24 @@ class BulkWriter:
             ).fetchall()
         return [SummaryRecord(*row) for row in rows]
 
+    def usage_by_model(self) -> dict[str, object]:
+        """Sessions and messages in all, and replies and tokens in and out per model."""
+        with self._writing() as connection:
+            rows = connection.execute(
+                "SELECT COALESCE(model, '?'), COUNT(*),"
+                " COALESCE(SUM(json_extract(usage, '$.prompt_tokens')), 0),"
+                " COALESCE(SUM(json_extract(usage, '$.completion_tokens')), 0)"
+                " FROM messages WHERE role = 'assistant' GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).fetchall()
+            totals = connection.execute(
+                "SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM messages)"
+            ).fetchone()
+        models = [
+            {"model": r[0], "replies": r[1], "prompt_tokens": r[2], "completion_tokens": r[3]}
+            for r in rows
+        ]
+        return {"sessions": totals[0], "messages": totals[1], "models": models}
+
     def messages_of(self, session_id: str) -> list[MessageRecord]:
         """Every message of a session on every branch, parents before children."""
         with self._writing() as connection:
