@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from chatcli.assembly import build_core, load_engine, open_sessions
-from chatcli.cli.ask import cancel_on_sigint, session_settings, stream_events
+from chatcli.cli.ask import cancel_on_sigint, stream_events
 from chatcli.cli.errors import CONTEXT_HINT, say
-from chatcli.cli.options import ModelFlags, settings_with
 from chatcli.cli.render import RawWriter
+from chatcli.cli.startup import ChatStart, started
 from chatcli.core.chat import ChatCore, sampling_from
 from chatcli.errors import ChatcliError, ContextOverflowError
 from chatcli.store.records import SessionRecord
@@ -84,25 +83,7 @@ class LineChat:
             say("reply interrupted; the partial answer was saved")
 
 
-def run_line_chat(
-    flags: ModelFlags,
-    continue_latest: bool,
-    session_ref: str | None,
-    role: str | None,
-    system: str | None,
-) -> int:
+def run_line_chat(start: ChatStart) -> int:
     """Chat one line at a time in the session asked for (or a new one)."""
-    settings = settings_with(flags)
-    with open_sessions() as sessions:
-        sessions.recover_interrupted()
-        found = sessions.requested(continue_latest=continue_latest, name=session_ref)
-        settings = session_settings(settings, found, flags)
-        settings = replace(
-            settings, role=role or settings.role, system_prompt=system or settings.system_prompt
-        )
-        say(f"loading {settings.model or 'the default model'}…")
-        core = build_core(load_engine(settings), sessions, settings)
-        try:
-            return LineChat(core, found, session_ref).run()
-        finally:
-            core.engine.close()
+    with started(start, announce=True) as (core, found):
+        return LineChat(core, found, start.session_ref).run()

@@ -37,6 +37,7 @@ from chatcli.cli.options import (
     in_range,
     one_of,
 )
+from chatcli.cli.startup import ChatStart
 from chatcli.engine.base import SamplingParams, knob
 
 OVERFLOW_POLICIES = ("drop-oldest", "summarize", "error")
@@ -113,11 +114,12 @@ def main(
         return
     setup_logging(verbose)
     flags = ModelFlags(model, ctx, gpu_layers, threads, verbose, base_url, api_model)
+    start = ChatStart(flags, continue_latest, session, role, system)
     with user_errors():
         if no_tui or (sys.stdin.isatty() and os.environ.get("TERM") == "dumb"):
             from chatcli.cli.line_chat import run_line_chat
 
-            raise typer.Exit(run_line_chat(flags, continue_latest, session, role, system))
+            raise typer.Exit(run_line_chat(start))
         if not sys.stdin.isatty():
             request = AskRequest(
                 prompt=None,
@@ -131,7 +133,7 @@ def main(
             raise typer.Exit(run_ask(request))
         from chatcli.cli.tui_launch import launch_tui
 
-        raise typer.Exit(launch_tui(flags, continue_latest, session, role, system))
+        raise typer.Exit(launch_tui(start))
 
 
 @app.command()

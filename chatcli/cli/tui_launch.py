@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 
-from chatcli.assembly import build_core, load_engine, open_sessions
-from chatcli.cli.ask import session_settings
-from chatcli.cli.options import ModelFlags, settings_with
+from chatcli.assembly import load_engine
+from chatcli.cli.startup import ChatStart, started
 
 
-def launch_tui(
-    flags: ModelFlags,
-    continue_latest: bool,
-    session_ref: str | None,
-    role: str | None,
-    system: str | None,
-) -> int:
+def launch_tui(start: ChatStart) -> int:
     """Run the chat app until the user quits; return the exit code."""
     from chatcli.tui.app import build_app
 
-    settings = settings_with(flags)
-    with open_sessions() as sessions:
-        sessions.recover_interrupted()
-        session = sessions.requested(continue_latest=continue_latest, name=session_ref)
-        settings = session_settings(settings, session, flags)
-        settings = replace(
-            settings, role=role or settings.role, system_prompt=system or settings.system_prompt
-        )
-        if sys.stderr.isatty():
-            print(f"chatcli: loading {settings.model or 'the default model'}…", file=sys.stderr)
-        core = build_core(load_engine(settings), sessions, settings)
-        created = core.new_session(name=session_ref) if session is None and session_ref else None
-        app = build_app(core, settings, load_engine, session or created)
+    with started(start, announce=sys.stderr.isatty()) as (core, session):
+        named = start.session_ref
+        created = core.new_session(name=named) if session is None and named else None
+        app = build_app(core, core.settings, load_engine, session or created)
         try:
             code = app.run()
         finally:
-            if created is not None:
-                sessions.discard_if_empty(created)  # named, opened, never used: leave nothing
-            app.core.engine.close()
+            if created is not None:  # named, opened, never used: leave nothing
+                core.sessions.discard_if_empty(created)
+            if app.core is not core:  # the app switched models: free the one it ended with
+                app.core.engine.close()
     return code or 0
