@@ -9,7 +9,6 @@ keeps the partial text, marked interrupted) and finalised with usage and timing.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,6 +17,7 @@ from chatcli.config import Settings, default_sampling
 from chatcli.core.budget import Budget
 from chatcli.core.naming import clean_session_name
 from chatcli.core.planning import Plan, Planner, record_turns, sendable
+from chatcli.core.replies import ReplyWriter, check_continuable
 from chatcli.core.roles import DEFAULT_ROLE, get_role
 from chatcli.core.sessions import Sessions
 from chatcli.engine.base import (
@@ -31,11 +31,8 @@ from chatcli.engine.base import (
     Usage,
 )
 from chatcli.errors import ChatcliError, ContextOverflowError, UsageError
-from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
+from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.store.store import Store
-
-SAVE_INTERVAL_S = 0.25
-"""How often a streaming reply's text is written to the store."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +270,7 @@ class ChatCore:
         The model sees the question and the reply so far as the start of its own turn, so it
         carries on mid-sentence; the saved message grows and keeps one usage record.
         """
-        _check_continuable(reply, self.info.capabilities.continuation)
+        check_continuable(reply, self.info.capabilities.continuation)
         if self.store.children(session.id, reply.id):
             raise UsageError("only the newest reply of a branch can be continued")
         user = self.sessions.question_of(reply)
@@ -329,7 +326,7 @@ class ChatCore:
         cancel: threading.Event | None,
     ) -> Generator[ChatEvent]:
         """Stream the engine's reply to ``plan`` into the saved message ``reply``."""
-        writer = _ReplyWriter(self.store, reply)
+        writer = ReplyWriter(self.store, reply)
         try:
             for event in self.engine.stream(plan.budget.messages, params, cancel):
                 if isinstance(event, TextDelta):
@@ -345,75 +342,3 @@ class ChatCore:
             raise
         finally:
             writer.close_if_unfinished()
-
-
-def _check_continuable(reply: MessageRecord, engine_can: bool) -> None:
-    if reply.role != "assistant":
-        raise UsageError("only a reply can be continued")
-    if reply.finish_reason not in ("length", "interrupted"):
-        raise UsageError("that reply ended on its own; ask a new question to go on")
-    if not engine_can:
-        raise UsageError("this model's backend cannot continue a reply")
-
-
-class _ReplyWriter:
-    """Saves a streaming reply: at most every SAVE_INTERVAL_S while streaming, then at the end.
-
-    A continued reply starts from its saved text, and its usage counts both parts.
-    """
-
-    def __init__(self, store: Store, reply: MessageRecord) -> None:
-        self.store = store
-        self.message_id = reply.id
-        self.parts: list[str] = [reply.content] if reply.content else []
-        self.first_text = reply.content
-        self.earlier_tokens = int((reply.usage or {}).get("completion_tokens", 0))
-        self.last_save = time.monotonic()
-        self.finished = False
-
-    def append(self, text: str) -> None:
-        self.parts.append(text)
-        now = time.monotonic()
-        if now - self.last_save >= SAVE_INTERVAL_S:
-            self.store.update_message(self.message_id, content="".join(self.parts))
-            self.last_save = now
-
-    def finish(self, done: ReplyDone) -> MessageRecord:
-        status: MessageStatus = "interrupted" if done.finish_reason == "interrupted" else "complete"
-        usage = {
-            "prompt_tokens": done.usage.prompt_tokens,
-            "cached_prompt_tokens": done.usage.cached_prompt_tokens,
-            "completion_tokens": done.usage.completion_tokens + self.earlier_tokens,
-            "ttft_s": round(done.usage.ttft_s, 4),
-            "total_s": round(done.usage.total_s, 4),
-            "gen_tokens_per_s": round(done.usage.gen_tokens_per_s, 2),
-            "seed": done.usage.seed,
-        }
-        self.store.update_message(
-            self.message_id,
-            content="".join(self.parts),
-            status=status,
-            usage=usage,
-            finish_reason=done.finish_reason,
-        )
-        self.finished = True
-        return self.store.get_message(self.message_id)
-
-    def fail(self) -> None:
-        """The engine failed: a reply with no text is marked failed; a partial one interrupted."""
-        if self.parts and "".join(self.parts) != self.first_text:
-            return  # close_if_unfinished keeps the text received, marked interrupted
-        self.store.update_message(
-            self.message_id, content="".join(self.parts), status="error", finish_reason="error"
-        )
-        self.finished = True
-
-    def close_if_unfinished(self) -> None:
-        """Keep the partial text when the stream was abandoned (Ctrl+C, crash, quit)."""
-        if not self.finished:
-            self.store.update_message(
-                self.message_id,
-                content="".join(self.parts),
-                status="interrupted",
-                finish_reason="interrupted",
-            )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
+from typing import Any, TypedDict
 
 from chatcli.errors import ChatcliError, NotFoundError
 from chatcli.store.records import MessageRecord, SessionRecord
@@ -58,6 +59,24 @@ LATEST_LEAF_SQL = """
     )
     SELECT id FROM descent WHERE id IS NOT NULL ORDER BY depth DESC LIMIT 1
 """
+
+
+class SessionChanges(TypedDict, total=False):
+    """Fields :meth:`Store.update_session` can change."""
+
+    title: str
+    name: str | None
+    model: str
+    system_prompt: str
+    role: str | None
+    sampling: dict[str, Any]
+    current_leaf: str | None
+    context_length: int | None
+    overflow: str | None
+
+
+EDITABLE_SESSION_FIELDS = frozenset(SessionChanges.__annotations__)
+"""The session fields an update may change."""
 
 
 class SessionNameTakenError(ChatcliError):

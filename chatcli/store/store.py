@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
 from chatcli.errors import NotFoundError
 from chatcli.store.bulk import BulkWriter
@@ -17,11 +17,13 @@ from chatcli.store.db import connect, transaction, translate_errors
 from chatcli.store.migrations import apply_migrations
 from chatcli.store.queries import (
     BRANCH_SQL,
+    EDITABLE_SESSION_FIELDS,
     INSERT_MESSAGE_SQL,
     INSERT_SESSION_SQL,
     LATEST_LEAF_SQL,
     MESSAGE_LIST,
     SESSION_LIST,
+    SessionChanges,
     SessionNameTakenError,
     advance_session,
     check_session_changes,
@@ -47,23 +49,6 @@ from chatcli.store.summaries import SummaryTable
 from chatcli.store.windows import WindowTable
 
 __all__ = ["SessionChanges", "SessionNameTakenError", "Store"]
-
-
-class SessionChanges(TypedDict, total=False):
-    """Fields :meth:`Store.update_session` can change."""
-
-    title: str
-    name: str | None
-    model: str
-    system_prompt: str
-    role: str | None
-    sampling: dict[str, Any]
-    current_leaf: str | None
-    context_length: int | None
-    overflow: str | None
-
-
-_EDITABLE_SESSION_FIELDS = frozenset(SessionChanges.__annotations__)
 
 
 class Store:
@@ -225,7 +210,7 @@ class Store:
         Raises ValueError for any other field, NotFoundError for an unknown session or a
         ``current_leaf`` not in it, SessionNameTakenError for a name already in use.
         """
-        unknown = sorted(set(changes) - _EDITABLE_SESSION_FIELDS)
+        unknown = sorted(set(changes) - EDITABLE_SESSION_FIELDS)
         if unknown:
             raise ValueError(f"cannot update session field(s): {', '.join(unknown)}")
         columns: dict[str, object] = dict(changes)

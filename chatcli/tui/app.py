@@ -9,13 +9,12 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
 
@@ -29,18 +28,10 @@ from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
 from chatcli.tui.chat.transcript import Shown, Transcript
-from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyStream, describe_failure
+from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyEnded, ReplyStream, describe_failure
 from chatcli.tui.sessions import EngineFactory, EngineLoaded, SessionControls
 from chatcli.tui.sidebar import SessionsSidebar
 from chatcli.tui.status import StatusBar
-
-
-@dataclass
-class ReplyEnded(Message):
-    """The worker has finished a reply (posted from the worker thread)."""
-
-    stream: ReplyStream
-    failed_text: str
 
 
 class ChatApp(App[int]):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import App
+from textual.message import Message
 from textual.timer import Timer
 
 from chatcli.core.chat import ChatEvent, ContextTrimmed, MessageSaved, ReplyFinished
@@ -147,3 +148,11 @@ class ReplyStream:
         if view is not None:
             view.record = event.message
             view.refresh_header()
+
+
+@dataclass
+class ReplyEnded(Message):
+    """The worker has finished a reply (posted from the worker thread)."""
+
+    stream: ReplyStream
+    failed_text: str
