@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from chatcli.core.chatgpt import is_chatgpt_export, read_chatgpt
 from chatcli.core.sessions import Sessions
 from chatcli.errors import BadFileError
 from chatcli.store.bulk import SessionBundle
@@ -54,7 +55,20 @@ def session_markdown(sessions: Sessions, session: SessionRecord) -> str:
 
 
 def read_export(document: Any) -> list[SessionBundle]:
-    """Check a whole export and turn it into bundles; BadFileError names the first problem."""
+    """Check a whole export and turn it into bundles; BadFileError names the first problem.
+
+    A ChatGPT data export's conversations.json is read too.
+    """
+    bundles = read_chatgpt(document) if is_chatgpt_export(document) else _native(document)
+    for index, bundle in enumerate(bundles):
+        _check_tree(f"session {index + 1}", bundle.session, bundle.messages, bundle.summaries)
+    ids = [m.id for b in bundles for m in b.messages] + [b.session.id for b in bundles]
+    if len(set(ids)) != len(ids):
+        raise BadFileError("the same session or message id appears twice in the file")
+    return bundles
+
+
+def _native(document: Any) -> list[SessionBundle]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BadFileError('not a chatcli export (no "format": "chatcli-sessions")')
     if document.get("format_version") != FORMAT_VERSION:
@@ -62,11 +76,7 @@ def read_export(document: Any) -> list[SessionBundle]:
     items = document.get("sessions")
     if not isinstance(items, list):
         raise BadFileError("'sessions' must be a list")
-    bundles = [_bundle(index, item) for index, item in enumerate(items)]
-    ids = [m.id for b in bundles for m in b.messages] + [b.session.id for b in bundles]
-    if len(set(ids)) != len(ids):
-        raise BadFileError("the same session or message id appears twice in the file")
-    return bundles
+    return [_bundle(index, item) for index, item in enumerate(items)]
 
 
 def _bundle(index: int, item: Any) -> SessionBundle:
@@ -79,7 +89,6 @@ def _bundle(index: int, item: Any) -> SessionBundle:
         summaries = tuple(SummaryRecord.from_dict(s) for s in _list(item["summaries"]))
     except (ValueError, TypeError) as error:
         raise BadFileError(f"{where}: {error}") from None
-    _check_tree(where, session, messages, summaries)
     return SessionBundle(session, messages, summaries)
 
 

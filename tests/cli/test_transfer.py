@@ -76,3 +76,32 @@ def test_a_bad_file_is_one_line_exit_9_and_nothing_is_written(tmp_path: Path) ->
 def test_export_needs_one_session_or_all() -> None:
     assert run("sessions", "export").exit_code == 2
     assert run("sessions", "export", "--all", "--format", "md").exit_code == 2
+
+
+CHATGPT = Path(__file__).resolve().parent.parent / "data" / "chatgpt_conversations.json"
+
+
+def test_a_chatgpt_export_imports_with_its_branches() -> None:
+    from chatcli.assembly import open_sessions
+
+    result = run("sessions", "import", str(CHATGPT))
+
+    assert result.exit_code == 0, result.output
+    assert "imported 2 sessions, 5 messages" in result.stderr
+    with open_sessions() as sessions:
+        rivers = next(s for s in sessions.recent() if s.title == "Rivers of Europe")
+        shown = [m.content for m in sessions.history(rivers)]  # current_node: the second answer
+        assert shown == ["Name a long river in Europe.", "The Volga, \nthe longest."]
+        tips = [m.content for m in sessions.leaves(rivers)]
+        assert tips == ["About 2,850 km.", "The Volga, \nthe longest."]
+        danube = sessions.choose_branch(rivers, 1)
+        assert [m.role for m in sessions.history(danube)] == ["user", "assistant"] * 2
+        assert sessions.history(danube)[1].model == "gpt-4o"
+    again = run("sessions", "import", str(CHATGPT))  # the same file twice: noticed
+    assert "already here" in again.stderr
+
+
+def test_a_broken_chatgpt_export_is_one_line() -> None:
+    broken = [{"mapping": {"x": {"parent": None, "children": [], "message": {"author": 3}}}}]
+    result = run("sessions", "import", "-", stdin=json.dumps(broken))
+    assert result.exit_code == 9 and "conversation 1" in result.stderr
