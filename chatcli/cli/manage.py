@@ -14,6 +14,7 @@ from chatcli.catalog import load_catalog, resolve_model
 from chatcli.cli.completion import complete_roles, complete_sessions
 from chatcli.cli.errors import say, user_errors
 from chatcli.core.roles import get_role, list_roles
+from chatcli.core.sessions import Sessions, ShownMessage
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.store.records import SessionRecord
 
@@ -70,11 +71,30 @@ def sessions_list(
 
 
 @sessions_app.command("show")
-def sessions_show(name_or_id: SessionArg, json_output: JsonOpt = False) -> None:
+def sessions_show(
+    name_or_id: SessionArg,
+    branch: Annotated[
+        int | None, typer.Option(metavar="N", min=1, help="Branch N (see sessions branches).")
+    ] = None,
+    all_branches: Annotated[
+        bool, typer.Option("--all-branches", help="The whole tree, with 2/3 markers.")
+    ] = False,
+    json_output: JsonOpt = False,
+) -> None:
     """Print a session's conversation (the branch being shown)."""
     with user_errors(), open_sessions() as sessions:
         session = sessions.require(name_or_id)
+        if all_branches:
+            _print_tree(sessions.shown_tree(session), json_output)
+            return
         messages = sessions.history(session)
+        if branch is not None:
+            leaves = sessions.leaves(session)
+            if branch > len(leaves):
+                raise UsageError(
+                    f"the session has {len(leaves)} branches; choose 1 to {len(leaves)}"
+                )
+            messages = sessions.branch_to(session, leaves[branch - 1].id)
         if json_output:
             summary = sessions.latest_summary(session)
             payload = session.to_dict() | {
@@ -91,14 +111,36 @@ def sessions_show(name_or_id: SessionArg, json_output: JsonOpt = False) -> None:
             print(f"# {message.role}{mark}\n{message.content}\n")
 
 
+def _print_tree(tree: list[tuple[int, ShownMessage]], json_output: bool) -> None:
+    """Every message, indented by depth, with its place among its siblings."""
+    if json_output:
+        print(json.dumps([item.record.to_dict() | {"depth": d} for d, item in tree]))
+        return
+    for depth, item in tree:
+        place = f" {item.sibling_index + 1}/{item.sibling_count}" if item.sibling_count > 1 else ""
+        line = " ".join(item.record.content.split())[:70]
+        print(f"{'  ' * depth}[{item.record.role}{place}] {line}")
+
+
 @sessions_app.command("delete")
 def sessions_delete(
-    name_or_id: SessionArg,
+    name_or_id: Annotated[
+        str | None, typer.Argument(metavar="NAME|ID", autocompletion=complete_sessions)
+    ] = None,
+    older_than: Annotated[
+        str | None,
+        typer.Option(metavar="AGE", help="Every session unused for this long: 30d, 12h, 2w."),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete a session and all its messages."""
+    """Delete a session (or every session older than --older-than) and all its messages."""
     with user_errors(), open_sessions() as sessions:
-        session = sessions.require(name_or_id)
+        if (name_or_id is None) == (older_than is None):
+            raise UsageError("name one session, or give --older-than AGE")
+        if older_than is not None:
+            _delete_old(sessions, older_than, yes)
+            return
+        session = sessions.require(name_or_id or "")
         label = _label(session)
         if not yes and not sys.stdin.isatty():
             raise UsageError(f"not deleting {label} without a terminal to ask on; add --yes")
@@ -107,6 +149,32 @@ def sessions_delete(
             raise typer.Exit(1)
         sessions.delete(session)
         say(f"deleted {label}")
+
+
+def _delete_old(sessions: Sessions, age: str, yes: bool) -> None:
+    cutoff = time.time() - parse_age(age)
+    old = [s for s in sessions.recent() if s.updated < cutoff]
+    if not old:
+        say(f"no session is older than {age}")
+        return
+    what = f"{len(old):,} sessions unused for {age}"
+    if not yes and not sys.stdin.isatty():
+        raise UsageError(f"not deleting {what} without a terminal to ask on; add --yes")
+    if not yes and not typer.confirm(f"Delete {what}?", err=True):
+        say("nothing deleted")
+        raise typer.Exit(1)
+    for session in old:
+        sessions.delete(session)
+    say(f"deleted {what}")
+
+
+def parse_age(text: str) -> float:
+    """Seconds in an age like 30d, 12h, 2w or 45m."""
+    units = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit():
+        raise UsageError(f"'{text}' is not an age: use a number and m, h, d or w (30d)")
+    return int(number) * units[unit]
 
 
 @sessions_app.command("rename")

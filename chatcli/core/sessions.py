@@ -178,6 +178,10 @@ class Sessions:
         """The messages of the branch being shown, oldest first."""
         return self.store.branch(session.id)
 
+    def branch_to(self, session: SessionRecord, leaf_id: str) -> list[MessageRecord]:
+        """The messages from the first down to ``leaf_id``, without showing that branch."""
+        return self.store.branch(session.id, leaf_id)
+
     def shown(self, session: SessionRecord) -> list[ShownMessage]:
         """The branch being shown, each message with its place among its siblings."""
         positions = self.store.sibling_positions(session.id)
@@ -230,12 +234,31 @@ class Sessions:
         parents = {m.parent_id for m in messages}
         return sorted((m for m in messages if m.id not in parents), key=lambda m: m.created)
 
-    def choose_branch(self, session: SessionRecord, number: int) -> SessionRecord:
-        """Show branch ``number`` (1 = the oldest, as ``sessions branches`` lists them)."""
+    def shown_tree(self, session: SessionRecord) -> list[tuple[int, ShownMessage]]:
+        """Every message of every branch, parents first, with its sibling place and depth.
+
+        The depth grows only where a conversation forks: a linear chat is all at depth 0.
+        """
+        messages = self.store.bulk.messages_of(session.id)
+        positions = self.store.sibling_positions(session.id)
+        depth: dict[str | None, int] = {None: 0}
+        tree = []
+        for message in messages:
+            place = positions.get(message.id, (0, 1))
+            depth[message.id] = depth.get(message.parent_id, 0) + (place[1] > 1)
+            tree.append((depth[message.id], ShownMessage(message, *place)))
+        return tree
+
+    def leaf(self, session: SessionRecord, number: int) -> MessageRecord:
+        """The tip of branch ``number`` (1 = the oldest, as ``sessions branches`` lists them)."""
         leaves = self.leaves(session)
         if not 1 <= number <= len(leaves):
             raise UsageError(f"the session has {len(leaves)} branches; choose 1 to {len(leaves)}")
-        return self.rewind(session, leaves[number - 1].id)
+        return leaves[number - 1]
+
+    def choose_branch(self, session: SessionRecord, number: int) -> SessionRecord:
+        """Show branch ``number`` from now on."""
+        return self.rewind(session, self.leaf(session, number).id)
 
     def usage_by_model(self) -> dict[str, object]:
         """Sessions and messages in all; replies and tokens in and out per model."""

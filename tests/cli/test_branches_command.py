@@ -61,3 +61,38 @@ def test_rename_and_stats() -> None:
     assert model["model"] == "scripted:echo" and model["replies"] == 1
     assert model["completion_tokens"] == 3
     assert "1 sessions, 2 messages" in run("sessions", "stats").stdout
+
+
+def test_show_prints_a_chosen_branch_or_the_whole_tree() -> None:
+    run("ask", *ECHO, "--session", "s", "first question")
+    run("ask", *ECHO, "--session", "s", "second question")
+    run("ask", "--session", "s", "--edit-last", "second, better")
+
+    first_branch = run("sessions", "show", "s", "--branch", "1").stdout
+    assert "second question" in first_branch and "second, better" not in first_branch
+    tree = run("sessions", "show", "s", "--all-branches").stdout.splitlines()
+    assert tree == [
+        "[user] first question",
+        "[assistant] first question",
+        "  [user 1/2] second question",
+        "  [assistant] second question",
+        "  [user 2/2] second, better",
+        "  [assistant] second, better",
+    ]
+    assert _history("s")[-1] == "second, better"  # showing another branch saved nothing
+
+
+def test_delete_older_than_removes_only_old_sessions(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    run("ask", *ECHO, "--session", "old", "hi")
+    later = time.time() + 40 * 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    run("ask", *ECHO, "--session", "new", "hi")
+
+    refused = run("sessions", "delete", "--older-than", "30d")
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    done = run("sessions", "delete", "--older-than", "30d", "--yes")
+    assert done.exit_code == 0 and "deleted 1 sessions" in done.stderr
+    assert [s["name"] for s in json.loads(run("sessions", "list", "--json").stdout)] == ["new"]
+    assert run("sessions", "delete", "--older-than", "soon").exit_code == 2
