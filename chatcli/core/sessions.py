@@ -217,6 +217,11 @@ class Sessions:
         """
         return self.store.update_session(session.id, current_leaf=message_id)
 
+    def show_message(self, session: SessionRecord, message_id: str) -> SessionRecord:
+        """Show the branch through ``message_id`` (its newest continuation below it)."""
+        leaf = self.store.latest_leaf(session.id, message_id)
+        return self.rewind(session, leaf)
+
     def question_of(self, message: MessageRecord) -> MessageRecord:
         """The user message a reply answers (a user message is its own question)."""
         if message.role == "user":

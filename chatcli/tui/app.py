@@ -76,7 +76,9 @@ class ChatApp(App[int]):
 
     def compose(self) -> ComposeResult:
         """Sidebar on the left; system bar, transcript, input and status on the right."""
-        yield SessionsSidebar(id="sidebar")
+        sidebar = SessionsSidebar(id="sidebar")
+        sidebar.searcher = self.sessions.search_text  # the filter also finds what was said
+        yield sidebar
         with Vertical(id="main"):
             yield SystemBar(id="system-bar")
             yield Transcript(id="transcript")

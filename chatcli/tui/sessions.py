@@ -18,6 +18,7 @@ from chatcli.core.roles import DEFAULT_ROLE, list_roles
 from chatcli.engine.base import Engine
 from chatcli.errors import ChatcliError
 from chatcli.store.records import SessionRecord
+from chatcli.store.search import MARK_END, MARK_START
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
 from chatcli.tui.chat.transcript import Transcript
@@ -28,7 +29,7 @@ from chatcli.tui.screens import (
     SystemPromptScreen,
     TextInputScreen,
 )
-from chatcli.tui.sidebar import SessionsSidebar
+from chatcli.tui.sidebar import SessionsSidebar, TextMatch
 from chatcli.tui.status import StatusBar
 
 if TYPE_CHECKING:
@@ -140,6 +141,19 @@ class SessionControls:
             activity="",
         )
 
+    def search_text(self, needle: str) -> dict[str, TextMatch]:
+        """Sessions whose messages hold every word of ``needle`` (as word starts), best first."""
+        query = " ".join(f'"{word.replace(chr(34), "")}"*' for word in needle.split())
+        try:
+            hits = self.app.core.sessions.search(query, limit=200)
+        except ChatcliError:
+            return {}
+        found: dict[str, TextMatch] = {}
+        for hit in hits:
+            snippet = hit.snippet.replace(MARK_START, "").replace(MARK_END, "")
+            found.setdefault(hit.message.session_id, TextMatch(hit.message.id, snippet))
+        return found
+
     def refresh_sidebar(self) -> None:
         """Reload the sessions list."""
         app = self.app
@@ -176,6 +190,8 @@ class SessionControls:
             await self.new_chat()
         elif event.action == "open" and event.session is not None:
             await self.switch_to(event.session)
+            if event.message_id is not None:
+                await self.show_message(event.message_id)
         elif event.action == "rename" and event.session is not None:
             self.rename(event.session)
         elif event.action == "delete" and event.session is not None:
@@ -188,6 +204,21 @@ class SessionControls:
             self.switch_engine(replace(app.settings, model=session.model), then_open=session)
             return
         await self.open_session(app.core.sessions.get(session.id))
+
+    async def show_message(self, message_id: str) -> None:
+        """Scroll to (and focus) a message of the open session, on whichever branch it is."""
+        app = self.app
+        if app.session is None:
+            return
+        app.session = app.core.sessions.show_message(app.session, message_id)
+        transcript = app.query_one(Transcript)
+        await transcript.show(app.history_items(app.session))
+        view = transcript.view_of(message_id)
+        if view is None:
+            app.notify("The match is further up: scroll to the top for older messages")
+            return
+        view.focus()
+        view.scroll_visible(animate=False)
 
     def session_model(self) -> str:
         """The model spec the loaded engine was made for."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -55,6 +56,18 @@ class SessionList(OptionList):
             sidebar.request(action)
 
 
+@dataclass(frozen=True)
+class TextMatch:
+    """Where the filter's words were found in a session."""
+
+    message_id: str
+    snippet: str
+
+
+TextSearch = Callable[[str], dict[str, TextMatch]]
+"""Filter text -> the sessions whose messages contain it (best match of each)."""
+
+
 class SessionsSidebar(Vertical):
     """A filter box over the list of sessions."""
 
@@ -75,11 +88,16 @@ class SessionsSidebar(Vertical):
 
         action: SessionAction
         session: SessionRecord | None
+        message_id: str | None = None
+        """For "open" from a search of the messages' text: the message that matched."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.sessions: list[SessionRecord] = []
         self.current_id: str | None = None
+        self.searcher: TextSearch | None = None
+        """Finds the filter's words in what was said (set by the app); None: titles only."""
+        self.matches: dict[str, TextMatch] = {}
 
     def compose(self) -> ComposeResult:
         """The filter box above the list."""
@@ -98,19 +116,19 @@ class SessionsSidebar(Vertical):
         listing = self.query_one(SessionList)
         highlighted = listing.highlighted_option
         keep = highlighted.id if highlighted is not None else self.current_id
+        self.matches = self.searcher(needle) if needle and self.searcher else {}
         listing.clear_options()
         listing.add_option(Option("＋ New chat", id="new"))
         for session in self.sessions:
             title = session.title or "(untitled)"
-            if (
-                needle
-                and needle not in title.lower()
-                and needle not in (session.name or "").lower()
-            ):
+            named = needle in title.lower() or needle in (session.name or "").lower()
+            if needle and not named and session.id not in self.matches:
                 continue
             mark = "● " if session.id == self.current_id else "  "
-            label = f"{mark}{title[:26]}\n  {describe_time(session.updated)}"
-            listing.add_option(Option(label, id=session.id))
+            second = describe_time(session.updated)
+            if needle and not named:
+                second = self.matches[session.id].snippet[:60]
+            listing.add_option(Option(f"{mark}{title[:26]}\n  {second}", id=session.id))
         self._highlight(listing, keep)
 
     @staticmethod
@@ -170,7 +188,9 @@ class SessionsSidebar(Vertical):
         if event.option.id == "new":
             self.post_message(self.ActionRequested("new", None))
         else:
-            self.post_message(self.ActionRequested("open", self._session(event.option.id)))
+            match = self.matches.get(event.option.id or "")
+            message = match.message_id if match else None
+            self.post_message(self.ActionRequested("open", self._session(event.option.id), message))
 
     def request(self, action: SessionAction) -> None:
         """Act on the highlighted session."""

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, OptionList, TextArea
 from chatcli.core.roles import get_role
 from chatcli.engine.base import ChatMessage
 from chatcli.tui.app import ChatApp
+from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
 from chatcli.tui.screens import ConfirmScreen, SettingsScreen, SystemPromptScreen, TextInputScreen
@@ -329,3 +330,28 @@ async def test_at_40_by_12_dialogs_scroll_to_their_buttons_and_the_sidebar_leave
         await pilot.pause()
         assert screen.region.contains_region(save.region)
         assert save.region.height > 0
+
+
+async def test_the_sidebar_filter_finds_what_was_said_and_opens_at_the_match(make_app: MakeApp):
+    trip = seed_session(
+        make_app.store,
+        [
+            ("Plan my holiday", "Sure."),
+            ("What about the old town of Lyon?", "It is lovely."),
+            ("Thanks", "Anytime."),
+        ],
+    )
+    seed_session(make_app.store, [("Something else", "Fine.")])
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+b")
+        for key in "lyo":
+            await pilot.press(key)
+        assert listed(app) == ["new", trip.id]  # matched by its text, not its title
+        assert "old town of Lyon" in labels(app)[1]
+        await pilot.press("enter", "enter")  # to the list, then open
+        await wait_for_workers(app, pilot)
+        assert app.session is not None and app.session.id == trip.id
+        focused = app.focused
+        assert isinstance(focused, MessageView) and focused.record is not None
+        assert focused.record.content == "What about the old town of Lyon?"
