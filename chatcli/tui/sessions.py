@@ -100,7 +100,10 @@ class SessionControls:
         if app.session is None and not text.strip():
             return
         session = self.ensure_session()
-        app.session = app.core.sessions.save_draft(session, text)
+        try:
+            app.session = app.core.sessions.save_draft(session, text)
+        except ChatcliError as error:  # e.g. the session was deleted from another window
+            app.notify(f"Draft not kept: {error.message}", severity="warning")
 
     def show_system(
         self, role: str | None, prompt: str, saved: SessionRecord | None = None

@@ -470,3 +470,15 @@ async def test_a_new_chat_keeps_the_context_size_the_model_runs_at(make_app: Mak
         await wait_for_reply(app, pilot)
         assert app.session is not None
         assert make_app.store.get_session(app.session.id).context_length == 2048
+
+
+async def test_a_session_deleted_elsewhere_does_not_break_leaving_it(make_app: MakeApp):
+    saved = seed_session(make_app.store, [("Q", "A")])
+    app = make_app(FakeEngine(), session_id=saved.id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.query_one(PromptInput).load_text("typed here")
+        make_app.store.delete_session(saved.id)  # `chatcli sessions delete` in another terminal
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.session is None and app.is_running
+        assert any("Draft not kept" in n.message for n in app._notifications)
