@@ -10,13 +10,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from typing import Any
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer
 
 from chatcli.config import Settings, save_setting
 from chatcli.core.chat import ChatCore, ChatEvent, sampling_from
@@ -26,8 +25,8 @@ from chatcli.store.records import SessionRecord
 from chatcli.tui.branches import Branches
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
-from chatcli.tui.chat.system_bar import SystemBar
 from chatcli.tui.chat.transcript import Shown, Transcript
+from chatcli.tui.chat_screen import ChatScreen
 from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyEnded, ReplyStream, describe_failure
 from chatcli.tui.sessions import EngineFactory, EngineLoaded, SessionControls
 from chatcli.tui.sidebar import SessionsSidebar
@@ -38,10 +37,6 @@ class ChatApp(App[int]):
     """A chat with a local model, its saved sessions, branches and settings."""
 
     TITLE = "chatcli"
-    CSS = """
-    #main { height: 1fr; }
-    #prompt { margin: 0 1; }
-    """
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("escape,ctrl+c", "stop_reply", "Stop reply", priority=True),
@@ -74,23 +69,18 @@ class ChatApp(App[int]):
         """The session made by the message being sent (deleted again if it is never saved)."""
         self._gil_interval = sys.getswitchinterval()
 
-    def compose(self) -> ComposeResult:
-        """Sidebar on the left; system bar, transcript, input and status on the right."""
-        sidebar = SessionsSidebar(id="sidebar")
-        sidebar.searcher = self.sessions.search_text  # the filter also finds what was said
-        yield sidebar
-        with Vertical(id="main"):
-            yield SystemBar(id="system-bar")
-            yield Transcript(id="transcript")
-            yield PromptInput(id="prompt")
-            yield StatusBar(id="status")
-        yield Footer()
+    def get_default_screen(self) -> Screen[Any]:
+        """The chat screen, with its widgets; dialogs are pushed over it."""
+        return ChatScreen(self.sessions.search_text, self._chat_ready)
 
-    async def on_mount(self) -> None:
-        """Apply the remembered theme, describe the model, open the first session."""
+    def on_mount(self) -> None:
+        """Apply the remembered theme."""
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self._theme_ready = True
+
+    async def _chat_ready(self) -> None:
+        """The chat screen is up: describe the model, open the first session."""
         self.sessions.show_engine()
         await self.sessions.open_session(self.session, keep_draft=False)
         self.query_one(PromptInput).focus()
