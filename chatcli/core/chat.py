@@ -135,13 +135,6 @@ class ChatCore:
             name=name,
         )
 
-    def discard_if_empty(self, session: SessionRecord) -> bool:
-        """Delete ``session`` if it holds no message (a failed first send, a chat never used).
-
-        Returns whether it was deleted.
-        """
-        return self.sessions.discard_if_empty(session)
-
     def new_session_prompt(self, role: str | None = None) -> str:
         """The system prompt a new session gets: the configured one, else the role's."""
         if self.settings.system_prompt is not None:
@@ -155,7 +148,7 @@ class ChatCore:
         (pinned messages before the start are still sent).
         """
         messages = [ChatMessage("system", session.system_prompt)] if session.system_prompt else []
-        groups = record_turns(sendable(self.history(session)))
+        groups = record_turns(sendable(self.sessions.history(session)))
         drops = self._planner().remembered_drops(session, groups)
         for group in groups:
             pinned = any(m.pinned for m in group)
@@ -172,10 +165,6 @@ class ChatCore:
 
     def _planner(self) -> Planner:
         return Planner(self.engine, self.store, self.settings, self.info.context_length)
-
-    def history(self, session: SessionRecord) -> list[MessageRecord]:
-        """The messages of the branch being shown, oldest first."""
-        return self.store.branch(session.id)
 
     def plan(
         self,

@@ -11,7 +11,7 @@ from chatcli.store.queries import INSERT_MESSAGE_SQL, INSERT_SESSION_SQL, MESSAG
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
 from chatcli.store.rows import message_from_row, message_values, session_values
 
-Writing = Callable[[], AbstractContextManager[sqlite3.Connection]]
+Connecting = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,16 @@ class SessionBundle:
 class BulkWriter:
     """Inserts bundles as they are; used through ``Store.bulk``."""
 
-    def __init__(self, writing: Writing) -> None:
+    def __init__(self, locked: Connecting, writing: Connecting) -> None:
+        self._locked = locked
+        """For reads: the store's lock, no write transaction."""
         self._writing = writing
+        """For the import: one write transaction."""
 
     def taken_ids(self, session_ids: Sequence[str], message_ids: Sequence[str]) -> set[str]:
         """Which of these session and message ids the store already holds."""
         taken: set[str] = set()
-        with self._writing() as connection:
+        with self._locked() as connection:
             for table, ids in (("sessions", session_ids), ("messages", message_ids)):
                 for start in range(0, len(ids), 500):  # SQLite's variable limit
                     chunk = list(ids[start : start + 500])
@@ -45,7 +48,7 @@ class BulkWriter:
 
     def taken_names(self, names: Sequence[str]) -> set[str]:
         """Which of these session names are in use."""
-        with self._writing() as connection:
+        with self._locked() as connection:
             return {
                 name
                 for name in names
@@ -71,7 +74,7 @@ class BulkWriter:
 
     def summaries_of(self, session_id: str) -> list[SummaryRecord]:
         """Every summary of a session, oldest first (for an export)."""
-        with self._writing() as connection:
+        with self._locked() as connection:
             rows = connection.execute(
                 "SELECT id, session_id, upto_message_id, content, created FROM summaries"
                 " WHERE session_id = ? ORDER BY created, rowid",
@@ -81,7 +84,7 @@ class BulkWriter:
 
     def usage_by_model(self) -> dict[str, object]:
         """Sessions and messages in all, and replies and tokens in and out per model."""
-        with self._writing() as connection:
+        with self._locked() as connection:
             rows = connection.execute(
                 "SELECT COALESCE(model, '?'), COUNT(*),"
                 " COALESCE(SUM(json_extract(usage, '$.prompt_tokens')), 0),"
@@ -99,7 +102,7 @@ class BulkWriter:
 
     def messages_of(self, session_id: str) -> list[MessageRecord]:
         """Every message of a session on every branch, parents before children."""
-        with self._writing() as connection:
+        with self._locked() as connection:
             rows = connection.execute(
                 f"SELECT {MESSAGE_LIST} FROM messages WHERE session_id = ? ORDER BY created, rowid",
                 (session_id,),

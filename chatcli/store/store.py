@@ -71,7 +71,7 @@ class Store:
         """Remembered starts of the sent part of each branch."""
         self.search = SearchIndex(self._locked)
         """Full-text search over every message."""
-        self.bulk = BulkWriter(self._writing)
+        self.bulk = BulkWriter(self._locked, self._writing)
         """Whole sessions at once: export reads, import writes."""
         try:
             with translate_errors(path):

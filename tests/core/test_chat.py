@@ -218,7 +218,7 @@ def test_regenerate_draws_a_fresh_seed_even_when_the_session_fixes_one(
     engine.replies = ["a", "b", "c"]
     session = core.new_session()
     run(core.reply(session, "q", SamplingParams(seed=7)))
-    user = core.history(session)[0]
+    user = core.sessions.history(session)[0]
     run(core.regenerate(session, user, SamplingParams(seed=7)))
     run(core.regenerate(session, user, SamplingParams(seed=7)))
     assert [p.seed for p in engine.params] == [7, None, None]
