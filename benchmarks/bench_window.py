@@ -453,17 +453,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--natural-eos",
         action="store_true",
-        help="let replies end at end-of-turn (default: --ignore-eos, every reply max-tokens long)",
+        help=(
+            "let replies end at end-of-turn (default: --ignore-eos, every reply max-tokens long;"
+            " then the KV shift never applies: a sampled end-of-turn token is not in the text)"
+        ),
     )
     parser.add_argument(
         "--mode", choices=("both", "in-process", "processes"), default="both", help="what to run"
+    )
+    parser.add_argument(
+        "--kv-shift",
+        choices=("both", "on", "off"),
+        default="both",
+        help="drop turns by shifting the KV cache ([llama] kv_shift), by re-processing, or both",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--per-turn", action="store_true", help="also print every turn")
     return parser.parse_args(argv)
 
 
-def run_modes(chosen: Sequence[str], spec: ChatSpec) -> dict[str, tuple[ModeRun, ModeSummary]]:
+def prepared_home(folder: Path, kv_shift: bool) -> Path:
+    """A fresh CHATCLI_HOME whose config turns the KV shift on or off."""
+    config = folder / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"[llama]\nkv_shift = {str(kv_shift).lower()}\n", encoding="utf-8")
+    return folder
+
+
+def run_modes(
+    chosen: Sequence[str], shifts: Sequence[bool], spec: ChatSpec
+) -> dict[str, tuple[ModeRun, ModeSummary]]:
     modes: dict[str, Callable[[Path, ChatSpec], ModeRun]] = {
         "in-process": run_in_one_process,
         "processes": run_as_processes,
@@ -471,8 +490,11 @@ def run_modes(chosen: Sequence[str], spec: ChatSpec) -> dict[str, tuple[ModeRun,
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-window-") as folder:
         for mode in chosen:
-            done, wall_s = timed(partial(modes[mode], Path(folder) / mode, spec))
-            results[mode] = (done, summarize(mode, done, wall_s, spec.max_tokens))
+            for kv_shift in shifts:
+                name = f"{mode}, {'shift' if kv_shift else 're-process'}"
+                home = prepared_home(Path(folder) / name, kv_shift)
+                done, wall_s = timed(partial(modes[mode], home, spec))
+                results[name] = (done, summarize(name, done, wall_s, spec.max_tokens))
     return results
 
 
@@ -481,7 +503,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     spec = ChatSpec(args.turns, args.max_tokens, ignore_eos=not args.natural_eos)
     chosen = ["in-process", "processes"] if args.mode == "both" else [args.mode]
     load_before = load_average()
-    results = run_modes(chosen, spec)
+    shifts = {"both": [True, False], "on": [True], "off": [False]}[args.kv_shift]
+    results = run_modes(chosen, shifts, spec)
     load_after = load_average()
     if args.json:
         print(

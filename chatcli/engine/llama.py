@@ -36,6 +36,7 @@ from chatcli.engine.gguf import MAGIC, inspect_gguf
 from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
+from chatcli.engine.kvshift import shift_out
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.errors import ContextOverflowError, ModelError
@@ -67,6 +68,8 @@ class LlamaOptions:
     """Where KV snapshots are kept (None = no snapshots)."""
     snapshot_cap_bytes: int = 2 << 30
     """Most bytes of snapshots to keep; least recently used go first."""
+    kv_shift: bool = True
+    """Drop old turns from the KV cache in place instead of re-processing the kept ones."""
 
 
 class LlamaEngine:
@@ -80,6 +83,7 @@ class LlamaEngine:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pieces: dict[int, bytes] = {}
+        self._spelled: dict[int, bytes] = {}
         # The text and token ids now in the KV cache, so that the next prompt can reuse the
         # sampled ids of the last reply instead of re-tokenizing its text (which can differ).
         self._cached_text = ""
@@ -274,8 +278,7 @@ class LlamaEngine:
             self._stop.clear()
             started = time.perf_counter()
             text = self.render(messages)
-            if self._snapshots is not None:
-                restore_snapshot(self, self._snapshots, text)
+            self._reuse_cache(text)
             tokens = self._prompt_tokens(text)
             if len(tokens) >= info.context_length:
                 # The reused sampled ids can be more than the text's own tokens (the planner
@@ -285,6 +288,18 @@ class LlamaEngine:
             run = Generation(self, tokens, params, limit, cancel or threading.Event())
             run.share_cpu = self._share_cpu
             yield from self._events(run, text, tokens, started)
+
+    def _reuse_cache(self, text: str) -> None:
+        """Make the KV cache hold as much of the prompt ``text`` as it cheaply can.
+
+        In order: what this process already holds, the same with old turns shifted out, a
+        snapshot on disk that begins the prompt, or one that does once shifted.
+        """
+        memo_text, _ = self.context_memo()
+        if (memo_text and text.startswith(memo_text)) or shift_out(self, text):
+            return
+        if self._snapshots is not None and restore_snapshot(self, self._snapshots, text):
+            shift_out(self, text)
 
     def _events(
         self, run: Generation, text: str, tokens: list[int], started: float
@@ -340,11 +355,21 @@ class LlamaEngine:
         """The raw bytes of one token (cached: the vocabulary is fixed)."""
         piece = self._pieces.get(token)
         if piece is None:
-            buffer = ctypes.create_string_buffer(64)
-            vocab = self._llama._model.vocab
-            size = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, False)
-            piece = self._pieces[token] = buffer.raw[: max(size, 0)]
+            piece = self._pieces[token] = self._token_bytes(token, special=False)
         return piece
+
+    def spelled(self, token: int) -> bytes:
+        """One token's bytes with special tokens written out, as the tokenizer reads them."""
+        piece = self._spelled.get(token)
+        if piece is None:
+            piece = self._spelled[token] = self._token_bytes(token, special=True)
+        return piece
+
+    def _token_bytes(self, token: int, special: bool) -> bytes:
+        buffer = ctypes.create_string_buffer(64)
+        vocab = self._llama._model.vocab
+        size = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, special)
+        return buffer.raw[: max(size, 0)]
 
     def is_end_of_generation(self, token: int) -> bool:
         """True for end-of-turn tokens (unless told to ignore them)."""

@@ -28,6 +28,9 @@ class LlamaBackendOptions:
     """CPU threads for generation; None = every core, shared with other busy programs."""
     kv_cache_gib: float = 2.0
     """Disk space for KV snapshots of saved sessions (0 turns them off)."""
+    kv_shift: bool = True
+    """When old turns leave the context, remove them from the KV cache in place (fast)
+    instead of re-processing the turns that stay (exact)."""
 
 
 class LlamaBackend:
@@ -60,6 +63,7 @@ class LlamaBackend:
                 recommended_sampling=dict(model.sampling),
                 snapshot_dir=snapshots,
                 snapshot_cap_bytes=cap,
+                kv_shift=options.kv_shift,
             )
         )
 

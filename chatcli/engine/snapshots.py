@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import llama_cpp
 
 from chatcli.engine.kvcache import Snapshot, SnapshotStore, common_prefix
+from chatcli.engine.kvshift import plan_for
 
 if TYPE_CHECKING:
     from chatcli.engine.llama import LlamaEngine
@@ -25,7 +26,7 @@ def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str) -> bo
     memo_text, _ = engine.context_memo()
     if memo_text and text.startswith(memo_text):
         return False  # this process already holds the conversation so far
-    snapshot = store.best_for_text(text)
+    snapshot = store.best_for_text(text) or _best_for_shift(engine, store, text)
     if snapshot is None:
         found = store.best_for_tokens(engine.tokenize_prompt(text))
         snapshot = found[0] if found else None
@@ -55,6 +56,21 @@ def save_snapshot(engine: LlamaEngine, store: SnapshotStore) -> None:
     kv_tokens = [int(token) for token in llama.input_ids[:count]]
     text, memo = engine.context_memo()
     store.save_in_background(ctypes.string_at(buffer, written), kv_tokens, text or None, memo)
+
+
+def _best_for_shift(engine: LlamaEngine, store: SnapshotStore, text: str) -> Snapshot | None:
+    """The snapshot that, with old turns shifted out, keeps the most of the prompt ``text``."""
+    best: tuple[int, Snapshot] | None = None
+    for snapshot in store.snapshots():
+        held = snapshot.kv_tokens
+        if snapshot.text is None or snapshot.memo_tokens[: len(held)] != held:
+            continue
+        shift = plan_for(engine, snapshot.text, snapshot.memo_tokens, text)
+        if shift is not None and shift.end <= len(held):
+            kept = len(held) - shift.removed
+            if best is None or kept > best[0]:
+                best = (kept, snapshot)
+    return best[1] if best else None
 
 
 def _already_cached(engine: LlamaEngine, kv_tokens: list[int]) -> bool:

@@ -113,3 +113,23 @@ def test_a_chat_past_the_context_reuses_its_cached_prefix_on_every_turn_but_drop
             drops += 1
         previous = stats
     assert 1 <= drops <= 3
+
+
+def test_a_drop_turn_in_a_new_process_restores_the_snapshot_and_shifts_out_the_old_turns(
+    chatcli_home: Path,
+):
+    """``ask -c`` past the context: the drop turn reuses the kept turns' KV, not just the system."""
+    args = ["ask", "--ctx", "512", "--max-tokens", "60", *DETERMINISTIC, "--stats"]
+    previous: dict[str, int] | None = None
+    drop_turns = []
+    for turn in range(12):
+        more = ["-c"] if turn else []
+        result = chatcli(chatcli_home, *args, *more, f"Tell me fact {turn} about the moon, in detail.")
+        assert result.code == 0, result.stderr
+        stats = result.stats()
+        if previous is not None and stats["dropped_messages"] > previous["dropped_messages"]:
+            drop_turns.append(stats)
+        previous = stats
+    assert drop_turns, "the chat never outgrew its context"
+    for stats in drop_turns:
+        assert stats["cached_prompt_tokens"] >= stats["prompt_tokens"] // 2, stats

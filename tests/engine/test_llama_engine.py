@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from pathlib import Path
 
-import llama_cpp
 import pytest
+from llama_helpers import GREEDY, SYSTEM, make_engine, reply, sequence_state
 
-from chatcli.catalog import resolve_model
 from chatcli.engine.base import ChatMessage, PrefillProgress, ReplyDone, SamplingParams, TextDelta
-from chatcli.engine.llama import LlamaEngine, LlamaOptions
+from chatcli.engine.llama import LlamaEngine
 from chatcli.engine.snapshots import restore_snapshot
 
 pytestmark = pytest.mark.model
-
-GREEDY = SamplingParams(temperature=0.0, seed=1, max_tokens=24)
-SYSTEM = ChatMessage("system", "You are a helpful assistant.")
-
-
-def make_engine(snapshot_dir: Path | None = None, context: int = 2048) -> LlamaEngine:
-    resolved = resolve_model("")
-    assert resolved.entry is not None
-    return LlamaEngine(
-        LlamaOptions(
-            model_path=resolved.path,
-            model_name=resolved.name,
-            context_length=context,
-            model_sha256=resolved.entry.sha256,
-            snapshot_dir=snapshot_dir,
-        )
-    )
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +21,6 @@ def engine():  # type: ignore[no-untyped-def]
     loaded.load()
     yield loaded
     loaded.close()
-
-
-def reply(
-    engine: LlamaEngine, messages: list[ChatMessage], params: SamplingParams = GREEDY
-) -> tuple[str, ReplyDone]:
-    events = list(engine.stream(messages, params))
-    text = "".join(e.text for e in events if isinstance(e, TextDelta))
-    done = events[-1]
-    assert isinstance(done, ReplyDone)
-    return text, done
 
 
 def test_prompt_uses_the_gguf_chatml_template(engine: LlamaEngine):
@@ -128,14 +99,6 @@ def test_long_prompt_reports_prefill_progress(engine: LlamaEngine):
     progress = [e for e in events if isinstance(e, PrefillProgress)]
     assert progress and progress[-1].done == progress[-1].total
     assert [p.done for p in progress] == sorted(p.done for p in progress)
-
-
-def sequence_state(engine: LlamaEngine) -> bytes:
-    context = engine.llama._ctx.ctx
-    size = llama_cpp.llama_state_seq_get_size(context, 0)
-    buffer = (ctypes.c_uint8 * size)()
-    written = llama_cpp.llama_state_seq_get_data(context, buffer, size, 0)
-    return ctypes.string_at(buffer, written)
 
 
 def test_snapshot_resumes_a_conversation_in_a_fresh_engine(tmp_path: Path):

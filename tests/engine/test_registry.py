@@ -54,6 +54,9 @@ def test_options_are_typed_and_checked() -> None:
         registry.parse_options(backend, {"threads": "many"}, "here")
     with pytest.raises(ConfigError, match="unknown llama setting 'colour'"):
         registry.parse_options(backend, {"colour": 1}, "here")
+    assert registry.parse_options(backend, {"kv_shift": False}, "here").kv_shift is False
+    with pytest.raises(ConfigError, match="here: 'kv_shift' must be"):
+        registry.parse_options(backend, {"kv_shift": "no"}, "here")
 
 
 def test_config_sections_reach_their_backend(tmp_path: Path) -> None:
