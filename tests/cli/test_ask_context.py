@@ -124,7 +124,8 @@ def test_a_drop_turn_in_a_new_process_restores_the_snapshot_and_shifts_out_the_o
     drop_turns = []
     for turn in range(12):
         more = ["-c"] if turn else []
-        result = chatcli(chatcli_home, *args, *more, f"Tell me fact {turn} about the moon, in detail.")
+        question = f"Tell me fact {turn} about the moon, in detail."
+        result = chatcli(chatcli_home, *args, *more, question)
         assert result.code == 0, result.stderr
         stats = result.stats()
         if previous is not None and stats["dropped_messages"] > previous["dropped_messages"]:
