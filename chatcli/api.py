@@ -15,14 +15,16 @@ here shows up in ``chatcli sessions list`` and can be continued with ``chatcli -
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import replace
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from chatcli.assembly import build_core, build_engine, open_sessions
 from chatcli.config import Settings, load_settings
+from chatcli.core.attachments import find_files, read_files
 from chatcli.core.chat import ChatCore, ReplyFinished, sampling_from
 from chatcli.core.sessions import settings_for_session
 from chatcli.engine.base import SamplingParams, TextDelta
@@ -49,16 +51,20 @@ class Chat:
         self._session = self.core.sessions.get(self._session.id)
         return self._session
 
-    def stream(self, text: str, **sampling: Any) -> Iterator[str]:
+    def stream(
+        self, text: str, *, files: Sequence[str | Path] = (), **sampling: Any
+    ) -> Iterator[str]:
         """Send ``text`` and yield the reply's text as it is generated.
 
+        ``files`` are attached before the text (paths, globs or folders, as ``ask -f``).
         Keyword arguments override the session's sampling for this reply (``temperature=0``,
         ``max_tokens=64``...). Stopping early (``break``) keeps the partial reply, marked
         interrupted, as Ctrl+C does.
         """
         session = self.session
         params = self._params(session, sampling)
-        events = self.core.reply(session, text, params)
+        attachments = read_files(find_files([str(f) for f in files])) if files else []
+        events = self.core.reply(session, text, params, attachments=attachments)
         with closing(events):
             for event in events:
                 if isinstance(event, TextDelta):
@@ -66,9 +72,9 @@ class Chat:
                 elif isinstance(event, ReplyFinished):
                     self.last = event
 
-    def ask(self, text: str, **sampling: Any) -> str:
-        """Send ``text`` and return the whole reply."""
-        return "".join(self.stream(text, **sampling))
+    def ask(self, text: str, *, files: Sequence[str | Path] = (), **sampling: Any) -> str:
+        """Send ``text`` (after the ``files``, if any) and return the whole reply."""
+        return "".join(self.stream(text, files=files, **sampling))
 
     def history(self) -> list[MessageRecord]:
         """The messages of the branch being shown, oldest first."""

@@ -45,6 +45,10 @@ class Settings:
     """Textual theme of the TUI."""
     verbose: bool = False
     """Show the backend's own log (llama.cpp's) on stderr."""
+    attach_max_files: int = 200
+    """Most files a glob or folder given to ``-f`` may bring in without ``--yes``."""
+    attach_max_mib: float = 5.0
+    """Most MiB a glob or folder given to ``-f`` may bring in without ``--yes``."""
     backends: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Each backend's own section of the config (``[llama]``...), checked by its options type."""
 
@@ -67,6 +71,8 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "overflow": str,
     "theme": str,
     "verbose": bool,
+    "attach_max_files": int,
+    "attach_max_mib": (int, float),
 }
 LEGACY_LLAMA_KEYS: dict[str, type | tuple[type, ...]] = {
     "gpu_layers": int,

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -15,10 +15,12 @@ from types import FrameType
 import typer
 
 from chatcli.assembly import build_core, build_engine, open_sessions
+from chatcli.cli.attach import describe, gather_attachments
 from chatcli.cli.errors import say
 from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
 from chatcli.cli.render import AnswerWriter, PrefillMeter, make_writer
 from chatcli.config import Settings
+from chatcli.core.attachments import Attachment
 from chatcli.core.chat import (
     ChatCore,
     ChatEvent,
@@ -28,7 +30,7 @@ from chatcli.core.chat import (
     sampling_from,
 )
 from chatcli.core.sessions import Sessions, settings_for_session
-from chatcli.core.truncate import truncate_to_fit
+from chatcli.core.truncate import truncate_attachments, truncate_to_fit
 from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
 from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord
@@ -57,6 +59,10 @@ class AskRequest:
     """Go on from this branch of the session (``sessions branches`` numbers them)."""
     edit_last: bool = False
     """Send the prompt in place of the last user message, as a new branch."""
+    files: tuple[str, ...] = ()
+    """Files, globs and folders to attach (``-f``)."""
+    yes: bool = False
+    """Attach a glob or folder over the configured limits without asking."""
     model_flags: ModelFlags = field(default_factory=ModelFlags)
     sampling: SamplingFlags = field(default_factory=SamplingFlags)
 
@@ -70,11 +76,11 @@ def read_stdin() -> str | None:
     return data if data.strip() else None
 
 
-def compose_prompt(instruction: str | None, piped: str | None) -> str:
+def compose_prompt(instruction: str | None, piped: str | None, attached: bool = False) -> str:
     """The user message: piped text is the material, the argument the instruction after it."""
     text = compose_user_text(piped, instruction)
-    if not text:
-        raise UsageError("nothing to ask: give a prompt, or pipe text in")
+    if not text and not attached:
+        raise UsageError("nothing to ask: give a prompt, pipe text in, or attach a file (-f)")
     return text
 
 
@@ -84,10 +90,15 @@ def run_ask(request: AskRequest) -> int:
         raise typer.BadParameter(
             "--no-save cannot continue a saved session", param_hint="--no-save"
         )
+    if request.files and (request.more or request.edit_last):
+        raise UsageError("-f attaches files to a new message: not with --more or --edit-last")
     text = (
-        _more_check(request) if request.more else compose_prompt(request.prompt, request.stdin_text)
+        _more_check(request)
+        if request.more
+        else compose_prompt(request.prompt, request.stdin_text, bool(request.files))
     )
     settings = settings_with(request.model_flags)
+    attachments = gather_attachments(request.files, settings, request.yes)
     with open_sessions(request.save) as sessions:
         sessions.recover_interrupted()
         found = sessions.requested(continue_latest=request.continue_latest, name=request.session)
@@ -101,7 +112,7 @@ def run_ask(request: AskRequest) -> int:
         if request.branch is not None:
             session = sessions.choose_branch(session, request.branch)
         try:
-            finished, answer = _answer(core, session, text, request)
+            finished, answer = _answer(core, session, text, request, attachments)
         except ChatcliError:
             if found is None:
                 sessions.discard_if_empty(session)  # a failed first message leaves none behind
@@ -121,11 +132,17 @@ def _more_check(request: AskRequest) -> str:
 
 
 def _answer(
-    core: ChatCore, session: SessionRecord, text: str, request: AskRequest
+    core: ChatCore,
+    session: SessionRecord,
+    text: str,
+    request: AskRequest,
+    attachments: Sequence[Attachment],
 ) -> tuple[ReplyFinished | None, str]:
     """Stream the reply to ``text`` to stdout (or collect it for --json)."""
     params = request.sampling.apply(sampling_from(session.sampling, core.default_sampling()))
-    if request.truncate_input and request.stdin_text:
+    if request.truncate_input and attachments:
+        attachments = _trimmed_files(core, session, text, attachments, params)
+    elif request.truncate_input and request.stdin_text:
         text = _truncated(core, session, request, params)
     writer = None if request.json_output else make_writer(request.raw)
     with cancel_on_sigint() as cancel:
@@ -134,7 +151,7 @@ def _answer(
         elif request.edit_last:
             events = core.edit(session, _last_question(core, session), text, params, cancel)
         else:
-            events = core.reply(session, text, params, cancel)
+            events = core.reply(session, text, params, cancel, attachments)
         return stream_events(events, writer)
 
 
@@ -200,6 +217,24 @@ def _truncated(
             f"{cut.cut_chars:,} characters from its middle were left out"
         )
     return cut.text
+
+
+def _trimmed_files(
+    core: ChatCore,
+    session: SessionRecord,
+    text: str,
+    attachments: Sequence[Attachment],
+    params: SamplingParams,
+) -> list[Attachment]:
+    """The attachments cut fairly to fit, with a warning naming each one that was cut."""
+    trimmed = truncate_attachments(core, session, text, attachments, params)
+    for attachment, cut in zip(trimmed.attachments, trimmed.cut_chars, strict=True):
+        if cut:
+            say(
+                f"warning: {attachment.path} does not fit the context with the rest; "
+                f"{cut:,} characters from its middle were left out"
+            )
+    return trimmed.attachments
 
 
 def describe_trim(event: ContextTrimmed) -> str:
@@ -290,6 +325,7 @@ def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
         "summarized": finished.plan.summary is not None,
         "finish_reason": finished.finish_reason,
         "seed": usage.seed,
+        "attachments": describe(core.attachments_of(core.sessions.question_of(finished.message))),
     }
 
 

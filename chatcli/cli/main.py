@@ -210,7 +210,22 @@ def ask(
         typer.Option(
             "--truncate-input",
             metavar=FLAG,
-            help="Cut the middle of piped text that does not fit the context.",
+            help="Cut the middle of piped text or attached files that do not fit the context.",
+        ),
+    ] = False,
+    files: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            metavar="PATH",
+            help="Attach a file, a glob ('src/**/*.py') or a folder (text files; repeatable).",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", metavar=FLAG, help="Attach a large glob or folder without asking."
         ),
     ] = False,
     ignore_eos: Annotated[
@@ -240,6 +255,8 @@ def ask(
             raw=raw,
             ignore_eos=ignore_eos,
             truncate_input=truncate_input,
+            files=tuple(files or ()),
+            yes=yes,
             more=more,
             branch=branch,
             edit_last=edit_last,

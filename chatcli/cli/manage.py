@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -108,7 +108,15 @@ def sessions_show(
             print(f"# system\n{session.system_prompt}\n")
         for message in messages:
             mark = "" if message.status == "complete" else f" ({message.status})"
-            print(f"# {message.role}{mark}\n{message.content}\n")
+            attached = "".join(f"{attached_line(ref)}\n" for ref in message.attachments)
+            print(f"# {message.role}{mark}\n{attached}{message.content}\n")
+
+
+def attached_line(ref: dict[str, Any]) -> str:
+    """How a transcript shows one attachment: ``[attached: path (N tokens)]``."""
+    tokens = ref.get("tokens")
+    counted = f" ({tokens:,} tokens)" if isinstance(tokens, int) else ""
+    return f"[attached: {ref['path']}{counted}]"
 
 
 def _print_tree(tree: list[tuple[int, ShownMessage]], json_output: bool) -> None:

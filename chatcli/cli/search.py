@@ -59,4 +59,5 @@ def _describe(hit: SearchHit) -> str:
     snippet = hit.snippet
     if sys.stdout.isatty() and "NO_COLOR" not in os.environ:
         snippet = snippet.replace(MARK_START, BOLD).replace(MARK_END, PLAIN)
-    return f"{where} ({message.session_id})  {when}  {message.role}\n    {snippet}"
+    who = f"{message.role}, in attached {hit.attachment}" if hit.attachment else message.role
+    return f"{where} ({message.session_id})  {when}  {who}\n    {snippet}"

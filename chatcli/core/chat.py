@@ -9,11 +9,19 @@ keeps the partial text, marked interrupted) and finalised with usage and timing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from chatcli.config import Settings, default_sampling
+from chatcli.core.attachments import (
+    Attachment,
+    attachment_refs,
+    attachments_from_refs,
+    digests_of,
+    largest_attachments,
+    sent_text,
+)
 from chatcli.core.budget import Budget
 from chatcli.core.naming import clean_session_name
 from chatcli.core.planning import Plan, Planner, record_turns, sendable
@@ -150,12 +158,13 @@ class ChatCore:
         messages = [ChatMessage("system", session.system_prompt)] if session.system_prompt else []
         groups = record_turns(sendable(self.sessions.history(session)))
         drops = self._planner().remembered_drops(session, groups)
+        texts = self.store.attachments.texts(digests_of(m for group in groups for m in group))
         for group in groups:
             pinned = any(m.pinned for m in group)
             if drops and not pinned:
                 drops -= 1
                 continue
-            messages += [ChatMessage(m.role, m.content) for m in group]  # type: ignore[arg-type]
+            messages += [ChatMessage(m.role, sent_text(m, texts)) for m in group]  # type: ignore[arg-type]
         return self.engine.count_tokens(messages)
 
     def count_new_context(self) -> int:
@@ -174,11 +183,40 @@ class ChatCore:
         *,
         parent_id: str | None,
         may_summarize: bool = False,
+        attachments: Sequence[Attachment] = (),
     ) -> Plan:
-        """Decide what to send for ``user_text`` after ``parent_id`` (raises if it can't fit)."""
-        return self._planner().plan(
-            session, user_text, params, parent_id=parent_id, may_summarize=may_summarize
-        )
+        """Decide what to send for ``user_text`` after ``parent_id`` (raises if it can't fit).
+
+        When it cannot fit and files are attached, the error names the largest of them.
+        """
+        try:
+            return self._planner().plan(
+                session,
+                user_text,
+                params,
+                parent_id=parent_id,
+                may_summarize=may_summarize,
+                attachments=attachments,
+            )
+        except ContextOverflowError as error:
+            if not attachments:
+                raise
+            raise ContextOverflowError(f"{error}; {largest_attachments(attachments)}") from None
+
+    def count_attachments(self, attachments: Sequence[Attachment]) -> list[Attachment]:
+        """The attachments with the tokens each adds to a message, counted by the model."""
+        empty = self.engine.count_tokens([ChatMessage("user", "")])
+        return [
+            replace(a, tokens=self.engine.count_tokens([ChatMessage("user", a.framed())]) - empty)
+            for a in attachments
+        ]
+
+    def attachments_of(self, message: MessageRecord) -> list[Attachment]:
+        """The files a saved message carries, with their kept texts."""
+        if not message.attachments:
+            return []
+        texts = self.store.attachments.texts(digests_of([message]))
+        return attachments_from_refs(message.attachments, texts)
 
     def reply(
         self,
@@ -186,10 +224,14 @@ class ChatCore:
         user_text: str,
         params: SamplingParams,
         cancel: threading.Event | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> Generator[ChatEvent]:
-        """Send ``user_text`` in ``session`` and stream the saved reply."""
+        """Send ``user_text`` in ``session`` and stream the saved reply.
+
+        The files in ``attachments`` go before the text, and are saved with the message.
+        """
         parent = self.store.get_session(session.id).current_leaf
-        yield from self._send(session, user_text, parent, params, cancel)
+        yield from self._send(session, user_text, parent, params, cancel, attachments)
 
     def edit(
         self,
@@ -199,8 +241,12 @@ class ChatCore:
         params: SamplingParams,
         cancel: threading.Event | None = None,
     ) -> Generator[ChatEvent]:
-        """Send ``new_text`` in place of the earlier user message ``original``, as a new branch."""
-        yield from self._send(session, new_text, original.parent_id, params, cancel)
+        """Send ``new_text`` in place of the earlier user message ``original``, as a new branch.
+
+        The files ``original`` carried go with the new text.
+        """
+        attached = self.attachments_of(original)
+        yield from self._send(session, new_text, original.parent_id, params, cancel, attached)
 
     def _send(
         self,
@@ -209,10 +255,23 @@ class ChatCore:
         parent_id: str | None,
         params: SamplingParams,
         cancel: threading.Event | None,
+        attachments: Sequence[Attachment] = (),
     ) -> Generator[ChatEvent]:
         """Save ``text`` as a user message after ``parent_id`` (once it fits) and answer it."""
-        plan = self.plan(session, text, params, parent_id=parent_id, may_summarize=True)
-        user = self.store.add_message(session.id, parent_id=parent_id, role="user", content=text)
+        attachments = [
+            a if a.tokens is not None else self.count_attachments([a])[0] for a in attachments
+        ]
+        plan = self.plan(
+            session, text, params, parent_id=parent_id, may_summarize=True, attachments=attachments
+        )
+        user = self.store.add_message(
+            session.id,
+            parent_id=parent_id,
+            role="user",
+            content=text,
+            attachments=attachment_refs(attachments),
+            attachment_texts={a.sha256: a.text for a in attachments},
+        )
         self._remember_window(session, plan, user)
         yield MessageSaved(user)
         yield from self._generate(session, user, plan, params, cancel)
@@ -242,6 +301,7 @@ class ChatCore:
             params,
             parent_id=user_message.parent_id,
             may_summarize=True,
+            attachments=self.attachments_of(user_message),
         )
         self.store.update_session(session.id, current_leaf=user_message.id)
         self._remember_window(session, plan, user_message)
@@ -263,7 +323,13 @@ class ChatCore:
         if self.store.children(session.id, reply.id):
             raise UsageError("only the newest reply of a branch can be continued")
         user = self.sessions.question_of(reply)
-        plan = self.plan(session, user.content, params, parent_id=user.parent_id)
+        plan = self.plan(
+            session,
+            user.content,
+            params,
+            parent_id=user.parent_id,
+            attachments=self.attachments_of(user),
+        )
         messages = [*plan.budget.messages, ChatMessage("assistant", reply.content)]
         tokens = self.engine.count_tokens(messages)
         if tokens >= self.info.context_length - 1:

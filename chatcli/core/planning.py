@@ -10,10 +10,11 @@ Nothing is ever deleted from the store: this only chooses what is sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from chatcli.config import Settings
+from chatcli.core.attachments import Attachment, digests_of, sent_text, with_attachments
 from chatcli.core.budget import Budget, Turn, fit_to_context
 from chatcli.core.summary import write_summary
 from chatcli.engine.base import ChatMessage, Engine, SamplingParams
@@ -60,19 +61,24 @@ class Planner:
         *,
         parent_id: str | None,
         may_summarize: bool = False,
+        attachments: Sequence[Attachment] = (),
     ) -> Plan:
-        """Fit ``user_text`` after ``parent_id``; summarize first if allowed and needed."""
+        """Fit ``user_text`` after ``parent_id``; summarize first if allowed and needed.
+
+        The files in ``attachments`` go before the text, in the same user message.
+        """
         policy = session.overflow or self.settings.overflow
         history = self._history(session, parent_id)
+        texts = self.store.attachments.texts(digests_of(history))
         summary = self._summary(session, history) if policy == "summarize" else None
         covered, recent = _split_at(history, summary)
-        pinned_before = turns_of(covered, only_pinned=True)  # still sent beside the summary
+        pinned_before = turns_of(covered, texts, only_pinned=True)  # sent beside the summary
         groups = record_turns(recent)
         window_drops = self.remembered_drops(session, groups) if policy == "drop-oldest" else 0
         budget = fit_to_context(
             _system(session.system_prompt, summary),
-            [*pinned_before, *turns_of(recent)],
-            ChatMessage("user", user_text),
+            [*pinned_before, *turns_of(recent, texts)],
+            ChatMessage("user", with_attachments(user_text, attachments)),
             count_tokens=self.engine.count_tokens,
             context_length=self.context_length,
             max_tokens=params.max_tokens,
@@ -94,7 +100,7 @@ class Planner:
         gone = _dropped_records(recent, budget.dropped_messages)
         text = write_summary(self.engine, summary, gone, self.context_length, params.seed)
         self.store.summaries.add(session.id, gone[-1].id, text)
-        return self.plan(session, user_text, params, parent_id=parent_id)
+        return self.plan(session, user_text, params, parent_id=parent_id, attachments=attachments)
 
     def remembered_drops(
         self, session: SessionRecord, groups: Sequence[Sequence[MessageRecord]]
@@ -153,16 +159,21 @@ def record_turns(records: Sequence[MessageRecord]) -> list[list[MessageRecord]]:
 
 def sendable(records: Sequence[MessageRecord]) -> list[MessageRecord]:
     """The messages of a branch that go to the model: non-empty user and assistant turns."""
-    return [m for m in records if m.role in ("user", "assistant") and m.content]
+    return [m for m in records if m.role in ("user", "assistant") and (m.content or m.attachments)]
 
 
-def turns_of(records: Sequence[MessageRecord], only_pinned: bool = False) -> list[Turn]:
-    """Messages grouped into turns (each starting at a user message), pinned if any part is."""
+def turns_of(
+    records: Sequence[MessageRecord], texts: Mapping[str, str], only_pinned: bool = False
+) -> list[Turn]:
+    """Messages grouped into turns (each starting at a user message), pinned if any part is.
+
+    ``texts`` holds the attachments' texts by digest (each message is sent with its files).
+    """
     turns = []
     for group in record_turns(records):
         pinned = any(m.pinned for m in group)
         if pinned or not only_pinned:
-            messages = tuple(ChatMessage(m.role, m.content) for m in group)  # type: ignore[arg-type]
+            messages = tuple(ChatMessage(m.role, sent_text(m, texts)) for m in group)  # type: ignore[arg-type]
             turns.append(Turn(messages, pinned))
     return turns
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from chatcli.core.attachments import check_attachments, digests_of
 from chatcli.core.chatgpt import is_chatgpt_export, read_chatgpt
 from chatcli.core.sessions import Sessions
 from chatcli.errors import BadFileError
@@ -19,7 +20,9 @@ from chatcli.store.bulk import SessionBundle
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
 
 FORMAT = "chatcli-sessions"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2 added each session's ``attachments`` (texts by sha256); version 1 files still import."""
+READABLE_VERSIONS = (1, 2)
 MAX_TEXT_CHARS = 10_000_000
 """Longest message an import accepts (a 50 MB string is a broken or hostile file)."""
 
@@ -27,18 +30,22 @@ MAX_TEXT_CHARS = 10_000_000
 def export_sessions(sessions: Sessions, chosen: list[SessionRecord]) -> dict[str, Any]:
     """Everything about ``chosen`` as one JSON-ready document."""
     bulk = sessions.store.bulk
+    items = []
+    for session in chosen:
+        messages = bulk.messages_of(session.id)
+        items.append(
+            {
+                "session": session.to_dict(),
+                "messages": [m.to_dict() for m in messages],
+                "summaries": [s.to_dict() for s in bulk.summaries_of(session.id)],
+                "attachments": sessions.store.attachments.texts(digests_of(messages)),
+            }
+        )
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "exported": time.time(),
-        "sessions": [
-            {
-                "session": session.to_dict(),
-                "messages": [m.to_dict() for m in bulk.messages_of(session.id)],
-                "summaries": [s.to_dict() for s in bulk.summaries_of(session.id)],
-            }
-            for session in chosen
-        ],
+        "sessions": items,
     }
 
 
@@ -50,7 +57,9 @@ def session_markdown(sessions: Sessions, session: SessionRecord) -> str:
     for message in sessions.history(session):
         who = "You" if message.role == "user" else "Assistant"
         mark = "" if message.status == "complete" else f" *({message.status})*"
-        lines += [f"## {who}{mark}", "", message.content.rstrip(), ""]
+        lines += [f"## {who}{mark}", ""]
+        lines += [f"*Attached: `{ref['path']}`*\n" for ref in message.attachments]
+        lines += [message.content.rstrip(), ""]
     return "\n".join(lines)
 
 
@@ -71,7 +80,7 @@ def read_export(document: Any) -> list[SessionBundle]:
 def _native(document: Any) -> list[SessionBundle]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BadFileError('not a chatcli export (no "format": "chatcli-sessions")')
-    if document.get("format_version") != FORMAT_VERSION:
+    if document.get("format_version") not in READABLE_VERSIONS:
         raise BadFileError(f"unknown format_version {document.get('format_version')!r}")
     items = document.get("sessions")
     if not isinstance(items, list):
@@ -81,15 +90,17 @@ def _native(document: Any) -> list[SessionBundle]:
 
 def _bundle(index: int, item: Any) -> SessionBundle:
     where = f"session {index + 1}"
-    if not isinstance(item, dict) or set(item) != {"session", "messages", "summaries"}:
-        raise BadFileError(f"{where}: needs exactly session, messages and summaries")
+    keys = {"session", "messages", "summaries"}
+    if not isinstance(item, dict) or not keys <= set(item) <= keys | {"attachments"}:
+        raise BadFileError(f"{where}: needs session, messages and summaries (and attachments)")
     try:
         session = SessionRecord.from_dict(item["session"])
         messages = tuple(MessageRecord.from_dict(m) for m in _list(item["messages"]))
         summaries = tuple(SummaryRecord.from_dict(s) for s in _list(item["summaries"]))
+        texts = check_attachments(messages, item.get("attachments", {}))
     except (ValueError, TypeError) as error:
         raise BadFileError(f"{where}: {error}") from None
-    return SessionBundle(session, messages, summaries)
+    return SessionBundle(session, messages, summaries, texts)
 
 
 def _list(value: Any) -> list[Any]:

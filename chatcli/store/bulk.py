@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from chatcli.store.attachments import put_texts, require_texts
 from chatcli.store.queries import INSERT_MESSAGE_SQL, INSERT_SESSION_SQL, MESSAGE_LIST
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
 from chatcli.store.rows import message_from_row, message_values, session_values
@@ -21,6 +22,8 @@ class SessionBundle:
     session: SessionRecord
     messages: tuple[MessageRecord, ...]
     summaries: tuple[SummaryRecord, ...] = ()
+    attachments: Mapping[str, str] = field(default_factory=dict)
+    """The texts of the messages' attachments, by sha256."""
 
 
 class BulkWriter:
@@ -60,6 +63,10 @@ class BulkWriter:
         with self._writing() as connection:
             for bundle in bundles:
                 connection.execute(INSERT_SESSION_SQL, session_values(bundle.session))
+                put_texts(connection, bundle.attachments)
+                require_texts(
+                    connection, [r["sha256"] for m in bundle.messages for r in m.attachments]
+                )
                 connection.executemany(
                     INSERT_MESSAGE_SQL, [message_values(m) for m in bundle.messages]
                 )

@@ -147,6 +147,56 @@ def _message_search(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+_ATTACHMENTS = (
+    # Content-addressed: one row per distinct text, however many messages carry it. A message
+    # lists its attachments (path, sha256, size, tokens) as JSON in messages.attachments.
+    """
+    CREATE TABLE attachments (
+        sha256  TEXT PRIMARY KEY,
+        content TEXT NOT NULL,
+        created REAL NOT NULL
+    )
+    """,
+    "ALTER TABLE messages ADD COLUMN attachments TEXT",
+    "CREATE INDEX messages_with_attachments ON messages(session_id) WHERE attachments IS NOT NULL",
+    # A text goes when the last message that carries it does.
+    """
+    CREATE TRIGGER attachments_unused AFTER DELETE ON messages
+    WHEN old.attachments IS NOT NULL BEGIN
+        DELETE FROM attachments
+        WHERE sha256 IN (SELECT value ->> 'sha256' FROM json_each(old.attachments))
+        AND NOT EXISTS (
+            SELECT 1 FROM messages AS m, json_each(m.attachments) AS carried
+            WHERE m.attachments IS NOT NULL AND carried.value ->> 'sha256' = attachments.sha256
+        );
+    END
+    """,
+    """
+    CREATE VIRTUAL TABLE attachment_search USING fts5(
+        content, content='attachments', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER attachment_search_insert AFTER INSERT ON attachments BEGIN
+        INSERT INTO attachment_search(rowid, content) VALUES (new.rowid, new.content);
+    END
+    """,
+    """
+    CREATE TRIGGER attachment_search_delete AFTER DELETE ON attachments BEGIN
+        INSERT INTO attachment_search(attachment_search, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+    END
+    """,
+)
+
+
+def _attachments(connection: sqlite3.Connection) -> None:
+    """Attached files' texts, stored once by digest, searchable, linked from messages."""
+    for statement in _ATTACHMENTS:
+        connection.execute(statement)
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
@@ -154,6 +204,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("004_context_windows", _context_windows),
     ("005_session_drafts", _session_drafts),
     ("006_message_search", _message_search),
+    ("007_attachments", _attachments),
 )
 """Every migration, in the order it must be applied."""
 

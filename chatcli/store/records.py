@@ -133,6 +133,9 @@ class MessageRecord(Record):
     """For replies: "stop", "length", "interrupted" or "error"."""
     pinned: bool = False
     """Pinned messages are never dropped from the context."""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    """Files attached to the message, in order: each ``{"path", "sha256", "size", "tokens"}``
+    (the texts are kept once, by sha256, in the store's attachments)."""
 
 
 @dataclass(frozen=True)

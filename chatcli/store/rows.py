@@ -23,6 +23,9 @@ MESSAGE_COLUMNS = MessageRecord.field_names()
 JSON_COLUMNS = frozenset({"sampling", "usage"})
 """Fields kept as JSON text in their column."""
 
+LIST_COLUMNS = frozenset({"attachments"})
+"""List fields kept as JSON text in their column (NULL for an empty list)."""
+
 BOOL_COLUMNS = frozenset({"pinned"})
 """Fields kept as 0/1 in their column."""
 
@@ -97,6 +100,8 @@ def _to_column(name: str, value: object) -> object:
         return dump_json(value)  # type: ignore[arg-type]
     if name in BOOL_COLUMNS:
         return int(bool(value))
+    if name in LIST_COLUMNS:
+        return json.dumps(value, sort_keys=True) if value else None
     return value
 
 
@@ -109,10 +114,18 @@ def record_from_row(kind: type[R], row: sqlite3.Row) -> R:
             value = load_json(value)
         elif name in BOOL_COLUMNS:
             value = bool(value)
+        elif name in LIST_COLUMNS:
+            value = _load_list(value)
         values[name] = value
     if kind is SessionRecord:
         values["sampling"] = values["sampling"] or {}
     return kind(**values)
+
+
+def _load_list(text: str | None) -> list[Any]:
+    """Parse a list column's value (NULL or a non-list is an empty list)."""
+    value = json.loads(text) if text else []
+    return value if isinstance(value, list) else []
 
 
 def session_values(session: SessionRecord) -> tuple[object, ...]:

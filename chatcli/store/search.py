@@ -32,6 +32,8 @@ class SearchHit:
     """The matching part of the text, the matched words between « and »."""
     rank: float
     """bm25 score: lower is a better match."""
+    attachment: str | None = None
+    """The path of the attached file that matched (None: the message's own text)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The hit as JSON: the message's own shape plus where it is and the snippet."""
@@ -41,6 +43,7 @@ class SearchHit:
             "session_title": self.session_title,
             "snippet": self.snippet,
             "rank": self.rank,
+            "attachment": self.attachment,
         }
 
 
@@ -58,31 +61,49 @@ class SearchIndex:
         session_id: str | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
-        """Messages matching ``query`` (FTS5 syntax: words, "a phrase", prefix*, a OR b)."""
+        """Messages matching ``query`` (FTS5 syntax: words, "a phrase", prefix*, a OR b).
+
+        The files attached to messages are searched too; such a hit names the file.
+        """
         if not query.strip():
             raise UsageError("nothing to search for")
-        sql = (
-            f"SELECT {QUALIFIED_MESSAGE_LIST}, s.name AS session_name, s.title AS session_title,"
-            f" snippet(message_search, 0, ?, ?, '…', {SNIPPET_TOKENS}) AS snippet,"
-            " bm25(message_search) AS rank"
-            " FROM message_search JOIN messages AS m ON m.rowid = message_search.rowid"
-            " JOIN sessions AS s ON s.id = m.session_id WHERE message_search MATCH ?"
-        )
-        parameters: list[object] = [MARK_START, MARK_END, query]
-        if role is not None:
-            sql += " AND m.role = ?"
-            parameters.append(role)
-        if session_id is not None:
-            sql += " AND m.session_id = ?"
-            parameters.append(session_id)
-        sql += " ORDER BY rank LIMIT ?"
-        parameters.append(limit)
+        hits = []
+        for sql in (_MESSAGE_HITS_SQL, _ATTACHMENT_HITS_SQL):
+            parameters: list[object] = [MARK_START, MARK_END, query]
+            if role is not None:
+                sql += " AND m.role = ?"
+                parameters.append(role)
+            if session_id is not None:
+                sql += " AND m.session_id = ?"
+                parameters.append(session_id)
+            hits += self._hits(sql + " ORDER BY rank LIMIT ?", [*parameters, limit], query)
+        return sorted(hits, key=lambda hit: hit.rank)[:limit]
+
+    def _hits(self, sql: str, parameters: list[object], query: str) -> list[SearchHit]:
         with self._locked() as connection:
             try:
                 rows = connection.execute(sql, parameters).fetchall()
             except sqlite3.OperationalError as error:
                 raise UsageError(f"cannot search for {query!r}: {_plain(error)}") from None
         return [_hit(row) for row in rows]
+
+
+_MESSAGE_HITS_SQL = (
+    f"SELECT {QUALIFIED_MESSAGE_LIST}, s.name AS session_name, s.title AS session_title,"
+    f" snippet(message_search, 0, ?, ?, '…', {SNIPPET_TOKENS}) AS snippet,"
+    " bm25(message_search) AS rank, NULL AS attachment"
+    " FROM message_search JOIN messages AS m ON m.rowid = message_search.rowid"
+    " JOIN sessions AS s ON s.id = m.session_id WHERE message_search MATCH ?"
+)
+_ATTACHMENT_HITS_SQL = (
+    f"SELECT {QUALIFIED_MESSAGE_LIST}, s.name AS session_name, s.title AS session_title,"
+    f" snippet(attachment_search, 0, ?, ?, '…', {SNIPPET_TOKENS}) AS snippet,"
+    " bm25(attachment_search) AS rank, carried.value ->> 'path' AS attachment"
+    " FROM attachment_search JOIN attachments AS a ON a.rowid = attachment_search.rowid"
+    " JOIN messages AS m ON m.attachments IS NOT NULL"
+    " JOIN json_each(m.attachments) AS carried ON carried.value ->> 'sha256' = a.sha256"
+    " JOIN sessions AS s ON s.id = m.session_id WHERE attachment_search MATCH ?"
+)
 
 
 def _hit(row: sqlite3.Row) -> SearchHit:
@@ -92,6 +113,7 @@ def _hit(row: sqlite3.Row) -> SearchHit:
         row["session_title"],
         " ".join(str(row["snippet"]).split()),
         float(row["rank"]),
+        row["attachment"],
     )
 
 

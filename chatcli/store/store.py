@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Unpack
 
 from chatcli.errors import NotFoundError
+from chatcli.store.attachments import AttachmentTable, put_texts, require_texts
 from chatcli.store.bulk import BulkWriter
 from chatcli.store.db import connect, transaction, translate_errors
 from chatcli.store.migrations import apply_migrations
@@ -71,6 +72,8 @@ class Store:
         """Remembered starts of the sent part of each branch."""
         self.search = SearchIndex(self._locked)
         """Full-text search over every message."""
+        self.attachments = AttachmentTable(self._locked)
+        """Attached files' texts, kept once each."""
         self.bulk = BulkWriter(self._locked, self._writing)
         """Whole sessions at once: export reads, import writes."""
         try:
@@ -257,9 +260,13 @@ class Store:
         sampling: dict[str, Any] | None = None,
         usage: dict[str, Any] | None = None,
         finish_reason: str | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        attachment_texts: Mapping[str, str] | None = None,
     ) -> MessageRecord:
         """Add a message under ``parent_id`` (None: a root) and make it the current leaf.
 
+        ``attachments`` are the message's files (path, sha256, size, tokens); their texts,
+        by sha256, are in ``attachment_texts`` unless already kept.
         Also bumps the session's ``updated`` time and, if the session has no title yet and
         this is a user message, titles the session after the message's first line.
         Raises NotFoundError for an unknown session or a parent not in the session.
@@ -281,7 +288,10 @@ class Store:
                 sampling=sampling,
                 usage=usage,
                 finish_reason=finish_reason,
+                attachments=list(attachments or []),
             )
+            put_texts(connection, attachment_texts or {})
+            require_texts(connection, [ref["sha256"] for ref in message.attachments])
             connection.execute(INSERT_MESSAGE_SQL, message_values(message))
             advance_session(connection, session, message)
         return message

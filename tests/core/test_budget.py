@@ -117,10 +117,10 @@ def test_turns_start_at_each_user_message_and_are_pinned_if_any_part_is():
         MessageRecord("2", "s", "1", "assistant", "b", 0.0, pinned=True),
         MessageRecord("3", "s", "2", "user", "c", 0.0),
     ]
-    turns = turns_of(records)
+    turns = turns_of(records, {})
     assert [len(t.messages) for t in turns] == [2, 1]
     assert turns[0].pinned and not turns[1].pinned
-    assert [len(t.messages) for t in turns_of(records, only_pinned=True)] == [2]
+    assert [len(t.messages) for t in turns_of(records, {}, only_pinned=True)] == [2]
 
 
 @pytest.mark.parametrize("seed", range(5))
