@@ -218,9 +218,18 @@ def largest_attachments(attachments: Sequence[Attachment], shown: int = 3) -> st
     """The biggest attachments by tokens, with their sizes, for an overflow message."""
     biggest = sorted(attachments, key=lambda a: a.tokens or 0, reverse=True)[:shown]
     listed = ", ".join(
-        f"{a.path} {a.tokens or 0:,} tokens ({a.size / 1024:,.0f} KB)" for a in biggest
+        f"{a.path} {a.tokens or 0:,} tokens ({human_size(a.size)})" for a in biggest
     )
     return f"the largest attachments: {listed} (--truncate-input cuts them to fit)"
+
+
+def human_size(size: int) -> str:
+    """Bytes as B, KB or MB (powers of 1,024), for messages."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1 << 20:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size / (1 << 20):,.1f} MB"
 
 
 def attachment_refs(attachments: Sequence[Attachment]) -> list[dict[str, object]]:

@@ -189,6 +189,12 @@ class ChatCore:
 
         When it cannot fit and files are attached, the error names the largest of them.
         """
+        attached = sum(a.tokens or 0 for a in attachments)
+        if attached >= self.info.context_length:  # no need to count the rest of the prompt
+            raise ContextOverflowError(
+                f"the attachments take {attached:,} tokens, more than the whole context "
+                f"({self.info.context_length:,}); {largest_attachments(attachments)}"
+            )
         try:
             return self._planner().plan(
                 session,
