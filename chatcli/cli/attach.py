@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import typer
 
 from chatcli.config import Settings
-from chatcli.core.attachments import Attachment, Found, find_files, read_files
+from chatcli.core.attachments import Attachment, find_files, limit_problem, read_files
 from chatcli.errors import UsageError
 
 
@@ -25,24 +25,18 @@ def gather_attachments(specs: Sequence[str], settings: Settings, yes: bool) -> l
         print(f"chatcli: left out {found.skipped_binary} non-text file(s)", file=sys.stderr)
     if not found.paths:
         raise UsageError(f"no text files in {', '.join(specs)}")
-    if found.from_expansion and not yes:
-        _check_limits(found, settings)
+    problem = limit_problem(found, settings.attach_max_files, settings.attach_max_mib)
+    if problem and not yes:
+        _confirm_or_refuse(problem)
     return read_files(found)
 
 
-def _check_limits(found: Found, settings: Settings) -> None:
-    """Refuse (or ask about) an expansion over the configured count or size."""
-    count, size = len(found.paths), found.total_bytes()
-    limit_bytes = settings.attach_max_mib * (1 << 20)
-    if count <= settings.attach_max_files and size <= limit_bytes:
-        return
-    what = f"{count:,} files ({size / (1 << 20):,.1f} MiB)"
-    limits = f"{settings.attach_max_files:,} files, {settings.attach_max_mib:g} MiB"
-    if sys.stdin.isatty() and sys.stderr.isatty():
-        if typer.confirm(f"Attach {what}? That is over the limit ({limits})", err=True):
-            return
+def _confirm_or_refuse(problem: str) -> None:
+    """Ask on a terminal whether to go on; refuse (with the way round it) otherwise."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(f"{problem}; add --yes")
+    if not typer.confirm(f"Attach them? {problem[0].upper()}{problem[1:]}", err=True):
         raise UsageError("nothing was sent: the attachments were not confirmed")
-    raise UsageError(f"the files given expand to {what}, over the limit ({limits}); add --yes")
 
 
 def describe(attachments: Sequence[Attachment]) -> list[dict[str, object]]:

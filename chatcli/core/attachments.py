@@ -83,6 +83,17 @@ class Found:
         return sum(_size(path) for path in self.paths)
 
 
+def limit_problem(found: Found, max_files: int, max_mib: float) -> str | None:
+    """What is over the limit when a glob or folder brought the files, or None."""
+    count, size = len(found.paths), found.total_bytes()
+    if not found.from_expansion or (count <= max_files and size <= max_mib * (1 << 20)):
+        return None
+    return (
+        f"the files given expand to {count:,} files ({human_size(size)}), over the limit "
+        f"({max_files:,} files, {max_mib:g} MiB)"
+    )
+
+
 def find_files(specs: Sequence[str]) -> Found:
     """The files that paths, globs and directories in ``specs`` name, each once, in order.
 
@@ -217,9 +228,7 @@ def _size(path: Path) -> int:
 def largest_attachments(attachments: Sequence[Attachment], shown: int = 3) -> str:
     """The biggest attachments by tokens, with their sizes, for an overflow message."""
     biggest = sorted(attachments, key=lambda a: a.tokens or 0, reverse=True)[:shown]
-    listed = ", ".join(
-        f"{a.path} {a.tokens or 0:,} tokens ({human_size(a.size)})" for a in biggest
-    )
+    listed = ", ".join(f"{a.path} {a.tokens or 0:,} tokens ({human_size(a.size)})" for a in biggest)
     return f"the largest attachments: {listed} (--truncate-input cuts them to fit)"
 
 

@@ -22,6 +22,7 @@ from chatcli.core.chat import ChatCore, ChatEvent, sampling_from
 from chatcli.engine.base import PrefillProgress, SamplingParams
 from chatcli.errors import ConfigError
 from chatcli.store.records import SessionRecord
+from chatcli.tui.attaching import Attaching, transcript_items
 from chatcli.tui.branches import Branches
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
@@ -47,6 +48,7 @@ class ChatApp(App[int]):
         Binding("ctrl+g", "continue_reply", "Continue reply", show=False),
         Binding("ctrl+o", "settings", "Settings"),
         Binding("ctrl+t", "system_prompt", "Role"),
+        Binding("ctrl+f", "attach", "Attach"),
         Binding("ctrl+y", "copy_last", "Copy reply", show=False),
         Binding("alt+left", "branch(-1)", "Prev branch", show=False),
         Binding("alt+right", "branch(1)", "Next branch", show=False),
@@ -64,6 +66,7 @@ class ChatApp(App[int]):
         self._reply: ReplyStream | None = None
         self.branches = Branches(self)
         self.sessions = SessionControls(self)
+        self.attaching = Attaching(self)
         self._theme_ready = False
         self._created_for_send: str | None = None
         """The session made by the message being sent (deleted again if it is never saved)."""
@@ -155,11 +158,16 @@ class ChatApp(App[int]):
         if session.draft:  # the draft is being sent now
             self.session = session = self.core.sessions.save_draft(session, "")
         self._created_for_send = session.id if new_chat else None
+        attachments = await self.attaching.take()
         user_view = await self.query_one(Transcript).add(
-            MessageView(None, role="user", text=event.text)
+            MessageView(
+                None, role="user", text=event.text, attachments=transcript_items(attachments)
+            )
         )
         await self.start_reply(
-            lambda cancel: self.core.reply(session, event.text, self.params(), cancel),
+            lambda cancel: self.core.reply(
+                session, event.text, self.params(), cancel, attachments=attachments
+            ),
             user_view,
             failed_text=event.text,
         )
@@ -259,6 +267,7 @@ class ChatApp(App[int]):
         if stream.user_view is not None and stream.user_view.record is None:
             await stream.user_view.remove()
             self.query_one(PromptInput).restore(failed_text)
+            await self.attaching.give_back()
         created, self._created_for_send = self._created_for_send, None
         session = self.session
         if session is None or session.id != created:
@@ -308,6 +317,14 @@ class ChatApp(App[int]):
     def action_system_prompt(self) -> None:
         """Pick a role or edit the system prompt of this chat."""
         self.sessions.system_prompt()
+
+    def action_attach(self) -> None:
+        """Attach a file, folder or glob to the message being written."""
+        self.attaching.ask_for_path()
+
+    def on_attachment_chips_changed(self) -> None:
+        """The context meter counts the attached files before the message is sent."""
+        self.set_status(context_attached=self.attaching.chips.tokens)
 
     def action_settings(self) -> None:
         """Edit this session's model, context size and sampling."""

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from chatcli.tui.chat.attachments import AttachmentChips
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
 from chatcli.tui.chat.transcript import Transcript
@@ -45,6 +46,7 @@ class ChatScreen(Screen[None]):
         with Vertical(id="main"):
             yield SystemBar(id="system-bar")
             yield Transcript(id="transcript")
+            yield AttachmentChips(id="chips")
             yield PromptInput(id="prompt")
             yield StatusBar(id="status")
         yield Footer()

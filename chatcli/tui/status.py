@@ -15,6 +15,8 @@ class Status:
     model: str = ""
     gpu_layers: int = 0
     context_used: int = 0
+    context_attached: int = 0
+    """Tokens of the files attached to the message being written (counted in the meter)."""
     context_length: int = 0
     tokens_per_s: float = 0.0
     prompt_tokens: int = 0
@@ -60,9 +62,10 @@ def describe(status: Status) -> str:
         where = f"GPU {'all' if status.gpu_layers < 0 else status.gpu_layers}"
     parts = [status.model or "no model", where]
     if status.context_length:
-        share = 100 * status.context_used // status.context_length
+        used = status.context_used + status.context_attached
+        share = 100 * used // status.context_length
         about = "~" if status.estimated else ""
-        parts.append(f"ctx {about}{status.context_used:,}/{status.context_length:,} ({share}%)")
+        parts.append(f"ctx {about}{used:,}/{status.context_length:,} ({share}%)")
     if status.completion_tokens:
         parts.append(
             f"{status.tokens_per_s:.1f} tok/s · {status.prompt_tokens:,} in · "

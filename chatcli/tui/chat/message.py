@@ -9,6 +9,7 @@ rendered once in full, as one Static.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,7 @@ from textual.widgets import Static
 
 from chatcli.markdown import code_blocks, last_block_start
 from chatcli.store.records import MessageRecord
+from chatcli.tui.chat.attachments import AttachmentItem
 from chatcli.tui.chat.rendering import MarkdownText, look_for
 
 MessageAction = Literal["edit", "regenerate", "pin", "branch", "continue"]
@@ -82,8 +84,10 @@ class MessageView(Vertical, can_focus=True):
         sibling_index: int = 0,
         sibling_count: int = 1,
         rich: bool = True,
+        attachments: Sequence[AttachmentItem] = (),
     ) -> None:
         super().__init__(classes=f"-{role}")
+        self.attachments = list(attachments)
         self.record = record
         self.role = role
         self.text = text
@@ -95,8 +99,9 @@ class MessageView(Vertical, can_focus=True):
         self._code_cursor = 0
 
     def compose(self) -> ComposeResult:
-        """The header line, then the body."""
+        """The header line, the attached files, then the body."""
         yield Static(self._header(), classes="header", markup=False)
+        yield from self.attachments
         yield Static(self._body(), classes="body", markup=False)
 
     def on_mount(self) -> None:

@@ -9,11 +9,14 @@ presses Enter on the "earlier messages" line).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static
 
 from chatcli.core.sessions import ShownMessage
+from chatcli.tui.chat.attachments import AttachmentItem
 from chatcli.tui.chat.message import MessageView
 
 RICH_RECENT = 12
@@ -89,7 +92,22 @@ class Transcript(VerticalScroll, can_focus=False):
             sibling_index=item.sibling_index,
             sibling_count=item.sibling_count,
             rich=rich,
+            attachments=[
+                AttachmentItem(
+                    str(ref["path"]), int(ref["size"]), ref.get("tokens"), self._text_of(item, i)
+                )
+                for i, ref in enumerate(item.record.attachments)
+            ],
         )
+
+    def _text_of(self, item: Shown, index: int) -> Callable[[], str]:
+        """Reads the text of the message's ``index``-th attachment (when its item is opened)."""
+
+        def read() -> str:
+            attachments = self.app.core.attachments_of(item.record)  # type: ignore[attr-defined]
+            return str(attachments[index].text)
+
+        return read
 
     def _earlier_note(self) -> str:
         return f"▲ {len(self._hidden)} earlier messages (scroll up or Enter to show)"

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.suggester import Suggester
 from textual.widgets import Button, Input, TextArea
 
 from chatcli.tui.screens.dialog import Dialog
@@ -44,13 +45,20 @@ class TextInputScreen(Dialog[str | None]):
     AUTO_FOCUS = "#text"
 
     def __init__(
-        self, title: str, value: str = "", multiline: bool = False, placeholder: str = ""
+        self,
+        title: str,
+        value: str = "",
+        multiline: bool = False,
+        placeholder: str = "",
+        suggester: Suggester | None = None,
     ) -> None:
         super().__init__()
         self._heading = title
         self._initial_value = value
         self._multiline = multiline
         self._placeholder = placeholder
+        self._suggester = suggester
+        """Completes a single-line value as it is typed (Right or End accepts)."""
 
     def compose(self) -> ComposeResult:
         """Lay out the text field and the buttons, with the title and key hints on the frame."""
@@ -61,7 +69,12 @@ class TextInputScreen(Dialog[str | None]):
                 yield TextArea(self._initial_value, id="text", placeholder=self._placeholder)
             else:
                 dialog.border_subtitle = "Enter saves · Esc cancels"
-                yield Input(self._initial_value, placeholder=self._placeholder, id="text")
+                yield Input(
+                    self._initial_value,
+                    placeholder=self._placeholder,
+                    suggester=self._suggester,
+                    id="text",
+                )
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
