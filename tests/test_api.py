@@ -14,6 +14,7 @@ from fakes import ScriptedBackend
 import chatcli
 from chatcli.assembly import open_sessions
 from chatcli.config import Settings
+from chatcli.errors import NotFoundError
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ECHO = Settings(model="scripted:echo")
@@ -41,6 +42,20 @@ def test_sampling_keywords_reach_the_engine(scripted_backend: ScriptedBackend) -
             chat.ask("hi", warmth=1)
     params = scripted_backend.built[-1].params[-1]
     assert (params.temperature, params.max_tokens) == (0, 5)
+
+
+def test_files_are_attached_and_saved_with_the_message(
+    scripted_backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("apples\n")
+    with chatcli.open_session(settings=ECHO) as chat:
+        answer = chat.ask("What fruit?", files=[tmp_path / "notes.txt"])
+        (question, _reply) = chat.history()
+    assert answer == f'<file path="{tmp_path / "notes.txt"}">\napples\n</file>\n\nWhat fruit?'
+    assert question.content == "What fruit?"
+    assert [ref["path"] for ref in question.attachments] == [str(tmp_path / "notes.txt")]
+    with chatcli.open_session(settings=ECHO) as chat, pytest.raises(NotFoundError, match="no such"):
+        chat.ask("What fruit?", files=[tmp_path / "gone.txt"])
 
 
 def test_breaking_off_a_stream_keeps_the_partial_reply() -> None:

@@ -264,9 +264,8 @@ class ChatCore:
         attachments: Sequence[Attachment] = (),
     ) -> Generator[ChatEvent]:
         """Save ``text`` as a user message after ``parent_id`` (once it fits) and answer it."""
-        attachments = [
-            a if a.tokens is not None else self.count_attachments([a])[0] for a in attachments
-        ]
+        if any(a.tokens is None for a in attachments):
+            attachments = self.count_attachments(attachments)
         plan = self.plan(
             session, text, params, parent_id=parent_id, may_summarize=True, attachments=attachments
         )
