@@ -12,16 +12,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatcli import paths
-from chatcli.catalog import model_ref
 from chatcli.config import Settings, load_settings
-from chatcli.core.chat import ChatCore
 from chatcli.core.sessions import Sessions
-from chatcli.engine.base import Engine
-from chatcli.engine.registry import BuildRequest, get_backend, parse_options
 from chatcli.errors import UsageError
 from chatcli.store.store import Store
+
+if TYPE_CHECKING:
+    from chatcli.core.chat import ChatCore
+    from chatcli.engine.base import Engine
+
+# The chat core, the catalog and the engines are imported by the functions that build them:
+# commands that only read sessions (``sessions list``, ``--help``) start without them.
 
 
 def build_engine(settings: Settings, *, ignore_eos: bool = False, snapshots: bool = True) -> Engine:
@@ -29,6 +33,9 @@ def build_engine(settings: Settings, *, ignore_eos: bool = False, snapshots: boo
 
     ``snapshots`` lets the engine keep KV snapshots on disk (off for ``--no-save``).
     """
+    from chatcli.catalog import model_ref
+    from chatcli.engine.registry import BuildRequest, get_backend, parse_options
+
     ref = model_ref(settings.model)
     backend = get_backend(ref.backend)
     options = parse_options(
@@ -67,6 +74,8 @@ def open_sessions(save: bool = True, path: Path | None = None) -> Iterator[Sessi
 
 def build_core(engine: Engine, sessions: Sessions, settings: Settings) -> ChatCore:
     """The chat core over ``engine`` and the store behind ``sessions``."""
+    from chatcli.core.chat import ChatCore
+
     return ChatCore(engine, sessions.store, settings, sessions=sessions)
 
 

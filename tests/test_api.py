@@ -81,6 +81,14 @@ def test_a_chat_opened_and_never_used_leaves_nothing() -> None:
 
 def test_importing_chatcli_exposes_the_api_lazily() -> None:
     assert {"open_session", "ask", "Chat"} <= set(chatcli.__all__)
+    probe = (
+        "import sys, chatcli; loaded = 'chatcli.api' in sys.modules; chatcli.open_session; "
+        "print(loaded, 'chatcli.api' in sys.modules, chatcli.Chat.__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "True", "Chat"], done.stderr
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        chatcli.nothing  # type: ignore[attr-defined]  # noqa: B018
 
 
 def _readme_example() -> str:

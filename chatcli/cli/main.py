@@ -15,7 +15,6 @@ import typer
 from chatcli import __version__
 from chatcli.cli import manage, transfer
 from chatcli.cli import search as search_command
-from chatcli.cli.ask import AskRequest, read_stdin, run_ask
 from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
     FLAG,
@@ -37,7 +36,6 @@ from chatcli.cli.options import (
     in_range,
     one_of,
 )
-from chatcli.cli.startup import ChatStart
 from chatcli.engine.base import SamplingParams, knob
 
 OVERFLOW_POLICIES = ("drop-oldest", "summarize", "error")
@@ -112,6 +110,10 @@ def main(
     """Open the chat app, or answer piped-in text like ``ask`` when stdin is not a terminal."""
     if context.invoked_subcommand is not None:
         return
+    # What a command needs is imported when it runs: ``--help`` must stay fast.
+    from chatcli.cli.ask import AskRequest, read_stdin, run_ask
+    from chatcli.cli.startup import ChatStart
+
     setup_logging(verbose)
     flags = ModelFlags(model, ctx, gpu_layers, threads, verbose, base_url, api_model)
     start = ChatStart(flags, continue_latest, session, role, system)
@@ -240,6 +242,8 @@ def ask(
     verbose: VerboseOpt = False,
 ) -> None:
     """Ask one question; piped stdin is the material and PROMPT the instruction."""
+    from chatcli.cli.ask import AskRequest, read_stdin, run_ask
+
     setup_logging(verbose)
     with user_errors():
         request = AskRequest(
