@@ -293,6 +293,4 @@ def save_setting(key: str, value: str, config_path: Path | None = None) -> None:
     if written != value:  # an unusual layout (e.g. multi-line strings) defeated the edit
         raise ConfigError(f"config file {path}: cannot set '{key}' automatically; edit it by hand")
     paths.ensure_private_dir(path.parent)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(updated, encoding="utf-8")
-    tmp.replace(path)
+    paths.write_private_file(path, updated.encode("utf-8"), temporary_suffix=".tmp")

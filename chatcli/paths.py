@@ -53,7 +53,32 @@ def database_file() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) if needed and restrict it to the user (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Create ``path`` if needed and restrict it to the user (0700).
+
+    Folders it has to create above ``path`` are made private too (``~/.cache/chatcli`` for
+    ``~/.cache/chatcli/kv``); folders that already exist above it are left as they are.
+    """
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)  # mkdir's mode is masked by the umask
     path.chmod(0o700)
     return path
+
+
+def write_private_file(path: Path, data: bytes, temporary_suffix: str = ".part") -> None:
+    """Write ``data`` to ``path`` readable by the user only (0600), atomically.
+
+    The bytes go to a temporary file beside it first, so a crash never leaves a half-written
+    file under the final name. Raises OSError.
+    """
+    temporary = path.with_name(path.name + temporary_suffix)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    temporary.chmod(0o600)  # a leftover temporary file keeps its old mode through O_CREAT
+    temporary.replace(path)

@@ -15,6 +15,7 @@ from chatcli.cli.errors import say, user_errors
 from chatcli.cli.options import one_of
 from chatcli.core.portable import export_sessions, import_bundles, read_export, session_markdown
 from chatcli.errors import BadFileError, UsageError
+from chatcli.paths import write_private_file
 
 
 def export(
@@ -49,9 +50,7 @@ def _write(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         return
     try:
-        temporary = output.with_name(output.name + ".part")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(output)  # never a half-written file under the final name
+        write_private_file(output, text.encode("utf-8"))  # an export holds whole chats
     except OSError as error:
         raise BadFileError(f"cannot write {output}: {error.strerror}") from None
     say(f"wrote {output}")

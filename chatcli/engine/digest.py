@@ -30,9 +30,7 @@ def model_digest(path: Path) -> str | None:
     cache[key] = digest
     try:
         paths.ensure_private_dir(cache_file.parent)
-        tmp = cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cache), encoding="utf-8")
-        tmp.replace(cache_file)
+        paths.write_private_file(cache_file, json.dumps(cache).encode(), temporary_suffix=".tmp")
     except OSError:
         pass  # a read-only or full cache only costs hashing again next time
     return digest

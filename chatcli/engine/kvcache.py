@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatcli.paths import ensure_private_dir
+from chatcli.paths import ensure_private_dir, write_private_file
 
 log = logging.getLogger("chatcli.kvcache")
 
@@ -122,7 +122,7 @@ class SnapshotStore:
             self.folder.mkdir(mode=0o700, exist_ok=True)
             name = hashlib.sha256(json.dumps(kv_tokens).encode()).hexdigest()[:24]
             data_path = self.folder / f"{name}.kv"
-            _write_atomically(data_path, data)
+            write_private_file(data_path, data, temporary_suffix=".tmp")
             index = {
                 "format": FORMAT,
                 "kv_tokens": kv_tokens,
@@ -131,7 +131,9 @@ class SnapshotStore:
                 "data_bytes": len(data),
                 "crc32": zlib.crc32(data),
             }
-            _write_atomically(data_path.with_suffix(".json"), json.dumps(index).encode())
+            write_private_file(
+                data_path.with_suffix(".json"), json.dumps(index).encode(), temporary_suffix=".tmp"
+            )
             self._drop_superseded(kv_tokens, keep=data_path)
             self.evict()
         except OSError as error:
@@ -182,12 +184,6 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
             break
         shared += 1
     return shared
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _remove(data_path: Path) -> None:
