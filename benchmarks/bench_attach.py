@@ -87,7 +87,8 @@ def disk_growth(path: Path, folder: Path) -> None:
     print(
         f"100 messages with the same {size / (1 << 20):.2f} MiB file: database grew "
         f"{grown / (1 << 20):.2f} MiB = {grown / size:.2f}x the file (text kept once: "
-        f"{kept / size:.2f}x; the rest is its full-text index and the message rows)"
+        f"{kept / size:.2f}x before compression; on disk it is compressed, beside its "
+        "full-text index and the message rows)"
     )
 
 

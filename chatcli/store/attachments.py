@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 from chatcli.errors import StoreError
+from chatcli.store.packing import deflate, inflate
 from chatcli.store.summaries import Locked
 
 MAX_VARIABLES = 500
@@ -26,7 +27,7 @@ def put_texts(connection: sqlite3.Connection, texts: Mapping[str, str]) -> None:
             raise StoreError(f"an attachment's text does not match its digest {digest[:12]}")
         connection.execute(
             "INSERT OR IGNORE INTO attachments (sha256, content, created) VALUES (?, ?, ?)",
-            (digest, text, now),
+            (digest, deflate(text), now),
         )
 
 
@@ -55,13 +56,14 @@ class AttachmentTable:
                 rows = connection.execute(
                     f"SELECT sha256, content FROM attachments WHERE sha256 IN ({marks})", chunk
                 ).fetchall()
-                found.update((str(row[0]), str(row[1])) for row in rows)
+                found.update((str(row[0]), inflate(row[1])) for row in rows)
         return found
 
     def stored_bytes(self) -> int:
-        """Bytes of attached text kept (UTF-8), all sessions together."""
+        """Bytes of attached text kept (UTF-8, before compression), all sessions together."""
         with self._locked() as connection:
             row = connection.execute(
-                "SELECT COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM attachments"
+                "SELECT COALESCE(SUM(LENGTH(CAST(chatcli_inflate(content) AS BLOB))), 0)"
+                " FROM attachments"
             ).fetchone()
         return int(row[0])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from chatcli.errors import StoreError
 from chatcli.paths import ensure_private_dir
+from chatcli.store.packing import register_functions
 
 BUSY_TIMEOUT_SECONDS = 5.0
 """How long a statement waits for another process's lock before failing."""
@@ -93,6 +94,7 @@ def connect(path: Path) -> sqlite3.Connection:
         )
         try:
             connection.row_factory = sqlite3.Row
+            register_functions(connection)
             for pragma in _PRAGMAS:
                 connection.execute(pragma)
         except BaseException:

@@ -147,6 +147,19 @@ def _message_search(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+# A text goes when the last message that carries it does.
+_UNUSED_ATTACHMENTS_TRIGGER = """
+    CREATE TRIGGER attachments_unused AFTER DELETE ON messages
+    WHEN old.attachments IS NOT NULL BEGIN
+        DELETE FROM attachments
+        WHERE sha256 IN (SELECT value ->> 'sha256' FROM json_each(old.attachments))
+        AND NOT EXISTS (
+            SELECT 1 FROM messages AS m, json_each(m.attachments) AS carried
+            WHERE m.attachments IS NOT NULL AND carried.value ->> 'sha256' = attachments.sha256
+        );
+    END
+    """
+
 _ATTACHMENTS = (
     # Content-addressed: one row per distinct text, however many messages carry it. A message
     # lists its attachments (path, sha256, size, tokens) as JSON in messages.attachments.
@@ -159,18 +172,7 @@ _ATTACHMENTS = (
     """,
     "ALTER TABLE messages ADD COLUMN attachments TEXT",
     "CREATE INDEX messages_with_attachments ON messages(session_id) WHERE attachments IS NOT NULL",
-    # A text goes when the last message that carries it does.
-    """
-    CREATE TRIGGER attachments_unused AFTER DELETE ON messages
-    WHEN old.attachments IS NOT NULL BEGIN
-        DELETE FROM attachments
-        WHERE sha256 IN (SELECT value ->> 'sha256' FROM json_each(old.attachments))
-        AND NOT EXISTS (
-            SELECT 1 FROM messages AS m, json_each(m.attachments) AS carried
-            WHERE m.attachments IS NOT NULL AND carried.value ->> 'sha256' = attachments.sha256
-        );
-    END
-    """,
+    _UNUSED_ATTACHMENTS_TRIGGER,
     """
     CREATE VIRTUAL TABLE attachment_search USING fts5(
         content, content='attachments', content_rowid='rowid',
@@ -197,6 +199,57 @@ def _attachments(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+_PACKED_ATTACHMENTS = (
+    # The texts compressed (store/packing.py); the index reads them through a view that
+    # inflates, so snippets still come from the kept text.
+    "DROP TRIGGER attachment_search_insert",
+    "DROP TRIGGER attachment_search_delete",
+    "DROP TRIGGER attachments_unused",
+    "DROP TABLE attachment_search",
+    """
+    CREATE TABLE packed_attachments (
+        sha256  TEXT PRIMARY KEY,
+        content BLOB NOT NULL,
+        created REAL NOT NULL
+    )
+    """,
+    "INSERT INTO packed_attachments (sha256, content, created)"
+    " SELECT sha256, chatcli_deflate(content), created FROM attachments",
+    "DROP TABLE attachments",
+    "ALTER TABLE packed_attachments RENAME TO attachments",
+    _UNUSED_ATTACHMENTS_TRIGGER,
+    """
+    CREATE VIEW attachment_text AS
+    SELECT rowid AS id, chatcli_inflate(content) AS content FROM attachments
+    """,
+    """
+    CREATE VIRTUAL TABLE attachment_search USING fts5(
+        content, content='attachment_text', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER attachment_search_insert AFTER INSERT ON attachments BEGIN
+        INSERT INTO attachment_search(rowid, content)
+        VALUES (new.rowid, chatcli_inflate(new.content));
+    END
+    """,
+    """
+    CREATE TRIGGER attachment_search_delete AFTER DELETE ON attachments BEGIN
+        INSERT INTO attachment_search(attachment_search, rowid, content)
+        VALUES ('delete', old.rowid, chatcli_inflate(old.content));
+    END
+    """,
+    "INSERT INTO attachment_search(attachment_search) VALUES ('rebuild')",
+)
+
+
+def _packed_attachments(connection: sqlite3.Connection) -> None:
+    """Attached texts kept compressed; their index rebuilt over the inflated text."""
+    for statement in _PACKED_ATTACHMENTS:
+        connection.execute(statement)
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
@@ -205,6 +258,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("005_session_drafts", _session_drafts),
     ("006_message_search", _message_search),
     ("007_attachments", _attachments),
+    ("008_packed_attachments", _packed_attachments),
 )
 """Every migration, in the order it must be applied."""
 
