@@ -37,7 +37,9 @@ async def test_an_attached_file_shows_as_a_chip_counts_in_the_meter_and_goes_wit
         chips = app.query_one(AttachmentChips)
         (attached,) = chips.attachments
         assert attached.tokens and chips.display
-        assert "notes.txt" in str(chips.query_one("Button").label)
+        chip = chips.query_one("Button")
+        assert "notes.txt" in str(chip.label)
+        assert chip.region.height == 1 and chip.content_size.height == 1  # its text is drawn
         status = app.query_one(StatusBar).status
         assert status.context_attached == attached.tokens
         assert f"ctx {before.context_used + attached.tokens:,}/" in describe(status)

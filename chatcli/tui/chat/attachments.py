@@ -34,7 +34,7 @@ class AttachmentChips(Horizontal):
     DEFAULT_CSS = """
     AttachmentChips { height: auto; margin: 0 1; display: none; }
     AttachmentChips.-some { display: block; }
-    AttachmentChips Button { min-width: 0; height: 1; border: none; margin-right: 1; }
+    AttachmentChips Button { min-width: 0; margin-right: 1; }
     """
 
     class Changed(Message):
@@ -64,7 +64,11 @@ class AttachmentChips(Horizontal):
     async def _redraw(self) -> None:
         await self.remove_children()
         await self.mount_all(
-            Button(f"📎 {attachment_label(a.path, a.size, a.tokens)} ✕", name=str(index))
+            Button(
+                f"📎 {attachment_label(a.path, a.size, a.tokens)} ✕",
+                name=str(index),
+                compact=True,  # one line: the default style's borders leave no row for the text
+            )
             for index, a in enumerate(self.attachments)
         )
         self.set_class(bool(self.attachments), "-some")
