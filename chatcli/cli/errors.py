@@ -6,8 +6,11 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
+from typer._click import ClickException  # typer's own click (it vendors one)
+from typer.core import TyperGroup
 
 from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, ContextOverflowError
 
@@ -40,3 +43,34 @@ def setup_logging(verbose: bool) -> None:
         format="chatcli: %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: a usage mistake is one line on stderr (exit 2), like every error.
+
+    Typer would draw a box with the usage and a hint around it; here it is the message and
+    where to find help, on one line.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Run the command line; exit with its code (a usage error: one line, exit 2)."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except ClickException as error:
+            say(f"error: {describe_usage_error(error)}")
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            say("aborted")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def describe_usage_error(error: ClickException) -> str:
+    """A click error as one line, ending with where the command's help is."""
+    message = " ".join(error.format_message().split()).rstrip(".")
+    context = getattr(error, "ctx", None)
+    if context is not None:
+        message += f" (see: {context.command_path} --help)"
+    return message
