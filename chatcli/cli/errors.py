@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import typer
@@ -52,12 +53,21 @@ class OneLineErrors(TyperGroup):
     where to find help, on one line.
     """
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Run the command line; exit with its code (a usage error: one line, exit 2)."""
+        run = partial(super().main, args, prog_name, complete_var, False, windows_expand_args)
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return run(**extra)
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = run(**extra)
         except ClickException as error:
             say(f"error: {describe_usage_error(error)}")
             sys.exit(error.exit_code)
