@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tomllib
@@ -19,6 +20,8 @@ from chatcli import paths
 from chatcli.engine.base import SAMPLING_KNOBS, SamplingParams, knob
 from chatcli.engine.registry import backend_names, get_backend, parse_options
 from chatcli.errors import ConfigError
+
+log = logging.getLogger("chatcli.config")
 
 OVERFLOW_POLICIES = ("drop-oldest", "summarize", "error")
 
@@ -80,6 +83,15 @@ LEGACY_LLAMA_KEYS: dict[str, type | tuple[type, ...]] = {
     "kv_cache_gib": (int, float),
 }
 """Top-level keys (and CHATCLI_ variables) that set the ``[llama]`` section, as they always have."""
+_LEAST: dict[str, float] = {
+    "context_length": 128,
+    "attach_max_files": 0,
+    "attach_max_mib": 0,
+    "gpu_layers": -1,
+    "threads": 0,
+    "kv_cache_gib": 0,
+}
+"""The smallest value of numeric settings (threads = 0: as many as the free cores)."""
 _KIND_TYPES: dict[str, type | tuple[type, ...]] = {"float": (int, float), "int": int, "texts": list}
 _SAMPLING_TYPES = {k.name: _KIND_TYPES[k.kind] for k in SAMPLING_KNOBS}
 _ENV_PREFIX = "CHATCLI_"
@@ -107,7 +119,12 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
-    _check_types(data, lambda key, table: f"config file {path}, {_line_of(text, key, table)}")
+
+    def where(key: str, table: str) -> str:
+        return f"config file {path}, {_line_of(text, key, table)}"
+
+    _drop_unknown(data, where)
+    _check_types(data, where)
     return _fold_legacy(data)
 
 
@@ -130,6 +147,28 @@ Where = Callable[[str, str], str]
 """Describes where (key, table) was set, for error messages."""
 
 
+def _drop_unknown(data: dict[str, Any], where: Where) -> None:
+    """Leave out settings this chatcli does not know, with a warning naming each.
+
+    A newer chatcli's config, or a typo, should not stop this one from starting.
+    """
+    known = {"sampling", "endpoints", *backend_names(), *LEGACY_LLAMA_KEYS, *_TOP_KEYS}
+    unknown = [(key, "") for key in data if key not in known]
+    tables = {"sampling": _SAMPLING_KEYS}
+    tables.update({name: _option_names(name) for name in backend_names()})
+    for table, names in tables.items():
+        if isinstance(data.get(table), dict):
+            unknown += [(key, table) for key in data[table] if key not in names]
+    for key, table in unknown:
+        label = f"{table} setting" if table else "setting"
+        log.warning("%s: unknown %s '%s' (ignored)", where(key, table), label, key)
+        (data[table] if table else data).pop(key)
+
+
+def _option_names(backend: str) -> set[str]:
+    return {option.name for option in fields(get_backend(backend).options_type)}
+
+
 def _check_types(data: Mapping[str, Any], where: Where) -> None:
     for key, value in data.items():
         if key == "sampling":
@@ -145,9 +184,7 @@ def _check_types(data: Mapping[str, Any], where: Where) -> None:
                 raise ConfigError(f"{where(key, '')}: 'endpoints' must be tables [endpoints.NAME]")
         elif key in LEGACY_LLAMA_KEYS:
             _check_value(key, value, LEGACY_LLAMA_KEYS[key], lambda k: where(k, ""))
-        elif key not in _TOP_KEYS:
-            raise ConfigError(f"{where(key, '')}: unknown setting '{key}'")
-        else:
+        elif key in _TOP_KEYS:
             _check_value(key, value, _TOP_KEYS[key], lambda k: where(k, ""))
     overflow = data.get("overflow")
     if overflow is not None and overflow not in OVERFLOW_POLICIES:
@@ -159,12 +196,11 @@ def _check_backend(name: str, table: Mapping[str, Any], where: Where) -> None:
     backend = get_backend(name)
     for key in table:
         parse_options(backend, {key: table[key]}, where(key, name))
+        _check_least(key, table[key], lambda k: where(k, name))
 
 
 def _check_sampling(table: Mapping[str, Any], where: Where) -> None:
     for key, value in table.items():
-        if key not in _SAMPLING_KEYS:
-            raise ConfigError(f"{where(key, 'sampling')}: unknown sampling setting '{key}'")
         _check_value(key, value, _SAMPLING_TYPES[key], lambda k: where(k, "sampling"))
         problem = knob(key).problem(value) if knob(key).kind != "texts" else None
         if problem:
@@ -181,6 +217,13 @@ def _check_value(
         names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
         wanted = " or ".join(names.get(k, k.__name__) for k in kinds)
         raise ConfigError(f"{where(key)}: '{key}' must be {wanted}")
+    _check_least(key, value, where)
+
+
+def _check_least(key: str, value: Any, where: Callable[[str], str]) -> None:
+    least = _LEAST.get(key)
+    if least is not None and isinstance(value, int | float) and not value >= least:
+        raise ConfigError(f"{where(key)}: '{key}' must be at least {least:g}")
 
 
 def _read_environment(env: Mapping[str, str]) -> dict[str, Any]:

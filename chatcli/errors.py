@@ -9,8 +9,11 @@ Exit codes (documented in the README):
     5   unknown name: role, session or catalog model
     6   the prompt does not fit in the model's context
     7   remote server error
-    8   storage problem (database unreadable or locked)
+    8   storage problem (database unreadable, locked, foreign, read-only, disk full)
+    9   a file given to chatcli (import, attachment, export target) is unusable
+    129 stopped by SIGHUP (the terminal went away) mid-reply; the partial reply is saved
     130 interrupted by Ctrl+C
+    143 stopped by SIGTERM mid-reply; the partial reply is saved
 """
 
 from __future__ import annotations
@@ -82,3 +85,8 @@ class StoreError(ChatcliError):
 
 
 EXIT_INTERRUPTED = 130
+
+
+def exit_code_for_signal(signum: int) -> int:
+    """The shell's code for a process ended by signal ``signum`` (128 + its number)."""
+    return 128 + signum

@@ -178,8 +178,6 @@ def test_bad_toml_names_file_and_line(tmp_path: Path) -> None:
     [
         ('# temperature as text\n[sampling]\ntemperature = "hot"\n', 3, "'temperature' must be"),
         ("[sampling]\ntop_p = 0.9\ntop_k = true\n", 3, "'top_k' must be an integer"),
-        ('model = "x"\ncolour = "red"\n', 2, "unknown setting 'colour'"),
-        ("[sampling]\n\nwarmth = 0.5\n", 3, "unknown sampling setting 'warmth'"),
         ('model = "x"\n\noverflow = "panic"\n', 3, "'overflow' must be one of"),
         ("verbose = 1\n", 1, "'verbose' must be true or false"),
         ('context_length = "big"\n', 1, "'context_length' must be an integer"),
@@ -211,18 +209,29 @@ def test_sampling_that_is_not_a_table_is_an_error(tmp_path: Path) -> None:
 
 def test_config_error_exits_with_code_3(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(config_path=_write(tmp_path, "nope = 1\n"), environ={})
+        load_settings(config_path=_write(tmp_path, "verbose = 1\n"), environ={})
 
     assert caught.value.exit_code == 3
 
 
-def test_error_in_sampling_table_names_the_line_inside_the_table(tmp_path: Path) -> None:
-    path = _write(tmp_path, 'model = "x"\n[sampling]\nmodel = "y"\n')
+@pytest.mark.parametrize(
+    ("text", "line", "wording"),
+    [
+        ('model = "x"\ncolour = "red"\n', 2, "unknown setting 'colour' (ignored)"),
+        ("[sampling]\n\nwarmth = 0.5\n", 3, "unknown sampling setting 'warmth' (ignored)"),
+        ('model = "x"\n[sampling]\nmodel = "y"\n', 3, "unknown sampling setting 'model'"),
+    ],
+)
+def test_an_unknown_setting_is_a_warning_naming_its_line_and_is_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, line: int, wording: str
+) -> None:
+    path = _write(tmp_path, text)
 
-    message = _load_error(path)
+    settings = load_settings(config_path=path, environ={})
 
-    assert "unknown sampling setting 'model'" in message
-    assert "line 3" in message
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert str(path) in warning and f"line {line}" in warning and wording in warning
+    assert settings.model == ("x" if "model" in text else Settings().model)
 
 
 # -- errors in the environment ------------------------------------------------------------

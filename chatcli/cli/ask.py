@@ -32,7 +32,7 @@ from chatcli.core.chat import (
 from chatcli.core.sessions import Sessions, settings_for_session
 from chatcli.core.truncate import truncate_attachments, truncate_to_fit
 from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
-from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, UsageError
+from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, UsageError, exit_code_for_signal
 from chatcli.store.records import MessageRecord, SessionRecord
 
 
@@ -112,14 +112,14 @@ def run_ask(request: AskRequest) -> int:
         if request.branch is not None:
             session = sessions.choose_branch(session, request.branch)
         try:
-            finished, answer = _answer(core, session, text, request, attachments)
+            finished, answer, stop = _answer(core, session, text, request, attachments)
         except ChatcliError:
             if found is None:
                 sessions.discard_if_empty(session)  # a failed first message leaves none behind
             raise
         _report(request, core, session, finished, answer, load_s)
     interrupted = finished is None or finished.finish_reason == "interrupted"
-    return EXIT_INTERRUPTED if interrupted else 0
+    return stop.exit_code() if interrupted else 0
 
 
 def _more_check(request: AskRequest) -> str:
@@ -137,7 +137,7 @@ def _answer(
     text: str,
     request: AskRequest,
     attachments: Sequence[Attachment],
-) -> tuple[ReplyFinished | None, str]:
+) -> tuple[ReplyFinished | None, str, StopRequest]:
     """Stream the reply to ``text`` to stdout (or collect it for --json)."""
     params = request.sampling.apply(sampling_from(session.sampling, core.default_sampling()))
     if request.truncate_input and attachments:
@@ -145,14 +145,14 @@ def _answer(
     elif request.truncate_input and request.stdin_text:
         text = _truncated(core, session, request, params)
     writer = None if request.json_output else make_writer(request.raw)
-    with cancel_on_sigint() as cancel:
+    with stop_on_signals() as cancel:
         if request.more:
             events = core.continue_reply(session, _last_reply(core, session), params, cancel)
         elif request.edit_last:
             events = core.edit(session, _last_question(core, session), text, params, cancel)
         else:
             events = core.reply(session, text, params, cancel, attachments)
-        return stream_events(events, writer)
+        return (*stream_events(events, writer), cancel)
 
 
 def _last_question(core: ChatCore, session: SessionRecord) -> MessageRecord:
@@ -329,18 +329,50 @@ def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
     }
 
 
-@contextmanager
-def cancel_on_sigint() -> Iterator[threading.Event]:
-    """First Ctrl+C asks the reply to stop at the next token; a second one aborts at once."""
-    cancel = threading.Event()
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Signals that stop a reply cleanly: Ctrl+C, a polite kill, the terminal going away."""
 
-    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+
+class StopRequest(threading.Event):
+    """Set when a stop signal arrives during a reply; remembers which signal it was."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signum: int | None = None
+
+    def exit_code(self) -> int:
+        """The exit code for a reply stopped this way: 130 for Ctrl+C, else 128 + signal."""
+        if self.signum is None or self.signum == signal.SIGINT:
+            return EXIT_INTERRUPTED
+        return exit_code_for_signal(self.signum)
+
+    def ends_the_process(self) -> bool:
+        """Whether the stop came from outside (SIGTERM, SIGHUP): the process should end too."""
+        return self.signum is not None and self.signum != signal.SIGINT
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """Stop the reply on Ctrl+C, SIGTERM or SIGHUP: the first asks it to stop at the next token.
+
+    The text so far is then saved, marked interrupted; a second signal aborts at once.
+    """
+    cancel = StopRequest()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         if cancel.is_set():
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            say("interrupted")
+            raise typer.Exit(exit_code_for_signal(signum))
+        cancel.signum = signum
         cancel.set()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
     try:
         yield cancel
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
+from typing import Any
 
 import typer
+from typer._click import ClickException  # typer's own click (it vendors one)
+from typer.core import TyperGroup
 
 from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, ContextOverflowError
 
@@ -40,3 +44,43 @@ def setup_logging(verbose: bool) -> None:
         format="chatcli: %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: a usage mistake is one line on stderr (exit 2), like every error.
+
+    Typer would draw a box with the usage and a hint around it; here it is the message and
+    where to find help, on one line.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; exit with its code (a usage error: one line, exit 2)."""
+        run = partial(super().main, args, prog_name, complete_var, False, windows_expand_args)
+        if not standalone_mode:
+            return run(**extra)
+        try:
+            result = run(**extra)
+        except ClickException as error:
+            say(f"error: {describe_usage_error(error)}")
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            say("aborted")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def describe_usage_error(error: ClickException) -> str:
+    """A click error as one line, ending with where the command's help is."""
+    message = " ".join(error.format_message().split()).rstrip(".")
+    context = getattr(error, "ctx", None)
+    if context is not None:
+        message += f" (see: {context.command_path} --help)"
+    return message

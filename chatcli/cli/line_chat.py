@@ -13,7 +13,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chatcli.cli.ask import cancel_on_sigint, stream_events
+import typer
+
+from chatcli.cli.ask import stop_on_signals, stream_events
 from chatcli.cli.errors import CONTEXT_HINT, say
 from chatcli.cli.render import RawWriter
 from chatcli.cli.startup import ChatStart, started
@@ -69,7 +71,7 @@ class LineChat:
         session = self.session
         params = sampling_from(session.sampling, self.core.default_sampling())
         try:
-            with cancel_on_sigint() as cancel:
+            with stop_on_signals() as cancel:
                 finished, _ = stream_events(
                     self.core.reply(session, text, params, cancel), RawWriter()
                 )
@@ -81,6 +83,8 @@ class LineChat:
             return
         if finished is None or finished.finish_reason == "interrupted":
             say("reply interrupted; the partial answer was saved")
+        if cancel.ends_the_process():  # SIGTERM or SIGHUP: the reply is saved, now leave
+            raise typer.Exit(cancel.exit_code())
 
 
 def run_line_chat(start: ChatStart) -> int:

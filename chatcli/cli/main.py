@@ -15,7 +15,7 @@ import typer
 from chatcli import __version__
 from chatcli.cli import manage, transfer
 from chatcli.cli import search as search_command
-from chatcli.cli.errors import setup_logging, user_errors
+from chatcli.cli.errors import OneLineErrors, setup_logging, user_errors
 from chatcli.cli.options import (
     FLAG,
     SAMPLING,
@@ -65,6 +65,7 @@ app = typer.Typer(
     no_args_is_help=False,
     add_completion=True,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
 app.add_typer(manage.roles_app, name="roles")
 app.add_typer(manage.sessions_app, name="sessions")

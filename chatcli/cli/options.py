@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, TypeVar
@@ -45,6 +46,17 @@ def in_knob_range(declared: Knob) -> Callable[[Number | None], Number | None]:
         return value
 
     return check
+
+
+def thread_count(value: int | None) -> int | None:
+    """A typer callback: at least 1 thread, at most the machine's CPUs.
+
+    More cannot help, and tens of thousands make OpenMP abort the process.
+    """
+    cpus = os.cpu_count() or 1
+    if value is not None and value > cpus:
+        raise typer.BadParameter(f"{value} is more than this machine's {cpus} CPUs")
+    return in_range(1)(value)
 
 
 def one_of(choices: Sequence[str]) -> Callable[[str | None], str | None]:
@@ -94,7 +106,7 @@ ThreadsOpt = Annotated[
     typer.Option(
         "--threads",
         metavar="INT",
-        callback=in_range(1),
+        callback=thread_count,
         help="CPU threads (default: all cores).",
         rich_help_panel=MODEL,
     ),

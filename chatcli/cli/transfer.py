@@ -15,7 +15,10 @@ from chatcli.cli.errors import say, user_errors
 from chatcli.cli.options import one_of
 from chatcli.core.portable import export_sessions, import_bundles, read_export, session_markdown
 from chatcli.errors import BadFileError, UsageError
-from chatcli.paths import write_private_file
+from chatcli.paths import database_file, write_private_file
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database while it is open."""
 
 
 def export(
@@ -49,11 +52,20 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
+    if _is_the_database(output):
+        raise UsageError(f"-o {output} is chatcli's session database: write the export elsewhere")
     try:
         write_private_file(output, text.encode("utf-8"))  # an export holds whole chats
     except OSError as error:
         raise BadFileError(f"cannot write {output}: {error.strerror}") from None
     say(f"wrote {output}")
+
+
+def _is_the_database(output: Path) -> bool:
+    """Whether ``output`` is the session database or one of SQLite's files beside it."""
+    database = database_file().resolve()
+    kept = {database, *(database.with_name(database.name + end) for end in SQLITE_SIDE_FILES)}
+    return output.expanduser().resolve() in kept
 
 
 def import_(

@@ -11,6 +11,7 @@ import codecs
 import glob
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,12 +192,19 @@ def read_attachment(path: Path) -> Attachment:
     Anything else, a binary file, or a file that cannot be read is a BadFileError naming it.
     """
     try:
+        if _is_device(path):  # /dev/zero would be read forever; a pipe (<(cmd)) is fine
+            raise BadFileError(f"{path} is a device, not a file")
         data = path.read_bytes()
     except FileNotFoundError:
         raise NotFoundError(f"{path} disappeared before it could be read") from None
     except OSError as error:
         raise BadFileError(f"cannot read {path}: {error.strerror}") from None
     return Attachment(str(path), decode_text(data, path), len(data))
+
+
+def _is_device(path: Path) -> bool:
+    mode = path.stat().st_mode
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode)
 
 
 def decode_text(data: bytes, path: Path) -> str:

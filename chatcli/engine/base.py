@@ -86,6 +86,8 @@ class Knob:
 
     def problem(self, value: float) -> str | None:
         """Why ``value`` is out of range, or None when it is allowed."""
+        if value != value:  # NaN passes every comparison below
+            return "nan is not a number"
         if self.low is not None and value < self.low:
             return f"{value} is too small; the least is {_plain(self.low)}"
         if self.high is not None and value > self.high:

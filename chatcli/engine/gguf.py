@@ -132,3 +132,59 @@ def _read_tensor_info(handle: BinaryIO) -> tuple[int, int | None]:
         return offset, None
     block_bytes, block_elements = block
     return offset, elements // block_elements * block_bytes
+
+
+def trained_context(path: Path) -> int | None:
+    """The context length the model was trained with (``<arch>.context_length``), if known.
+
+    Reads only the header's keys up to that one, skipping over values, so it costs a few
+    reads even on a large model. None when the file does not say (or is not a GGUF).
+    """
+    try:
+        with path.open("rb") as handle:
+            if handle.read(4) != MAGIC:
+                return None
+            _version, _tensors, n_kv = _unpack(handle, "<IQQ")
+            for _ in range(n_kv):
+                key = _read_string(handle)
+                (value_type,) = _unpack(handle, "<I")
+                if key.endswith(".context_length") and value_type in _INTEGERS:
+                    return int(_unpack(handle, _SCALARS[value_type])[0])
+                _skip_value(handle, value_type)
+    except (OSError, ValueError, UnicodeDecodeError, struct.error, _Truncated):
+        return None
+    return None
+
+
+_INTEGERS = frozenset({0, 1, 2, 3, 4, 5, 10, 11})
+
+
+def _skip_value(handle: BinaryIO, value_type: int) -> None:
+    if value_type in _SCALARS:
+        handle.seek(struct.calcsize(_SCALARS[value_type]), 1)
+    elif value_type == _STRING:
+        (length,) = _unpack(handle, "<Q")
+        handle.seek(length, 1)
+    elif value_type == _ARRAY:
+        item_type, count = _unpack(handle, "<IQ")
+        if item_type in _SCALARS:
+            handle.seek(count * struct.calcsize(_SCALARS[item_type]), 1)
+        else:
+            for _ in range(count):
+                _skip_value(handle, item_type)
+    else:
+        raise ValueError(f"unknown metadata type {value_type}")
+
+
+def check_context(path: Path, context_length: int, default: int) -> None:
+    """Refuse a context larger than both the model's trained one and ``default``.
+
+    llama.cpp would try to allocate it: a context of billions of tokens gets the process
+    killed for memory instead of an error.
+    """
+    trained = trained_context(path)
+    if trained is not None and context_length > max(trained, default):
+        raise ModelError(
+            f"a context of {context_length:,} tokens is more than {path.name} was trained "
+            f"for ({trained:,})"
+        )

@@ -32,11 +32,12 @@ from chatcli.engine.base import (
     StreamEvent,
 )
 from chatcli.engine.generation import Generation
-from chatcli.engine.gguf import MAGIC, inspect_gguf
+from chatcli.engine.gguf import MAGIC, check_context, inspect_gguf
 from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
 from chatcli.engine.kvshift import shift_out
+from chatcli.engine.llama_backend import DEFAULT_CONTEXT
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.errors import ContextOverflowError, ModelError
@@ -98,6 +99,7 @@ class LlamaEngine:
         if self._info is not None:
             return self._info
         _check_magic(self.options.model_path)
+        check_context(self.options.model_path, self.options.context_length, DEFAULT_CONTEXT)
         _route_llama_log(self.options.verbose)
         self._llama = self._construct()
         self._formatter, chat_format = self._chat_formatter()
@@ -141,6 +143,10 @@ class LlamaEngine:
                     logits_all=False,
                     verbose=True,
                 )
+            except MemoryError:
+                raise ModelError(
+                    f"not enough memory for a context of {self.options.context_length:,} tokens"
+                ) from None
             except (ValueError, RuntimeError, OSError) as exc:
                 inspect_gguf(self.options.model_path)  # raises a precise error for a bad file
                 raise ModelError(f"cannot load model {self.options.model_path}: {exc}") from None

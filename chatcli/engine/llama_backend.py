@@ -6,6 +6,8 @@ Its options come from the ``[llama]`` section of the config file (and ``--gpu-la
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,8 @@ from typing import Any
 from chatcli.engine.base import Engine
 from chatcli.engine.digest import model_digest
 from chatcli.engine.registry import BuildRequest
+
+log = logging.getLogger("chatcli.engine")
 
 DEFAULT_CONTEXT = 4096
 """Context size when neither the settings nor the catalog give one."""
@@ -55,7 +59,7 @@ class LlamaBackend:
                 model_name=model.name,
                 context_length=request.context_length or model.context_length or DEFAULT_CONTEXT,
                 gpu_layers=options.gpu_layers,
-                threads=options.threads,
+                threads=_at_most_cpus(options.threads),
                 chat_template=model.chat_template,
                 model_sha256=model.sha256 or model_digest(path),
                 verbose=request.verbose,
@@ -66,6 +70,15 @@ class LlamaBackend:
                 kv_shift=options.kv_shift,
             )
         )
+
+
+def _at_most_cpus(threads: int | None) -> int | None:
+    """A configured thread count, no more than the CPUs (OpenMP aborts on tens of thousands)."""
+    cpus = os.cpu_count() or 1
+    if threads is not None and threads > cpus:
+        log.warning("threads = %d is more than the %d CPUs here; using %d", threads, cpus, cpus)
+        return cpus
+    return threads
 
 
 BACKEND = LlamaBackend()

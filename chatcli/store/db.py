@@ -72,6 +72,16 @@ def _create_private_file(path: Path) -> None:
     path.chmod(PRIVATE_FILE_MODE)
 
 
+def _refuse_foreign(connection: sqlite3.Connection, path: Path) -> None:
+    """Refuse a SQLite database of another program before anything is written to it."""
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    if tables and "_migrations" not in tables:
+        raise StoreError(
+            f"session database {path}: another program's SQLite database, not chatcli's; "
+            "it was left as it is (move it, or set CHATCLI_HOME)"
+        )
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the database at ``path`` with chatcli's settings.
 
@@ -93,6 +103,7 @@ def connect(path: Path) -> sqlite3.Connection:
             isolation_level=None,
         )
         try:
+            _refuse_foreign(connection, path)
             connection.row_factory = sqlite3.Row
             register_functions(connection)
             for pragma in _PRAGMAS:

@@ -146,3 +146,11 @@ def message_values(message: MessageRecord) -> tuple[object, ...]:
 def message_from_row(row: sqlite3.Row) -> MessageRecord:
     """Build a MessageRecord from a row selected with :data:`MESSAGE_COLUMNS`."""
     return record_from_row(MessageRecord, row)
+
+
+SQLITE_MAX_INTEGER = (1 << 63) - 1
+
+
+def sql_limit(limit: int) -> int:
+    """``limit`` as SQLite can take it: any larger count means "all", i.e. its largest integer."""
+    return min(limit, SQLITE_MAX_INTEGER)

@@ -11,7 +11,7 @@ from typing import Any
 from chatcli.errors import UsageError
 from chatcli.store.queries import QUALIFIED_MESSAGE_LIST
 from chatcli.store.records import MessageRecord
-from chatcli.store.rows import message_from_row
+from chatcli.store.rows import message_from_row, sql_limit
 
 Locked = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
@@ -76,7 +76,9 @@ class SearchIndex:
             if session_id is not None:
                 sql += " AND m.session_id = ?"
                 parameters.append(session_id)
-            hits += self._hits(sql + " ORDER BY rank LIMIT ?", [*parameters, limit], query)
+            hits += self._hits(
+                sql + " ORDER BY rank LIMIT ?", [*parameters, sql_limit(limit)], query
+            )
         return sorted(hits, key=lambda hit: hit.rank)[:limit]
 
     def _hits(self, sql: str, parameters: list[object], query: str) -> list[SearchHit]:

@@ -44,6 +44,7 @@ from chatcli.store.rows import (
     new_id,
     session_from_row,
     session_values,
+    sql_limit,
 )
 from chatcli.store.search import SearchIndex
 from chatcli.store.summaries import SummaryTable
@@ -201,7 +202,7 @@ class Store:
             sql += " WHERE title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'"
             parameters += [pattern, pattern]
         sql += " ORDER BY updated DESC, rowid DESC LIMIT ?"
-        parameters.append(-1 if limit is None else limit)
+        parameters.append(-1 if limit is None else sql_limit(limit))
         with self._locked() as connection:
             rows = connection.execute(sql, parameters).fetchall()
             return [session_from_row(row) for row in rows]

@@ -167,12 +167,16 @@ def test_the_backend_reads_its_own_config_section(chatcli_home: Path) -> None:
     assert ask("--model", "scripted:fixed", "hi").stdout == "from the config\n"
 
 
-def test_an_unknown_key_in_a_backend_section_is_a_config_error(chatcli_home: Path) -> None:
+def test_an_unknown_key_in_a_backend_section_is_a_warning_and_ignored(
+    chatcli_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = chatcli_home / "config" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text("[scripted]\ncolour = 1\n", encoding="utf-8")
 
-    one_line_error(ask(*ECHO, "hi"), 3, "unknown scripted setting 'colour'", "line 2")
+    assert ask(*ECHO, "hi").stdout == "hi\n"
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "unknown scripted setting 'colour' (ignored)" in warning and "line 2" in warning
 
 
 def test_nothing_to_ask_is_a_usage_error() -> None:
