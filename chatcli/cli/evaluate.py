@@ -91,8 +91,6 @@ def evaluate(
 
     setup_logging(verbose)
     with user_errors():
-        if stride is not None and stride > window:
-            raise typer.BadParameter("the stride cannot be larger than the window")
         windows = Windows(window, stride or max(window // 2, 1))
         loaded = read_eval_data(data, data_format)  # type: ignore[arg-type]
         specs: list[str | None] = list(models) if models else [None]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,10 @@ class Windows:
     """Tokens evaluated together."""
     stride: int = 256
     """Tokens between the starts of two windows (each token then sees size - stride before it)."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.stride <= self.size:
+            raise UsageError(f"the stride must be 1 to the window ({self.size}), not {self.stride}")
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,25 @@ def perplexity(
     )
 
 
+def window_plan(scored: Sequence[bool], windows: Windows) -> Iterator[tuple[int, list[int]]]:
+    """The windows worth evaluating: (first position, the positions it scores).
+
+    A window starts every ``windows.stride`` positions and holds ``windows.size`` tokens, so it
+    predicts the token after each of them; it scores the marked positions past those the
+    windows before it covered. Windows that would score nothing are left out.
+    """
+    scored_until = 1  # the first token has nothing before it
+    length = len(scored)
+    for begin in range(0, max(length - 1, 1), windows.stride):
+        end = min(begin + windows.size + 1, length)  # exclusive end of what it predicts
+        targets = [t for t in range(scored_until, end) if scored[t]]
+        scored_until = end
+        if targets:
+            yield begin, targets
+        if end == length:
+            break
+
+
 class _Scorer:
     """Adds up the negative log-likelihood of the scored tokens, window by window."""
 
@@ -195,28 +218,20 @@ class _Scorer:
 
     def score(self, sequence: ScoredTokens) -> None:
         """Evaluate every window of ``sequence`` that has tokens to score."""
-        tokens, size = sequence.tokens, self.windows.size
-        scored_until = 0
-        for begin in range(0, max(len(tokens) - 1, 1), self.windows.stride):
-            end = min(begin + size, len(tokens))
-            targets = [t for t in range(max(scored_until, begin + 1), end) if sequence.scored[t]]
-            scored_until = end
-            if targets:
-                self._window(tokens[begin : targets[-1]], begin, targets, tokens)
-            if end == len(tokens):
-                break
+        for begin, targets in window_plan(sequence.scored, self.windows):
+            self._window(sequence.tokens[begin : targets[-1]], begin, targets, sequence.tokens)
 
     def _window(self, inputs: list[int], begin: int, targets: list[int], tokens: list[int]) -> None:
         self.decoder.forget_from(0)
         wanted = [t - 1 - begin for t in targets]
         for indexes, rows in self.decoder.outputs(inputs, 0, wanted):
             expected = np.array([tokens[begin + i + 1] for i in indexes])
-            self.total_nll += float(_negative_log_likelihoods(rows, expected).sum())
+            self.total_nll += float(negative_log_likelihoods(rows, expected).sum())
             self.done += len(indexes)
         self.progress(self.done, self.total)
 
 
-def _negative_log_likelihoods(
+def negative_log_likelihoods(
     logits: npt.NDArray[np.float32], expected: npt.NDArray[np.int_]
 ) -> npt.NDArray[np.float64]:
     """-log softmax(logits)[expected] for each row, computed stably in float64."""
