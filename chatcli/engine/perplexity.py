@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import llama_cpp
 import numpy as np
 import numpy.typing as npt
+from jinja2 import TemplateError
 
 from chatcli.engine.base import ChatMessage
 from chatcli.engine.batches import SequenceDecoder, local_model
@@ -32,6 +33,10 @@ from chatcli.errors import ChatcliError, UsageError
 if TYPE_CHECKING:
     from chatcli.engine.base import Engine
     from chatcli.engine.llama import LlamaEngine
+
+
+ROWS_AT_ONCE = 64
+"""Logits rows turned into log probabilities together."""
 
 
 @dataclass(frozen=True)
@@ -164,8 +169,13 @@ def perplexity(
     """Load ``engine`` and score ``texts`` (every token) and ``conversations`` (assistant turns)."""
     model = local_model(engine, "eval")
     sequences = [text_tokens(model, text) for text in texts]
-    for messages in conversations:
-        sequences.extend(conversation_tokens(model, messages))
+    for number, messages in enumerate(conversations, 1):
+        try:
+            sequences.extend(conversation_tokens(model, messages))
+        except (TemplateError, ValueError) as error:  # raise_exception() in a template: ValueError
+            raise ChatcliError(
+                f"the chat template refuses conversation {number}: {error}"
+            ) from None
     total = sum(sequence.count for sequence in sequences)
     if total == 0:
         raise ChatcliError("nothing to score: the data has fewer than two tokens")
@@ -226,7 +236,11 @@ class _Scorer:
         wanted = [t - 1 - begin for t in targets]
         for indexes, rows in self.decoder.outputs(inputs, 0, wanted):
             expected = np.array([tokens[begin + i + 1] for i in indexes])
-            self.total_nll += float(negative_log_likelihoods(rows, expected).sum())
+            # A few rows at a time: float64 copies of 512 rows would be another ~400 MB.
+            for first in range(0, len(indexes), ROWS_AT_ONCE):
+                part = slice(first, first + ROWS_AT_ONCE)
+                nll = negative_log_likelihoods(rows[part], expected[part])
+                self.total_nll += float(nll.sum())
             self.done += len(indexes)
         self.progress(self.done, self.total)
 

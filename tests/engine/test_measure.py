@@ -22,7 +22,7 @@ from chatcli.engine.perplexity import (
     perplexity,
     window_plan,
 )
-from chatcli.errors import UsageError
+from chatcli.errors import ChatcliError, UsageError
 
 SMALL = BenchPlan(prompt_tokens=24, generated_tokens=6, depths=(0, 40), repetitions=2)
 
@@ -143,4 +143,15 @@ def test_a_window_larger_than_the_context_is_a_usage_error() -> None:
     engine = one_thread(context=128)
     with pytest.raises(UsageError, match="larger than the context"):
         perplexity(engine, texts=["a few words of text " * 10], windows=Windows(512, 256))
+    engine.close()
+
+
+@pytest.mark.model
+def test_a_conversation_the_chat_template_refuses_is_named() -> None:
+    refusing = "{% if messages %}{{ raise_exception('roles must alternate') }}{% endif %}"
+    engine = LlamaEngine(replace(one_thread(context=128).options, chat_template=refusing))
+    conversation = [ChatMessage("user", "hi"), ChatMessage("assistant", "hello")]
+
+    with pytest.raises(ChatcliError, match="refuses conversation 1: roles must alternate"):
+        perplexity(engine, conversations=[conversation])
     engine.close()
