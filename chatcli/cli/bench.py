@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 DEFAULT_DEPTHS = (0, 1024)
 MIB = 1 << 20
+BUSY_WARNING = 0.5
+"""Cores used by other programs during the run from which the numbers are called low."""
 
 
 def bench(
@@ -94,6 +96,11 @@ def bench(
             engine.close()
         for depth in report.skipped_depths:
             say(f"depth {depth} left out: the context ({report.context_length}) cannot hold it")
+        if (report.busy_elsewhere or 0) >= BUSY_WARNING:
+            say(
+                f"warning: other programs kept {report.busy_elsewhere:.1f} cores busy during the "
+                "run: these numbers are lower than this machine gives when idle"
+            )
         print(json.dumps(report.to_dict()) if json_output else report_table(report))
 
 

@@ -19,13 +19,14 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import llama_cpp
 
 from chatcli.engine.batches import SequenceDecoder, local_model
+from chatcli.engine.sharing import machine_busy_s, own_cpu_s
 from chatcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -99,6 +100,9 @@ class BenchReport:
     results: list[TestResult] = field(default_factory=list)
     skipped_depths: list[int] = field(default_factory=list)
     """Depths left out because the context cannot hold them and their tests."""
+    busy_elsewhere: float | None = None
+    """Cores other programs kept busy during the tests, on average (None: unknown). llama.cpp's
+    threads wait for each other: sharing the cores slows them far more than in proportion."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as a JSON-ready dict."""
@@ -132,10 +136,27 @@ def run_bench(engine: Engine, plan: BenchPlan, progress: Progress | None = None)
             skipped_depths=skipped,
         )
         runner = _Runner(decoder, plan, progress or (lambda _name: None))
+        others = _OtherPrograms()
         runner.warm_up()
         for depth in depths:
             report.results.extend(runner.at_depth(depth))
-    return report
+    return replace(report, busy_elsewhere=others.cores_used())
+
+
+class _OtherPrograms:
+    """How much CPU the rest of the machine uses from now on."""
+
+    def __init__(self) -> None:
+        self.started = (time.monotonic(), machine_busy_s(), own_cpu_s())
+
+    def cores_used(self) -> float | None:
+        """Cores busy with other processes since this was made, on average."""
+        when, busy, own = self.started
+        busy_now = machine_busy_s()
+        if busy is None or busy_now is None:
+            return None
+        elapsed = time.monotonic() - when
+        return max(0.0, (busy_now - busy) - (own_cpu_s() - own)) / elapsed if elapsed > 0 else None
 
 
 def _fitting_depths(plan: BenchPlan, context_size: int) -> tuple[list[int], list[int]]:

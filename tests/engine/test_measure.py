@@ -86,6 +86,7 @@ def test_bench_reports_every_test_with_positive_speeds() -> None:
     assert [r.test for r in report.results] == ["pp24", "tg6", "pp24 @ d40", "tg6 @ d40"]
     assert report.skipped_depths == [5000]  # the context cannot hold it
     assert report.load_s > 0 and report.model_params > 0 and report.model_size_bytes > 0
+    assert report.busy_elsewhere is not None and report.busy_elsewhere >= 0  # Linux: /proc/stat
     for result in report.results:
         assert len(result.samples) == 2 and all(s > 0 for s in result.samples)
         assert result.tokens_per_s == pytest.approx(sum(result.samples) / 2)
