@@ -204,6 +204,10 @@ class LlamaEngine:
         """
         if messages and messages[-1].role == "assistant":
             return self.render(messages[:-1]) + messages[-1].content
+        return self.render_conversation(messages)
+
+    def render_conversation(self, messages: Sequence[ChatMessage]) -> str:
+        """``messages`` in the chat template, each closed, then where a reply would begin."""
         assert self._formatter is not None
         payload: Any = [{"role": m.role, "content": m.content} for m in messages]
         return str(self._formatter(messages=payload).prompt)
