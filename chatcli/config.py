@@ -146,7 +146,7 @@ def _check_types(data: Mapping[str, Any], where: Where) -> None:
         elif key in LEGACY_LLAMA_KEYS:
             _check_value(key, value, LEGACY_LLAMA_KEYS[key], lambda k: where(k, ""))
         elif key not in _TOP_KEYS:
-            raise ConfigError(f"{where(key, '')}: unknown setting '{key}'")
+            raise ConfigError(f"{where(key, '')}: unknown setting {key!r}")
         else:
             _check_value(key, value, _TOP_KEYS[key], lambda k: where(k, ""))
     overflow = data.get("overflow")
@@ -164,7 +164,7 @@ def _check_backend(name: str, table: Mapping[str, Any], where: Where) -> None:
 def _check_sampling(table: Mapping[str, Any], where: Where) -> None:
     for key, value in table.items():
         if key not in _SAMPLING_KEYS:
-            raise ConfigError(f"{where(key, 'sampling')}: unknown sampling setting '{key}'")
+            raise ConfigError(f"{where(key, 'sampling')}: unknown sampling setting {key!r}")
         _check_value(key, value, _SAMPLING_TYPES[key], lambda k: where(k, "sampling"))
         problem = knob(key).problem(value) if knob(key).kind != "texts" else None
         if problem:
@@ -213,7 +213,7 @@ def _parse_env_value(key: str, raw: str, kind: type | tuple[type, ...]) -> Any:
         if kind is list:
             return [part for part in raw.split(",") if part]
     except ValueError:
-        raise ConfigError(f"{name}: '{raw}' is not a valid value for '{key}'") from None
+        raise ConfigError(f"{name}: {raw!r} is not a valid value for '{key}'") from None
     return raw
 
 
