@@ -6,6 +6,7 @@ Each input either works or fails as one of chatcli's own errors; never anything 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
@@ -19,8 +20,11 @@ from fakes import FakeEngine
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from rich.console import Console
+from rich.markdown import Markdown
 
 from chatcli.cli.ask import decode_piped
+from chatcli.cli.render import MarkdownWriter
 from chatcli.config import Settings, load_settings
 from chatcli.core.budget import DROP_TARGET, Turn, fit_to_context, reply_reserve
 from chatcli.core.portable import export_sessions, import_bundles, read_export
@@ -265,6 +269,43 @@ def test_markdown_streamed_in_any_chunks_prints_each_block_once_and_all_of_them(
     for piece in printed:
         boundary += len(piece)
         assert boundary in starts
+
+
+@FUZZ
+@given(
+    lines=MARKDOWN_LINES,
+    cuts=st.lists(st.integers(0, 10_000), max_size=12),
+    width=st.integers(20, 100),
+)
+def test_ask_markdown_streamed_in_any_chunks_looks_as_the_whole_answer_rendered_at_once(
+    lines: list[str], cuts: list[int], width: int
+) -> None:
+    text = "\n".join(lines)
+    assume(text)
+
+    def console(out: io.StringIO) -> Console:
+        return Console(file=out, width=width, color_system=None, force_terminal=False)
+
+    streamed, whole = io.StringIO(), io.StringIO()
+    writer = MarkdownWriter(console(streamed))
+    for chunk in _chunks(text, cuts):
+        writer.write(chunk)
+    writer.close()
+    console(whole).print(Markdown(text))
+    assert streamed.getvalue().rstrip("\n") == whole.getvalue().rstrip("\n")
+
+
+def test_a_list_after_a_paragraph_streams_with_one_blank_line_between() -> None:
+    # Found by the fuzzer: rich opens a list rendered on its own with an empty line, so
+    # printing block by block put two blank lines where the whole answer has one.
+    out = io.StringIO()
+    writer = MarkdownWriter(Console(file=out, width=30, color_system=None))
+    for chunk in ["Intro.\n\n", "- one\n", "- two\n\nEnd."]:
+        writer.write(chunk)
+    writer.close()
+    assert [line.rstrip() for line in out.getvalue().splitlines()] == [
+        "Intro.", "", " • one", " • two", "", "End."
+    ]  # fmt: skip
 
 
 def _block_starts(text: str) -> set[int]:
