@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,12 @@ class Budget:
         chars = len(value) if type(value) is str else text_size(value, self.max_chars)
         self.spent += chars
         if chars > self.max_chars or self.spent > self.total:
-            self.check(chars)
-            raise LimitExceeded(
-                f"it built more than {self.total:,} characters of values in one render"
-            )
+            self.refuse(chars)
+
+    def refuse(self, chars: int) -> NoReturn:
+        """Fail for a value of ``chars`` that took the render past a size bound."""
+        self.check(chars)
+        raise LimitExceeded(f"it built more than {self.total:,} characters of values in one render")
 
     def check_int(self, bits: int) -> None:
         """Fail if an integer result would have more than the allowed bits."""
