@@ -234,3 +234,13 @@ def test_ask_with_a_hostile_gguf_template_fails_in_one_line(
     result = chatcli(chatcli_home, "ask", "--model", str(model), "hi", timeout=60)
     assert_one_line_error(result, 4, "GGUF chat template of hostile.gguf cannot be used", reason)
     assert not marker.exists()
+
+
+def test_generation_tags_of_training_templates_render_their_body_as_llama_cpp_does() -> None:
+    source = (
+        "{% for m in messages %}<{{ m.role }}>{% if m.role == 'assistant' %}"
+        "{% generation %}{{ m.content }}{% endgeneration %}{% else %}{{ m.content }}{% endif %}"
+        "{% endfor %}"
+    )
+    assert _template(source).render(CHAT) == _llama_cpp(source, CHAT)
+    assert "Hi! How can I help?" in _template(source).render(CHAT)
