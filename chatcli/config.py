@@ -161,7 +161,7 @@ def _drop_unknown(data: dict[str, Any], where: Where) -> None:
             unknown += [(key, table) for key in data[table] if key not in names]
     for key, table in unknown:
         label = f"{table} setting" if table else "setting"
-        log.warning("%s: unknown %s '%s' (ignored)", where(key, table), label, key)
+        log.warning("%s: unknown %s %r (ignored)", where(key, table), label, key)
         (data[table] if table else data).pop(key)
 
 
@@ -256,7 +256,7 @@ def _parse_env_value(key: str, raw: str, kind: type | tuple[type, ...]) -> Any:
         if kind is list:
             return [part for part in raw.split(",") if part]
     except ValueError:
-        raise ConfigError(f"{name}: '{raw}' is not a valid value for '{key}'") from None
+        raise ConfigError(f"{name}: {raw!r} is not a valid value for '{key}'") from None
     return raw
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,3 +62,26 @@ def assert_one_line_error(result: Result, code: int, *words: str) -> None:
     assert lines[0].startswith("chatcli: error: ")
     for word in words:
         assert word in lines[0], (word, lines[0])
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def capture_logs() -> Iterator[list[str]]:
+    """Every message logged in this process meanwhile, at any level (the root set to DEBUG)."""
+    root = logging.getLogger()
+    collector, level = _Collector(), root.level
+    root.addHandler(collector)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield collector.messages
+    finally:
+        root.removeHandler(collector)
+        root.setLevel(level)

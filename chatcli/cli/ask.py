@@ -72,8 +72,17 @@ def read_stdin() -> str | None:
     stream = sys.stdin
     if stream is None or stream.isatty():
         return None
-    data = stream.buffer.read().decode("utf-8", errors="replace")
-    return data if data.strip() else None
+    return decode_piped(stream.buffer.read())
+
+
+def decode_piped(data: bytes) -> str | None:
+    """Piped bytes as text, or None when they are blank.
+
+    UTF-8, with a leading byte-order mark dropped (files saved by Windows editors start with
+    one) and undecodable bytes replaced, so whatever is piped in can be stored and sent.
+    """
+    text = data.decode("utf-8-sig", errors="replace")
+    return text if text.strip() else None
 
 
 def compose_prompt(instruction: str | None, piped: str | None, attached: bool = False) -> str:

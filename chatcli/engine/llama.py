@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import llama_cpp
-from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from chatcli.engine.base import (
     ChatMessage,
@@ -32,18 +31,23 @@ from chatcli.engine.base import (
     StreamEvent,
 )
 from chatcli.engine.generation import Generation
-from chatcli.engine.gguf import MAGIC, check_context, inspect_gguf
+from chatcli.engine.gguf import check_context, inspect_gguf
 from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
 from chatcli.engine.kvshift import shift_out
 from chatcli.engine.llama_backend import DEFAULT_CONTEXT
+from chatcli.engine.llama_load import (
+    chat_templates_left_to_chatcli,
+    check_magic,
+    route_llama_log,
+)
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
+from chatcli.engine.template import ChatTemplate
 from chatcli.errors import ContextOverflowError, ModelError
 
 log = logging.getLogger("chatcli.engine")
-llama_log = logging.getLogger("chatcli.llama_cpp")
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class LlamaEngine:
     def __init__(self, options: LlamaOptions) -> None:
         self.options = options
         self._llama: Any = None
-        self._formatter: Jinja2ChatFormatter | None = None
+        self._formatter: ChatTemplate | None = None
         self._info: EngineInfo | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -98,11 +102,16 @@ class LlamaEngine:
         """Load the model (once) and describe it."""
         if self._info is not None:
             return self._info
-        _check_magic(self.options.model_path)
+        check_magic(self.options.model_path)
         check_context(self.options.model_path, self.options.context_length, DEFAULT_CONTEXT)
-        _route_llama_log(self.options.verbose)
+        route_llama_log(self.options.verbose)
         self._llama = self._construct()
-        self._formatter, chat_format = self._chat_formatter()
+        try:
+            self._formatter, chat_format = self._chat_formatter()
+        except ModelError:
+            self._llama.close()
+            self._llama = None
+            raise
         log.info("model %s: chat format %s", self.options.model_name, chat_format)
         self._snapshots = self._snapshot_store()
         self._info = EngineInfo(
@@ -126,10 +135,11 @@ class LlamaEngine:
     def _construct(self) -> Any:
         # With verbose=False, llama-cpp-python silences loading by pointing file descriptors
         # 1 and 2 at /dev/null for the whole process, which blanks a running TUI. Instead it is
-        # built verbose (llama.cpp's own log goes through _route_llama_log) and only its Python
+        # built verbose (llama.cpp's own log goes through route_llama_log) and only its Python
         # prints are caught here.
         chatter = io.StringIO()
         with contextlib.ExitStack() as quiet:
+            quiet.enter_context(chat_templates_left_to_chatcli())
             if not self.options.verbose:
                 quiet.enter_context(contextlib.redirect_stdout(chatter))
                 quiet.enter_context(contextlib.redirect_stderr(chatter))
@@ -175,7 +185,7 @@ class LlamaEngine:
     def _threads(self) -> int:
         return self.options.threads or physical_cores()
 
-    def _chat_formatter(self) -> tuple[Jinja2ChatFormatter, str]:
+    def _chat_formatter(self) -> tuple[ChatTemplate, str]:
         llama = self._llama
         template = self.options.chat_template
         source = "catalog chat template"
@@ -189,10 +199,11 @@ class LlamaEngine:
             )
         model = llama._model
         eos, bos = model.token_eos(), model.token_bos()
-        formatter = Jinja2ChatFormatter(
-            template=template,
+        formatter = ChatTemplate(
+            template,
             eos_token=model.token_get_text(eos) if eos != -1 else "",
             bos_token=model.token_get_text(bos) if bos != -1 else "",
+            source=f"{source} of {self.options.model_path.name}",
         )
         return formatter, source
 
@@ -209,8 +220,7 @@ class LlamaEngine:
     def render_conversation(self, messages: Sequence[ChatMessage]) -> str:
         """``messages`` in the chat template, each closed, then where a reply would begin."""
         assert self._formatter is not None
-        payload: Any = [{"role": m.role, "content": m.content} for m in messages]
-        return str(self._formatter(messages=payload).prompt)
+        return self._formatter.render([{"role": m.role, "content": m.content} for m in messages])
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Exact number of prompt tokens for ``messages``."""
@@ -386,37 +396,3 @@ class LlamaEngine:
         if self.options.ignore_eos:
             return False
         return bool(llama_cpp.llama_vocab_is_eog(self._llama._model.vocab, token))
-
-
-def _check_magic(path: Path) -> None:
-    """Cheap first check (4 bytes) so llama.cpp is never handed a missing or foreign file."""
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-    except FileNotFoundError:
-        raise ModelError(f"model file not found: {path}") from None
-    except IsADirectoryError:
-        raise ModelError(f"model path is a directory, not a .gguf file: {path}") from None
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
-    if magic != MAGIC:
-        raise ModelError(f"not a GGUF model file: {path}")
-
-
-_LOG_CALLBACK: Any = None
-
-
-def _route_llama_log(verbose: bool) -> None:
-    """Send llama.cpp's own log to Python logging instead of straight to the terminal."""
-    global _LOG_CALLBACK
-    if _LOG_CALLBACK is not None:
-        return
-
-    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
-    def forward(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
-        llama_log.debug("%s", text.decode("utf-8", errors="replace").rstrip("\n"))
-
-    _LOG_CALLBACK = forward  # keep a reference: llama.cpp holds only the C pointer
-    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
-    if verbose:
-        llama_log.setLevel(logging.DEBUG)

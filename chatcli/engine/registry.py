@@ -129,7 +129,7 @@ def parse_options(backend: Backend, values: Mapping[str, Any], where: str) -> An
     names = {f.name for f in fields(kind)}
     for key, value in values.items():
         if key not in names:
-            raise ConfigError(f"{where}: unknown {backend.name} setting '{key}'")
+            raise ConfigError(f"{where}: unknown {backend.name} setting {key!r}")
         if not _fits(value, hints[key]):
             raise ConfigError(f"{where}: '{key}' must be {_describe(hints[key])}")
     converted = {

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clitools import capture_logs
 from remote_servers import Behaviour, misbehaving_server
 from typer.testing import CliRunner, Result
 
@@ -225,3 +226,30 @@ def test_servers_that_tokenize_chats_give_exact_counts_and_their_context(
 def test_a_model_the_server_does_not_have_is_one_line(server: tuple[str, Behaviour]) -> None:
     url, _ = server
     one_line(ask("--base-url", url, "--api-model", "giant", "hi"), 7, "no model 'giant'", "tiny")
+
+
+def test_the_api_key_reaches_no_log_export_or_database(
+    server: tuple[str, Behaviour], chatcli_home: Path, tmp_path: Path
+) -> None:
+    from chatcli import paths
+
+    _, behaviour = server
+    key = "sk-PRIVATE-9f8e7d"
+    env = {"LAB_KEY": key}
+    with capture_logs() as records:
+        asked = ask("-m", "endpoint:lab", "--verbose", "--json", "hi", env=env)
+        behaviour.fail_status = 401
+        failed = ask("-m", "endpoint:lab", "--verbose", "hi", env=env)
+    exported = tmp_path / "all.json"
+    CliRunner().invoke(app_under_test(), ["sessions", "export", "--all", "-o", str(exported)])
+
+    assert behaviour.keys and all(sent == f"Bearer {key}" for sent in behaviour.keys)
+    assert asked.exit_code == 0 and json.loads(asked.stdout)["answer"]
+    assert failed.exit_code == 7 and "refused the API key" in failed.stderr
+    for text in (asked.stdout, asked.stderr, failed.stdout, failed.stderr, *records):
+        assert key not in text
+    assert exported.exists() and key not in exported.read_text()
+    database = paths.database_file()
+    for file in database.parent.iterdir():
+        if file.name.startswith(database.name):  # the database and its -wal/-shm files
+            assert key.encode() not in file.read_bytes()

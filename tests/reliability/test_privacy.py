@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clitools import chatcli
+from clitools import capture_logs, chatcli
 
 from chatcli import paths
 from chatcli.config import save_setting
@@ -72,3 +72,29 @@ def test_exports_and_the_database_are_private(chatcli_home: Path, tmp_path: Path
     assert result.code == 0, result.stderr
     assert "my diary" in exported.read_text() and mode(exported) == 0o600
     assert mode(paths.database_file()) == 0o600 and mode(paths.data_dir()) == 0o700
+
+
+PROMPT = "my-private-question-4417"
+
+
+@pytest.mark.parametrize("verbose", [[], ["--verbose"]])
+def test_chatcli_logs_no_prompt_or_reply_text(chatcli_home: Path, verbose: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from chatcli.cli.main import app
+
+    with capture_logs() as records:  # every level, whatever --verbose sets
+        result = CliRunner().invoke(
+            app, ["ask", "--model", "scripted:echo", *verbose, f"say {PROMPT}"]
+        )
+    assert result.exit_code == 0 and PROMPT in result.stdout  # the echoed reply holds it
+    assert PROMPT not in result.stderr
+    assert not [message for message in records if PROMPT in message]
+
+
+@pytest.mark.model
+def test_the_real_model_writes_no_prompt_or_reply_text_to_stderr(chatcli_home: Path) -> None:
+    result = chatcli(chatcli_home, "ask", "--max-tokens", "12", "--temperature", "0", PROMPT)
+    assert result.code == 0, result.stderr
+    assert PROMPT not in result.stderr
+    assert result.stdout.strip() and result.stdout.strip() not in result.stderr
