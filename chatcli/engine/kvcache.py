@@ -129,6 +129,10 @@ class SnapshotStore:
             self.folder.mkdir(mode=0o700, exist_ok=True)
             name = hashlib.sha256(json.dumps(kv_tokens).encode()).hexdigest()[:24]
             data_path = self.folder / f"{name}.kv"
+            if len(data) > self.cap_bytes:
+                log.debug("snapshot of %d bytes not saved: over the cap", len(data))
+                return
+            self.evict(room=len(data))  # make room first: the cache never holds more than the cap
             temporary = _temporary_suffix()  # whose it is: a dead writer's is deleted on eviction
             write_private_file(data_path, data, temporary_suffix=temporary)
             index = {
@@ -155,9 +159,10 @@ class SnapshotStore:
             if covered and snapshot.data_path != keep:
                 _remove(snapshot.data_path)
 
-    def evict(self) -> None:
+    def evict(self, room: int = 0) -> None:
         """Delete least-recently-used snapshots (of every configuration) beyond the cap.
 
+        ``room``: bytes to keep free under the cap (for a snapshot about to be written).
         Temporary files left by a writer that died mid-write (kill -9, power loss) go first.
         Another process may delete files meanwhile: a file gone is simply not counted.
         """
@@ -171,7 +176,7 @@ class SnapshotStore:
             files.append((status.st_mtime, status.st_size, path))
         total = sum(size for _, size, _ in files)
         for _, size, path in sorted(files):
-            if total <= self.cap_bytes:
+            if total + room <= self.cap_bytes:
                 break
             total -= size
             _remove(path)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from chatcli.assembly import open_sessions
+from chatcli.engine import kvcache
 from chatcli.engine.kvcache import SnapshotStore
 from chatcli.store.records import MessageRecord
 
@@ -221,3 +222,23 @@ def test_reading_a_snapshot_evicted_meanwhile_does_not_bring_back_an_empty_file(
         patch.setattr(Path, "read_bytes", evicted_after_reading)
         assert store.read(snapshot) == data
     assert not snapshot.data_path.exists()
+
+
+def test_the_snapshot_cache_never_holds_more_than_its_cap_even_while_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    size = 1000
+    store = SnapshotStore(tmp_path / "kv", "key", int(2.5 * size))
+    held: list[int] = []
+    write = kvcache.write_private_file
+
+    def measured(path: Path, data: bytes, temporary_suffix: str = ".part") -> None:
+        write(path, data, temporary_suffix)
+        held.append(_folder_bytes(store.root, "*/*.kv"))  # just written, before any clean-up
+
+    monkeypatch.setattr(kvcache, "write_private_file", measured)
+    for number in range(6):
+        _saved(store, [number, number], size)
+    assert held and max(held) <= store.cap_bytes
+    _saved(store, [9], 3 * size)  # more than the whole cap: not kept
+    assert _folder_bytes(store.root, "*/*.kv") <= store.cap_bytes
