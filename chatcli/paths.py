@@ -77,8 +77,12 @@ def write_private_file(path: Path, data: bytes, temporary_suffix: str = ".part")
     file under the final name. Raises OSError.
     """
     temporary = path.with_name(path.name + temporary_suffix)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    temporary.chmod(0o600)  # a leftover temporary file keeps its old mode through O_CREAT
-    temporary.replace(path)
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        temporary.chmod(0o600)  # a leftover temporary file keeps its old mode through O_CREAT
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # e.g. the disk was full: leave no half file
+        raise

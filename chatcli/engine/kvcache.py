@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +30,8 @@ from chatcli.paths import ensure_private_dir, write_private_file
 log = logging.getLogger("chatcli.kvcache")
 
 FORMAT = 1
+ORPHAN_AGE_S = 600.0
+"""A temporary file this old is a dead writer's, whoever wrote it (a write takes < 1 s)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,10 @@ class SnapshotStore:
         if len(data) != snapshot.data_bytes or zlib.crc32(data) != snapshot.crc32:
             log.debug("snapshot %s is damaged; ignored", snapshot.data_path)
             return None
-        snapshot.data_path.touch()  # most recently used: evicted last
+        try:
+            os.utime(snapshot.data_path)  # most recently used: evicted last
+        except OSError:
+            log.debug("snapshot %s evicted while read", snapshot.data_path)
         return data
 
     def save_in_background(
@@ -122,7 +129,12 @@ class SnapshotStore:
             self.folder.mkdir(mode=0o700, exist_ok=True)
             name = hashlib.sha256(json.dumps(kv_tokens).encode()).hexdigest()[:24]
             data_path = self.folder / f"{name}.kv"
-            write_private_file(data_path, data, temporary_suffix=".tmp")
+            if len(data) > self.cap_bytes:
+                log.debug("snapshot of %d bytes not saved: over the cap", len(data))
+                return
+            self.evict(room=len(data))  # make room first: the cache never holds more than the cap
+            temporary = _temporary_suffix()  # whose it is: a dead writer's is deleted on eviction
+            write_private_file(data_path, data, temporary_suffix=temporary)
             index = {
                 "format": FORMAT,
                 "kv_tokens": kv_tokens,
@@ -132,7 +144,7 @@ class SnapshotStore:
                 "crc32": zlib.crc32(data),
             }
             write_private_file(
-                data_path.with_suffix(".json"), json.dumps(index).encode(), temporary_suffix=".tmp"
+                data_path.with_suffix(".json"), json.dumps(index).encode(), temporary
             )
             self._drop_superseded(kv_tokens, keep=data_path)
             self.evict()
@@ -147,15 +159,57 @@ class SnapshotStore:
             if covered and snapshot.data_path != keep:
                 _remove(snapshot.data_path)
 
-    def evict(self) -> None:
-        """Delete least-recently-used snapshots (of every configuration) beyond the cap."""
-        files = [(p.stat().st_mtime, p) for p in self.root.glob("*/*.kv") if p.is_file()]
-        total = sum(p.stat().st_size for _, p in files)
-        for _, path in sorted(files):
-            if total <= self.cap_bytes:
+    def evict(self, room: int = 0) -> None:
+        """Delete least-recently-used snapshots (of every configuration) beyond the cap.
+
+        ``room``: bytes to keep free under the cap (for a snapshot about to be written).
+        Temporary files left by a writer that died mid-write (kill -9, power loss) go first.
+        Another process may delete files meanwhile: a file gone is simply not counted.
+        """
+        _remove_orphaned_temporaries(self.root)
+        files = []
+        for path in self.root.glob("*/*.kv"):
+            try:
+                status = path.stat()
+            except OSError:
+                continue
+            files.append((status.st_mtime, status.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total + room <= self.cap_bytes:
                 break
-            total -= path.stat().st_size
+            total -= size
             _remove(path)
+
+
+def _temporary_suffix() -> str:
+    """The suffix of a file being written: it names the writing process."""
+    return f".{os.getpid()}.tmp"
+
+
+def _remove_orphaned_temporaries(root: Path) -> None:
+    """Delete the temporary files of writers that are no longer running."""
+    for path in root.glob("*/*.tmp"):
+        try:
+            age = time.time() - path.stat().st_mtime
+        except OSError:
+            continue
+        writer = path.name.rsplit(".", 2)[-2] if path.name.count(".") >= 2 else ""
+        if age > ORPHAN_AGE_S or not (writer.isdigit() and _running(int(writer))):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (where that can be asked without harm)."""
+    if os.name == "nt":  # os.kill there would end it: rely on the age of its files
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
 
 
 def _read_index(index_file: Path) -> Snapshot | None:
