@@ -172,10 +172,20 @@ def _last_reply(core: ChatCore, session: SessionRecord) -> MessageRecord:
 def session_settings(
     settings: Settings, session: SessionRecord | None, flags: ModelFlags
 ) -> Settings:
-    """A continued session keeps its model and context size unless flags say otherwise."""
+    """A continued session keeps its model, context size and adapter unless flags say otherwise."""
     return settings_for_session(
-        settings, session, model_given=flags.model is not None, context_given=flags.ctx is not None
+        settings,
+        session,
+        model_given=flags.model is not None,
+        context_given=flags.ctx is not None,
+        lora_given=flags.lora is not None or flags.no_lora,
+        lora_scale=flags.lora_scale,
     )
+
+
+def remember_adapter(core: ChatCore, session: SessionRecord, flags: ModelFlags) -> SessionRecord:
+    """Save the adapter the LoRA options chose with ``session`` (when it runs on its model)."""
+    return core.keep_adapter(session) if flags.adapter_given() else session
 
 
 def _load_core(
@@ -197,6 +207,8 @@ def _prepare_session(
             system_prompt=request.system,
             sampling=request.sampling.apply(core.default_sampling()),
         )
+    else:
+        session = remember_adapter(core, session, request.model_flags)
     if request.system is not None or request.role is not None:
         role = request.role or session.role
         session = core.sessions.set_system_prompt(session, role=role, prompt=request.system)
