@@ -31,7 +31,7 @@ from chatcli.core.chat import (
 )
 from chatcli.core.sessions import Sessions, settings_for_session
 from chatcli.core.truncate import truncate_attachments, truncate_to_fit
-from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
+from chatcli.engine.base import LoraAdapter, PrefillProgress, SamplingParams, TextDelta
 from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord
 
@@ -303,7 +303,7 @@ def _report(
     elif answer and sys.stdout.isatty() and not answer.endswith("\n"):
         print()
     if request.stats and finished is not None:
-        stats = {"load_s": round(load_s, 4), **_stats(core, finished)}
+        stats = {"load_s": round(load_s, 4), **_stats(core, session, finished)}
         print(json.dumps(stats), file=sys.stderr, flush=True)
 
 
@@ -320,7 +320,11 @@ def _answer_json(
     }
 
 
-def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
+def _adapter_json(adapter: LoraAdapter | None) -> dict[str, object] | None:
+    return {"path": adapter.path, "scale": adapter.scale} if adapter else None
+
+
+def _stats(core: ChatCore, session: SessionRecord, finished: ReplyFinished) -> dict[str, object]:
     usage = finished.usage
     return {
         "model": core.info.model_name,
@@ -337,6 +341,7 @@ def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
         "summarized": finished.plan.summary is not None,
         "finish_reason": finished.finish_reason,
         "seed": usage.seed,
+        "lora": _adapter_json(core.adapter_of(session)),
         "attachments": describe(core.attachments_of(core.sessions.question_of(finished.message))),
     }
 

@@ -33,6 +33,7 @@ from chatcli.engine.base import (
     ChatMessage,
     Engine,
     EngineInfo,
+    LoraAdapter,
     PrefillProgress,
     ReplyDone,
     SamplingParams,
@@ -158,12 +159,14 @@ class ChatCore:
         adapter = self.settings.lora
         return self.sessions.change_settings(session, lora=adapter, clear_lora=adapter is None)
 
-    def use_adapter_of(self, session: SessionRecord) -> None:
-        """Put ``session``'s LoRA adapter (as saved now) on the engine (ModelError if unusable)."""
+    def adapter_of(self, session: SessionRecord) -> LoraAdapter | None:
+        """The LoRA adapter ``session``'s replies use here (as it is saved now)."""
         saved = self.store.get_session(session.id)
-        apply_adapter(
-            self.engine, self.info, adapter_for(saved, self.model_spec(), self.settings.lora)
-        )
+        return adapter_for(saved, self.model_spec(), self.settings.lora)
+
+    def use_adapter_of(self, session: SessionRecord) -> None:
+        """Put ``session``'s LoRA adapter on the engine (ModelError if it is unusable)."""
+        apply_adapter(self.engine, self.info, self.adapter_of(session))
 
     def new_session_prompt(self, role: str | None = None) -> str:
         """The system prompt a new session gets: the configured one, else the role's."""
