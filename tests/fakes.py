@@ -22,6 +22,7 @@ from chatcli.engine.base import (
     Usage,
 )
 from chatcli.engine.registry import BuildRequest
+from chatcli.errors import ModelError
 
 MESSAGE_OVERHEAD = 4  # like "<|im_start|>role\n ... <|im_end|>\n"
 GENERATION_PROMPT = 3
@@ -60,6 +61,8 @@ class FakeEngine:
     """Every adapter ``set_adapter`` was given, in order."""
     replied_with: list[LoraAdapter | None] = field(default_factory=list)
     """The adapter in place for every request, in order."""
+    refused_adapters: set[str] = field(default_factory=set)
+    """Adapter paths ``set_adapter`` refuses with a ModelError (as a bad file would be)."""
     _stop: threading.Event = field(default_factory=threading.Event)
     first_token_sent: threading.Event = field(default_factory=threading.Event)
 
@@ -75,6 +78,8 @@ class FakeEngine:
         )
 
     def set_adapter(self, adapter: LoraAdapter | None) -> None:
+        if adapter is not None and adapter.path in self.refused_adapters:
+            raise ModelError(f"not a LoRA adapter: {adapter.path}")
         self.adapters_set.append(adapter)
         self.adapter = adapter
 
