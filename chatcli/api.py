@@ -27,7 +27,7 @@ from chatcli.config import Settings, load_settings
 from chatcli.core.attachments import find_files, read_files
 from chatcli.core.chat import ChatCore, ReplyFinished, sampling_from
 from chatcli.core.sessions import settings_for_session
-from chatcli.engine.base import SamplingParams, TextDelta
+from chatcli.engine.base import LoraAdapter, SamplingParams, TextDelta
 from chatcli.errors import ChatcliError
 from chatcli.store.records import MessageRecord, SessionRecord
 
@@ -118,20 +118,25 @@ def open_session(
     system: str | None = None,
     role: str | None = None,
     context_length: int | None = None,
+    lora: str | Path | None = None,
+    lora_scale: float | None = None,
     save: bool = True,
     settings: Settings | None = None,
 ) -> Chat:
     """Open the saved session called ``name`` (created if there is none), or a new one.
 
-    A continued session keeps its own model and context size unless ``model`` or
-    ``context_length`` is given. ``save=False`` keeps nothing once the chat is closed.
-    ``settings`` replaces the config file and ``CHATCLI_*`` environment.
+    A continued session keeps its own model, context size and LoRA adapter unless
+    ``model``, ``context_length`` or ``lora`` is given; the adapter given is saved with the
+    session (``lora_scale`` alone rescales the session's own). ``save=False`` keeps nothing
+    once the chat is closed. ``settings`` replaces the config file and ``CHATCLI_*``
+    environment.
     """
     base = settings if settings is not None else load_settings()
     base = replace(
         base,
         model=model if model is not None else base.model,
         context_length=context_length or base.context_length,
+        lora=_adapter(lora, lora_scale) if lora is not None else base.lora,
     )
     resources = ExitStack()
     try:
@@ -139,19 +144,31 @@ def open_session(
         sessions.recover_interrupted()
         found = sessions.find(name) if name is not None else None
         chosen = settings_for_session(
-            base, found, model_given=model is not None, context_given=context_length is not None
+            base,
+            found,
+            model_given=model is not None,
+            context_given=context_length is not None,
+            lora_given=lora is not None,
+            lora_scale=lora_scale,
         )
         engine = build_engine(chosen, snapshots=save)
         resources.callback(engine.close)
         engine.load()
         core = build_core(engine, sessions, chosen)
         session = found or core.new_session(name=name, role=role, system_prompt=system)
+        if found is not None and (lora is not None or lora_scale is not None):
+            session = core.keep_adapter(session)
         if found is not None and (system is not None or role is not None):
             session = sessions.set_system_prompt(session, role=role or session.role, prompt=system)
         return Chat(core, session, resources, created=found is None)
     except BaseException:
         resources.close()
         raise
+
+
+def _adapter(path: str | Path, scale: float | None) -> LoraAdapter:
+    """The adapter ``open_session(lora=..., lora_scale=...)`` asks for (scale 1 by default)."""
+    return LoraAdapter(str(Path(path).expanduser().absolute()), 1.0 if scale is None else scale)
 
 
 def ask(

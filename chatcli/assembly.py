@@ -47,6 +47,7 @@ def build_engine(settings: Settings, *, ignore_eos: bool = False, snapshots: boo
         verbose=settings.verbose,
         ignore_eos=ignore_eos,
         snapshot_dir=paths.cache_dir() / "kv" if snapshots else None,
+        lora=settings.lora,
     )
     return backend.build(request, options)
 

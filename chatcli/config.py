@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chatcli import paths
-from chatcli.engine.base import SAMPLING_KNOBS, SamplingParams, knob
+from chatcli.engine.base import SAMPLING_KNOBS, LoraAdapter, SamplingParams, knob
 from chatcli.engine.registry import backend_names, get_backend, parse_options
 from chatcli.errors import ConfigError
 
@@ -42,6 +42,8 @@ class Settings:
     """Sampling keys set by the config file or environment (these beat a model's own advice)."""
     context_length: int | None = None
     """Context size in tokens; None = the catalog's, capped by the model's own."""
+    lora: LoraAdapter | None = None
+    """The LoRA adapter new sessions use (``--lora``; a saved session keeps its own)."""
     overflow: str = "drop-oldest"
     """What to do when the history outgrows the context: drop-oldest, summarize or error."""
     theme: str = "textual-dark"

@@ -13,6 +13,7 @@ from chatcli.engine.base import (
     EngineCapabilities,
     EngineInfo,
     FinishReason,
+    LoraAdapter,
     PrefillProgress,
     ReplyDone,
     SamplingParams,
@@ -21,6 +22,7 @@ from chatcli.engine.base import (
     Usage,
 )
 from chatcli.engine.registry import BuildRequest
+from chatcli.errors import ModelError
 
 MESSAGE_OVERHEAD = 4  # like "<|im_start|>role\n ... <|im_end|>\n"
 GENERATION_PROMPT = 3
@@ -53,6 +55,14 @@ class FakeEngine:
     """If set, the reply waits on it after reporting ``prefill`` (to look at the progress)."""
     loads: int = 0
     closed: bool = False
+    adapter: LoraAdapter | None = None
+    """The LoRA adapter applied now (the fake only records it)."""
+    adapters_set: list[LoraAdapter | None] = field(default_factory=list)
+    """Every adapter ``set_adapter`` was given, in order."""
+    replied_with: list[LoraAdapter | None] = field(default_factory=list)
+    """The adapter in place for every request, in order."""
+    refused_adapters: set[str] = field(default_factory=set)
+    """Adapter paths ``set_adapter`` refuses with a ModelError (as a bad file would be)."""
     _stop: threading.Event = field(default_factory=threading.Event)
     first_token_sent: threading.Event = field(default_factory=threading.Event)
 
@@ -64,8 +74,14 @@ class FakeEngine:
             model_sha256="f" * 64,
             context_length=self.context_length,
             chat_format="fake",
-            capabilities=EngineCapabilities(continuation=True),
+            capabilities=EngineCapabilities(continuation=True, lora=True),
         )
+
+    def set_adapter(self, adapter: LoraAdapter | None) -> None:
+        if adapter is not None and adapter.path in self.refused_adapters:
+            raise ModelError(f"not a LoRA adapter: {adapter.path}")
+        self.adapters_set.append(adapter)
+        self.adapter = adapter
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return GENERATION_PROMPT + sum(
@@ -81,6 +97,7 @@ class FakeEngine:
         self._stop.clear()
         self.requests.append(list(messages))
         self.params.append(params)
+        self.replied_with.append(self.adapter)
         started = time.perf_counter()
         scripted = self.responder(list(messages)) if self.responder else None
         reply = scripted if scripted is not None else self.replies.pop(0) if self.replies else "OK"
@@ -146,6 +163,7 @@ class ScriptedBackend:
             model_name=request.model.name,
             token_delay_s=options.token_delay_s,
             responder=(lambda messages: messages[-1].content) if echo else None,
+            adapter=request.lora,
         )
         engine.replies = [options.reply] * 1000
         self.built.append(engine)

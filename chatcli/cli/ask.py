@@ -31,7 +31,7 @@ from chatcli.core.chat import (
 )
 from chatcli.core.sessions import Sessions, settings_for_session
 from chatcli.core.truncate import truncate_attachments, truncate_to_fit
-from chatcli.engine.base import PrefillProgress, SamplingParams, TextDelta
+from chatcli.engine.base import LoraAdapter, PrefillProgress, SamplingParams, TextDelta
 from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, UsageError, exit_code_for_signal
 from chatcli.store.records import MessageRecord, SessionRecord
 
@@ -181,10 +181,20 @@ def _last_reply(core: ChatCore, session: SessionRecord) -> MessageRecord:
 def session_settings(
     settings: Settings, session: SessionRecord | None, flags: ModelFlags
 ) -> Settings:
-    """A continued session keeps its model and context size unless flags say otherwise."""
+    """A continued session keeps its model, context size and adapter unless flags say otherwise."""
     return settings_for_session(
-        settings, session, model_given=flags.model is not None, context_given=flags.ctx is not None
+        settings,
+        session,
+        model_given=flags.model is not None,
+        context_given=flags.ctx is not None,
+        lora_given=flags.lora is not None or flags.no_lora,
+        lora_scale=flags.lora_scale,
     )
+
+
+def remember_adapter(core: ChatCore, session: SessionRecord, flags: ModelFlags) -> SessionRecord:
+    """Save the adapter the LoRA options chose with ``session`` (when it runs on its model)."""
+    return core.keep_adapter(session) if flags.adapter_given() else session
 
 
 def _load_core(
@@ -206,6 +216,8 @@ def _prepare_session(
             system_prompt=request.system,
             sampling=request.sampling.apply(core.default_sampling()),
         )
+    else:
+        session = remember_adapter(core, session, request.model_flags)
     if request.system is not None or request.role is not None:
         role = request.role or session.role
         session = core.sessions.set_system_prompt(session, role=role, prompt=request.system)
@@ -300,7 +312,7 @@ def _report(
     elif answer and sys.stdout.isatty() and not answer.endswith("\n"):
         print()
     if request.stats and finished is not None:
-        stats = {"load_s": round(load_s, 4), **_stats(core, finished)}
+        stats = {"load_s": round(load_s, 4), **_stats(core, session, finished)}
         print(json.dumps(stats), file=sys.stderr, flush=True)
 
 
@@ -317,7 +329,11 @@ def _answer_json(
     }
 
 
-def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
+def _adapter_json(adapter: LoraAdapter | None) -> dict[str, object] | None:
+    return {"path": adapter.path, "scale": adapter.scale} if adapter else None
+
+
+def _stats(core: ChatCore, session: SessionRecord, finished: ReplyFinished) -> dict[str, object]:
     usage = finished.usage
     return {
         "model": core.info.model_name,
@@ -334,6 +350,7 @@ def _stats(core: ChatCore, finished: ReplyFinished) -> dict[str, object]:
         "summarized": finished.plan.summary is not None,
         "finish_reason": finished.finish_reason,
         "seed": usage.seed,
+        "lora": _adapter_json(core.adapter_of(session)),
         "attachments": describe(core.attachments_of(core.sessions.question_of(finished.message))),
     }
 

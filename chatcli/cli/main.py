@@ -26,8 +26,11 @@ from chatcli.cli.options import (
     ContinueOpt,
     CtxOpt,
     GpuOpt,
+    LoraOpt,
+    LoraScaleOpt,
     ModelFlags,
     ModelOpt,
+    NoLoraOpt,
     RoleOpt,
     SamplingFlags,
     SessionOpt,
@@ -98,6 +101,9 @@ def main(
     threads: ThreadsOpt = None,
     base_url: BaseUrlOpt = None,
     api_model: ApiModelOpt = None,
+    lora: LoraOpt = None,
+    lora_scale: LoraScaleOpt = None,
+    no_lora: NoLoraOpt = False,
     verbose: VerboseOpt = False,
     no_tui: Annotated[
         bool,
@@ -120,7 +126,9 @@ def main(
     from chatcli.cli.startup import ChatStart
 
     setup_logging(verbose)
-    flags = ModelFlags(model, ctx, gpu_layers, threads, verbose, base_url, api_model)
+    flags = ModelFlags(
+        model, ctx, gpu_layers, threads, verbose, base_url, api_model, lora, lora_scale, no_lora
+    )
     start = ChatStart(flags, continue_latest, session, role, system)
     with user_errors():
         if no_tui or (sys.stdin.isatty() and os.environ.get("TERM") == "dumb"):
@@ -162,6 +170,9 @@ def ask(
     threads: ThreadsOpt = None,
     base_url: BaseUrlOpt = None,
     api_model: ApiModelOpt = None,
+    lora: LoraOpt = None,
+    lora_scale: LoraScaleOpt = None,
+    no_lora: NoLoraOpt = False,
     continue_latest: ContinueOpt = False,
     session: SessionOpt = None,
     no_save: Annotated[
@@ -270,7 +281,18 @@ def ask(
             branch=branch,
             edit_last=edit_last,
             overflow=overflow,
-            model_flags=ModelFlags(model, ctx, gpu_layers, threads, verbose, base_url, api_model),
+            model_flags=ModelFlags(
+                model,
+                ctx,
+                gpu_layers,
+                threads,
+                verbose,
+                base_url,
+                api_model,
+                lora,
+                lora_scale,
+                no_lora,
+            ),
             sampling=SamplingFlags(
                 temperature,
                 top_p,

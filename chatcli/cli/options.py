@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
 from chatcli.cli.completion import complete_models, complete_roles, complete_sessions
 from chatcli.config import Settings, load_settings
-from chatcli.engine.base import Knob, SamplingParams
+from chatcli.engine.base import Knob, LoraAdapter, SamplingParams
 
 SAMPLING = "Sampling"
 MODEL = "Model"
@@ -129,6 +130,33 @@ ApiModelOpt = Annotated[
         rich_help_panel=MODEL,
     ),
 ]
+LoraOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lora",
+        metavar="PATH",
+        help="A LoRA adapter (.gguf) to apply to the model (saved with the session).",
+        rich_help_panel=MODEL,
+    ),
+]
+LoraScaleOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--lora-scale",
+        metavar="FLOAT",
+        help="How strongly the adapter applies (default 1; 0 = the base model).",
+        rich_help_panel=MODEL,
+    ),
+]
+NoLoraOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-lora",
+        metavar=FLAG,
+        help="Take the session's LoRA adapter off.",
+        rich_help_panel=MODEL,
+    ),
+]
 VerboseOpt = Annotated[
     bool,
     typer.Option("--verbose", "-v", metavar=FLAG, help="Show llama.cpp's log and debug messages."),
@@ -175,6 +203,16 @@ class ModelFlags:
     """An OpenAI-compatible server to use instead of a local model."""
     api_model: str | None = None
     """The model on that server ('' = the first it lists)."""
+    lora: str | None = None
+    """A LoRA adapter file to apply."""
+    lora_scale: float | None = None
+    """Its scale (with ``lora``, or for the session's own adapter)."""
+    no_lora: bool = False
+    """Take the session's adapter off."""
+
+    def adapter_given(self) -> bool:
+        """Whether any LoRA option was given (the session then keeps what they say)."""
+        return self.lora is not None or self.lora_scale is not None or self.no_lora
 
 
 @dataclass(frozen=True)
@@ -216,6 +254,12 @@ def settings_with(flags: ModelFlags) -> Settings:
         changes["context_length"] = flags.ctx
     if flags.verbose:
         changes["verbose"] = True
+    if flags.lora is not None and flags.no_lora:
+        raise typer.BadParameter("use either --lora PATH or --no-lora", param_hint="--no-lora")
+    if flags.lora is not None:
+        path = str(Path(flags.lora).expanduser().absolute())  # sessions outlive the cwd
+        scale = flags.lora_scale if flags.lora_scale is not None else 1.0
+        changes["lora"] = LoraAdapter(path, scale)
     llama = {"gpu_layers": flags.gpu_layers, "threads": flags.threads}
     given = {key: value for key, value in llama.items() if value is not None}
     if given:

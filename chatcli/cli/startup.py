@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from chatcli.assembly import build_core, load_engine, open_sessions
-from chatcli.cli.ask import session_settings
+from chatcli.cli.ask import remember_adapter, session_settings
 from chatcli.cli.errors import say
 from chatcli.cli.options import ModelFlags, settings_with
 from chatcli.core.chat import ChatCore
@@ -45,6 +45,8 @@ def started(start: ChatStart, announce: bool) -> Iterator[tuple[ChatCore, Sessio
         if announce:
             say(f"loading {settings.model or 'the default model'}…")
         core = build_core(load_engine(settings), sessions, settings)
+        if found is not None:
+            found = remember_adapter(core, found, start.flags)
         try:
             yield core, found
         finally:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chatcli.config import Settings, default_sampling
+from chatcli.core.adapters import adapter_for, apply_adapter
 from chatcli.core.attachments import (
     Attachment,
     attachment_refs,
@@ -32,6 +33,7 @@ from chatcli.engine.base import (
     ChatMessage,
     Engine,
     EngineInfo,
+    LoraAdapter,
     PrefillProgress,
     ReplyDone,
     SamplingParams,
@@ -135,13 +137,36 @@ class ChatCore:
         role_name = role or self.settings.role or DEFAULT_ROLE
         prompt = system_prompt if system_prompt is not None else self.new_session_prompt(role)
         params = sampling or self.default_sampling()
+        lora = self.settings.lora
         return self.store.create_session(
-            model=self.settings.model or self.info.model_name,
+            model=self.model_spec(),
             system_prompt=prompt,
             role=role_name,
             sampling=params.as_dict(),
             name=name,
+            lora=lora.path if lora else None,
+            lora_scale=lora.scale if lora else 1.0,
         )
+
+    def model_spec(self) -> str:
+        """The model this core runs, as sessions record it (catalog name, path or endpoint)."""
+        return self.settings.model or self.info.model_name
+
+    def keep_adapter(self, session: SessionRecord) -> SessionRecord:
+        """Save this core's adapter as ``session``'s own (if the session runs on this model)."""
+        if session.model != self.model_spec():
+            return session
+        adapter = self.settings.lora
+        return self.sessions.change_settings(session, lora=adapter, clear_lora=adapter is None)
+
+    def adapter_of(self, session: SessionRecord) -> LoraAdapter | None:
+        """The LoRA adapter ``session``'s replies use here (as it is saved now)."""
+        saved = self.store.get_session(session.id)
+        return adapter_for(saved, self.model_spec(), self.settings.lora)
+
+    def use_adapter_of(self, session: SessionRecord) -> None:
+        """Put ``session``'s LoRA adapter on the engine (ModelError if it is unusable)."""
+        apply_adapter(self.engine, self.info, self.adapter_of(session))
 
     def new_session_prompt(self, role: str | None = None) -> str:
         """The system prompt a new session gets: the configured one, else the role's."""
@@ -264,6 +289,7 @@ class ChatCore:
         attachments: Sequence[Attachment] = (),
     ) -> Generator[ChatEvent]:
         """Save ``text`` as a user message after ``parent_id`` (once it fits) and answer it."""
+        self.use_adapter_of(session)
         if any(a.tokens is None for a in attachments):
             attachments = self.count_attachments(attachments)
         plan = self.plan(
@@ -300,6 +326,7 @@ class ChatCore:
         With temperature 0 (greedy) the text is the same whatever the seed.
         """
         params = replace(params, seed=None)
+        self.use_adapter_of(session)
         plan = self.plan(
             session,
             user_message.content,
@@ -325,6 +352,7 @@ class ChatCore:
         carries on mid-sentence; the saved message grows and keeps one usage record.
         """
         check_continuable(reply, self.info.capabilities.continuation)
+        self.use_adapter_of(session)
         if self.store.children(session.id, reply.id):
             raise UsageError("only the newest reply of a branch can be continued")
         user = self.sessions.question_of(reply)

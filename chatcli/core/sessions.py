@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chatcli.config import Settings
+from chatcli.core.adapters import session_adapter
 from chatcli.core.naming import clean_session_name
 from chatcli.core.roles import get_role
+from chatcli.engine.base import LoraAdapter
 from chatcli.errors import NotFoundError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
 from chatcli.store.search import SearchHit
@@ -148,11 +150,13 @@ class Sessions:
         sampling: dict[str, Any] | None = None,
         overflow: str | None = None,
         clear_context_length: bool = False,
+        lora: LoraAdapter | None = None,
+        clear_lora: bool = False,
     ) -> SessionRecord:
-        """Change the session's model, context size, sampling or overflow policy.
+        """Change the session's model, context size, sampling, overflow policy or LoRA adapter.
 
         Arguments left as None keep their value; ``clear_context_length`` goes back to the
-        configured context size.
+        configured context size, ``clear_lora`` takes the adapter off.
         """
         changes: dict[str, Any] = {
             key: value
@@ -166,6 +170,10 @@ class Sessions:
         }
         if clear_context_length:
             changes["context_length"] = None
+        if lora is not None:
+            changes.update(lora=lora.path, lora_scale=lora.scale)
+        elif clear_lora:
+            changes.update(lora=None, lora_scale=1.0)
         return self.store.update_session(session.id, **changes) if changes else session
 
     def recover_interrupted(self) -> int:
@@ -294,12 +302,31 @@ def settings_for_session(
     *,
     model_given: bool = False,
     context_given: bool = False,
+    lora_given: bool = False,
+    lora_scale: float | None = None,
 ) -> Settings:
-    """A continued session keeps its model and context size unless they were given anew."""
+    """A continued session keeps its model, context size and adapter unless given anew.
+
+    The adapter belongs to the session's model: run on another model, the session uses only
+    an adapter given anew. ``lora_scale`` without an adapter given changes the scale of the
+    session's own (UsageError when there is none).
+    """
     if session is None:
-        return settings
+        return settings if lora_given else _rescaled(settings, lora_scale)
     if not model_given:
         settings = replace(settings, model=session.model)
     if not context_given and session.context_length:
         settings = replace(settings, context_length=session.context_length)
-    return settings
+    if not lora_given:
+        own_model = settings.model == session.model
+        settings = replace(settings, lora=session_adapter(session) if own_model else None)
+    return _rescaled(settings, None if lora_given else lora_scale)
+
+
+def _rescaled(settings: Settings, scale: float | None) -> Settings:
+    """``settings`` with its adapter at ``scale`` (None: as it is)."""
+    if scale is None:
+        return settings
+    if settings.lora is None:
+        raise UsageError("a LoRA scale needs an adapter (--lora PATH, or a session that has one)")
+    return replace(settings, lora=replace(settings.lora, scale=scale))

@@ -181,6 +181,16 @@ StreamEvent = TextDelta | PrefillProgress | ReplyDone
 
 
 @dataclass(frozen=True)
+class LoraAdapter:
+    """A LoRA adapter (what fine-tuning produces) applied on top of a model."""
+
+    path: str
+    """The adapter's GGUF file (general.type "adapter", adapter.type "lora")."""
+    scale: float = 1.0
+    """How strongly it applies: 0 = not at all (the base model), 1 = as trained."""
+
+
+@dataclass(frozen=True)
 class EngineCapabilities:
     """What an engine can do, so that the core asks instead of assuming."""
 
@@ -258,4 +268,17 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Free the model. The engine must not be used afterwards."""
+        ...
+
+
+@runtime_checkable
+class AdapterEngine(Protocol):
+    """An engine that can apply LoRA adapters (``capabilities.lora``), one at a time."""
+
+    def set_adapter(self, adapter: LoraAdapter | None) -> None:
+        """Apply ``adapter`` (None: none) to the replies that follow, keeping the model loaded.
+
+        Raises ModelError when the file is missing, not a LoRA adapter, or made for another
+        model; the adapter in use is then unchanged.
+        """
         ...

@@ -22,8 +22,10 @@ from chatcli.engine.base import (
     TextDelta,
     Usage,
 )
+from chatcli.engine.kvcache import common_prefix
 from chatcli.engine.sharing import RECHECK_EVERY
 from chatcli.engine.text import PieceDecoder, StopScanner
+from chatcli.errors import ContextOverflowError
 
 if TYPE_CHECKING:
     from chatcli.engine.llama import LlamaEngine
@@ -61,9 +63,16 @@ class Generation:
         """Whether the caller or ``Engine.stop`` asked to end the reply."""
         return self.cancel.is_set() or self.engine.stop_requested()
 
+    def cached_prefix(self) -> int:
+        """How many prompt tokens are already in the KV cache and will not be evaluated."""
+        llama = self.llama
+        common = common_prefix(llama.input_ids[: llama.n_tokens].tolist(), self.prompt)
+        # llama-cpp-python replays the last prompt token when the whole prompt is cached.
+        return common - 1 if common == len(self.prompt) and common > 0 else common
+
     def events(self, started: float) -> Iterator[StreamEvent]:
         """Yield prefill progress, the reply's text pieces, then a ReplyDone."""
-        cached = self.engine.cached_prefix(self.prompt)
+        cached = self.cached_prefix()
         self.share_cpu()
         yield from self._prefill(cached)
         seed = self.params.seed if self.params.seed is not None else secrets.randbits(31)
@@ -141,6 +150,16 @@ class Generation:
         if stops.stopped:
             finish, self.text_matches_tokens = "stop", False
         yield ReplyDone(finish, _NO_USAGE)
+
+
+def reply_limit(prompt_tokens: int, params: SamplingParams, n_ctx: int) -> int:
+    """The most tokens a reply may have after a prompt of ``prompt_tokens``."""
+    room = n_ctx - prompt_tokens
+    if room <= 0:
+        raise ContextOverflowError(
+            f"the prompt is {prompt_tokens:,} tokens but the context holds {n_ctx:,}"
+        )
+    return min(room, params.max_tokens) if params.max_tokens else room
 
 
 _NO_USAGE = Usage(0, 0, 0, 0.0, 0.0)

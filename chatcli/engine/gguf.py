@@ -67,6 +67,21 @@ def inspect_gguf(path: Path) -> GGUFInfo:
     return info
 
 
+def check_magic(path: Path) -> None:
+    """Cheap first check (4 bytes) so llama.cpp is never handed a missing or foreign file."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise ModelError(f"model file not found: {path}") from None
+    except IsADirectoryError:
+        raise ModelError(f"model path is a directory, not a .gguf file: {path}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
+    if magic != MAGIC:
+        raise ModelError(f"not a GGUF model file: {path}")
+
+
 def _read(handle: BinaryIO) -> GGUFInfo:
     magic = handle.read(4)
     if magic != MAGIC:

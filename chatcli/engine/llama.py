@@ -22,30 +22,29 @@ from typing import Any
 
 import llama_cpp
 
+from chatcli.engine.adapters import LoadedAdapters
 from chatcli.engine.base import (
     ChatMessage,
     EngineCapabilities,
     EngineInfo,
+    LoraAdapter,
     ReplyDone,
     SamplingParams,
     StreamEvent,
 )
-from chatcli.engine.generation import Generation
-from chatcli.engine.gguf import check_context, inspect_gguf
+from chatcli.engine.generation import Generation, reply_limit
+from chatcli.engine.gguf import check_context, check_magic, inspect_gguf
 from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
-from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
+from chatcli.engine.kvcache import SnapshotStore, snapshot_key
 from chatcli.engine.kvshift import shift_out
 from chatcli.engine.llama_backend import DEFAULT_CONTEXT
-from chatcli.engine.llama_load import (
-    chat_templates_left_to_chatcli,
-    check_magic,
-    route_llama_log,
-)
+from chatcli.engine.llama_load import chat_templates_left_to_chatcli
+from chatcli.engine.llama_log import last_llama_error, route_llama_log
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.engine.template import ChatTemplate
-from chatcli.errors import ContextOverflowError, ModelError
+from chatcli.errors import ModelError
 
 log = logging.getLogger("chatcli.engine")
 
@@ -75,6 +74,8 @@ class LlamaOptions:
     """Most bytes of snapshots to keep; least recently used go first."""
     kv_shift: bool = True
     """Drop old turns from the KV cache in place instead of re-processing the kept ones."""
+    lora: LoraAdapter | None = None
+    """The LoRA adapter to start with (``set_adapter`` changes it)."""
 
 
 class LlamaEngine:
@@ -94,6 +95,7 @@ class LlamaEngine:
         self._cached_text = ""
         self._cached_tokens: list[int] = []
         self._snapshots: SnapshotStore | None = None
+        self._adapters: LoadedAdapters | None = None
         self._runner = SerialThread("chatcli-llama")
         self._cpu = CpuShare(options.threads or physical_cores())
         self._threads_now = options.threads or physical_cores()
@@ -113,7 +115,15 @@ class LlamaEngine:
             self._llama = None
             raise
         log.info("model %s: chat format %s", self.options.model_name, chat_format)
+        architecture = str(self._llama.metadata.get("general.architecture", ""))
+        self._adapters = LoadedAdapters(self._llama, architecture, last_llama_error)
         self._snapshots = self._snapshot_store()
+        if self.options.lora is not None:
+            try:
+                self._switch_adapter(self.options.lora)
+            except ModelError:
+                self._free_model()
+                raise
         self._info = EngineInfo(
             model_name=self.options.model_name,
             model_path=str(self.options.model_path),
@@ -127,6 +137,7 @@ class LlamaEngine:
                 exact_token_count=True,
                 prefix_reuse=True,
                 kv_snapshots=self._snapshots is not None,
+                lora=True,
                 continuation=True,
             ),
         )
@@ -174,6 +185,7 @@ class LlamaEngine:
             "f16",
             hashlib.sha256(self._formatter.template.encode()).hexdigest(),
             llama_cpp.__version__,
+            *([self._adapters.key] if self._adapters and self._adapters.key else []),
         )
         return SnapshotStore(options.snapshot_dir, key, options.snapshot_cap_bytes)
 
@@ -259,15 +271,41 @@ class LlamaEngine:
         return self._llama
 
     def close(self) -> None:
-        """Free the model's memory."""
+        """Free the model's memory (and its adapters')."""
         with self._lock:
             if self._snapshots is not None:
                 self._snapshots.wait()
-            if self._llama is not None:
-                self._llama.close()
-                self._llama = None
-                self._info = None
+            self._free_model()
         self._runner.stop()  # its thread ends, and llama.cpp's OpenMP team with it
+
+    def _free_model(self) -> None:
+        # Adapters first: freeing the model frees the adapters still registered with it.
+        if self._adapters is not None:
+            self._adapters.free()
+            self._adapters = None
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
+            self._info = None
+
+    def set_adapter(self, adapter: LoraAdapter | None) -> None:
+        """Apply ``adapter`` (None: none) to the following replies; the model stays loaded."""
+        self.load()
+        with self._lock:
+            self._switch_adapter(adapter)
+
+    def _switch_adapter(self, adapter: LoraAdapter | None) -> None:
+        assert self._adapters is not None
+        if not self._adapters.switch(adapter):
+            return
+        # The KV cache was computed with the previous adapter: nothing in it can be reused.
+        self._llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        self._llama.n_tokens = 0
+        self.set_context_memo("", [])
+        if self._snapshots is not None:
+            self._snapshots.wait()
+            self._snapshots = self._snapshot_store()
+        log.info("LoRA adapter: %s", f"{adapter.path} x{adapter.scale}" if adapter else "none")
 
     def stream(
         self,
@@ -304,7 +342,7 @@ class LlamaEngine:
                 # The reused sampled ids can be more than the text's own tokens (the planner
                 # counted those): a prompt that fits afresh is sent afresh, not refused.
                 tokens = self._tokenize(text)
-            limit = self._reply_limit(len(tokens), params, info.context_length)
+            limit = reply_limit(len(tokens), params, info.context_length)
             run = Generation(self, tokens, params, limit, cancel or threading.Event())
             run.share_cpu = self._share_cpu
             yield from self._events(run, text, tokens, started)
@@ -349,27 +387,12 @@ class LlamaEngine:
         """Record that ``tokens`` (as sampled) encode ``text`` (after restoring a snapshot)."""
         self._cached_text, self._cached_tokens = text, tokens
 
-    def _reply_limit(self, prompt_tokens: int, params: SamplingParams, n_ctx: int) -> int:
-        room = n_ctx - prompt_tokens
-        if room <= 0:
-            raise ContextOverflowError(
-                f"the prompt is {prompt_tokens:,} tokens but the context holds {n_ctx:,}"
-            )
-        return min(room, params.max_tokens) if params.max_tokens else room
-
     def _remember_context(self, text: str, tokens: list[int], run: Generation) -> None:
         if run.text_matches_tokens:
             self._cached_text = text + run.reply
             self._cached_tokens = tokens + run.sampled
         else:
             self._cached_text, self._cached_tokens = text, tokens
-
-    def cached_prefix(self, tokens: list[int]) -> int:
-        """How many of ``tokens`` are already in the KV cache and will not be evaluated."""
-        llama = self._llama
-        common = common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
-        # llama-cpp-python replays the last prompt token when the whole prompt is cached.
-        return common - 1 if common == len(tokens) and common > 0 else common
 
     def piece(self, token: int) -> bytes:
         """The raw bytes of one token (cached: the vocabulary is fixed)."""

@@ -68,6 +68,7 @@ class LlamaBackend:
                 snapshot_dir=snapshots,
                 snapshot_cap_bytes=cap,
                 kv_shift=options.kv_shift,
+                lora=request.lora,
             )
         )
 

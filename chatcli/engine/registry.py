@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
 
-from chatcli.engine.base import Engine
+from chatcli.engine.base import Engine, LoraAdapter
 from chatcli.errors import ConfigError, NotFoundError
 
 
@@ -52,6 +52,8 @@ class BuildRequest:
     """Keep generating past end-of-turn (benchmarks only)."""
     snapshot_dir: Path | None = None
     """Where the backend may keep KV snapshots (None = keep none, e.g. ``--no-save``)."""
+    lora: LoraAdapter | None = None
+    """A LoRA adapter to apply (a backend that cannot apply one refuses it)."""
 
 
 class Backend(Protocol):

@@ -30,7 +30,7 @@ from chatcli.engine.base import (
 )
 from chatcli.engine.registry import BuildRequest
 from chatcli.engine.remote_http import Chunk, RemoteClient, remote_failure, rough_count
-from chatcli.errors import ConfigError, NotFoundError, RemoteError
+from chatcli.errors import ConfigError, NotFoundError, RemoteError, UsageError
 
 DEFAULT_CONTEXT = 4096
 """Context size when neither the endpoint's config nor the server says."""
@@ -109,6 +109,10 @@ class RemoteBackend:
     def build(self, request: BuildRequest, options: Any) -> Engine:
         """An unloaded engine for the endpoint ``request.model.location`` names."""
         assert isinstance(options, RemoteOptions)
+        if request.lora is not None:
+            raise UsageError(
+                f"LoRA adapters need a local GGUF model; {request.model.name} runs on a server"
+            )
         endpoint = Endpoint.parse(request.model.location, options.endpoints)
         return RemoteEngine(
             endpoint,

@@ -250,6 +250,12 @@ def _packed_attachments(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+def _session_lora(connection: sqlite3.Connection) -> None:
+    """Let a session remember its LoRA adapter and that adapter's scale."""
+    connection.execute("ALTER TABLE sessions ADD COLUMN lora TEXT")
+    connection.execute("ALTER TABLE sessions ADD COLUMN lora_scale REAL NOT NULL DEFAULT 1.0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
@@ -259,6 +265,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("006_message_search", _message_search),
     ("007_attachments", _attachments),
     ("008_packed_attachments", _packed_attachments),
+    ("009_session_lora", _session_lora),
 )
 """Every migration, in the order it must be applied."""
 

@@ -73,6 +73,8 @@ class SessionChanges(TypedDict, total=False):
     current_leaf: str | None
     context_length: int | None
     overflow: str | None
+    lora: str | None
+    lora_scale: float
 
 
 EDITABLE_SESSION_FIELDS = frozenset(SessionChanges.__annotations__)

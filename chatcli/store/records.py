@@ -101,6 +101,10 @@ class SessionRecord(Record):
     """Overflow policy chosen for this session (None = the configured one)."""
     draft: str = ""
     """Text typed in the chat app's input and not sent yet."""
+    lora: str | None = None
+    """Path of the LoRA adapter its replies use (None = none)."""
+    lora_scale: float = 1.0
+    """How strongly that adapter applies."""
 
 
 @dataclass(frozen=True)

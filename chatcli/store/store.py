@@ -135,6 +135,8 @@ class Store:
         sampling: dict[str, Any] | None = None,
         name: str | None = None,
         title: str = "",
+        lora: str | None = None,
+        lora_scale: float = 1.0,
     ) -> SessionRecord:
         """Create and return a new, empty session.
 
@@ -155,6 +157,8 @@ class Store:
                 system_prompt=system_prompt,
                 role=role,
                 sampling=dict(sampling or {}),
+                lora=lora,
+                lora_scale=lora_scale,
             )
             connection.execute(INSERT_SESSION_SQL, session_values(session))
         return session
@@ -210,7 +214,7 @@ class Store:
     def update_session(self, session_id: str, **changes: Unpack[SessionChanges]) -> SessionRecord:
         """Change some of a session's fields, bump its ``updated`` time and return it.
 
-        Editable fields: title, name, model, system_prompt, role, sampling, current_leaf.
+        Editable fields: those of :class:`SessionChanges`.
         Raises ValueError for any other field, NotFoundError for an unknown session or a
         ``current_leaf`` not in it, SessionNameTakenError for a name already in use.
         """

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from chatcli.config import Settings
+from chatcli.core.adapters import session_adapter
 from chatcli.core.chat import sampling_from
 from chatcli.core.roles import DEFAULT_ROLE, list_roles
-from chatcli.engine.base import Engine
+from chatcli.engine.base import Engine, LoraAdapter
 from chatcli.errors import ChatcliError
 from chatcli.store.records import SessionRecord
 from chatcli.store.search import MARK_END, MARK_START
@@ -204,7 +205,8 @@ class SessionControls:
         """Open a saved session, loading its model first if it uses another one."""
         app = self.app
         if session.model != self.session_model():
-            self.switch_engine(replace(app.settings, model=session.model), then_open=session)
+            settings = replace(app.settings, model=session.model, lora=session_adapter(session))
+            self.switch_engine(settings, then_open=session)
             return
         await self.open_session(app.core.sessions.get(session.id))
 
@@ -283,6 +285,7 @@ class SessionControls:
             model=self.session_model(),
             context_length=session.context_length,
             sampling=sampling_from(session.sampling, app.core.default_sampling()),
+            lora=session_adapter(session),
         )
         chosen = await app.push_screen_wait(SettingsScreen(current, self.catalog_names()))
         if chosen is None:
@@ -293,12 +296,44 @@ class SessionControls:
             context_length=chosen.context_length,
             clear_context_length=chosen.context_length is None,
             sampling=chosen.sampling.as_dict(),
+            lora=chosen.lora,
+            clear_lora=chosen.lora is None,
         )
         if (chosen.model, chosen.context_length) != (current.model, current.context_length):
             context = chosen.context_length or app.configured.context_length
-            settings = replace(app.settings, model=chosen.model, context_length=context)
+            settings = replace(
+                app.settings, model=chosen.model, context_length=context, lora=chosen.lora
+            )
             self.switch_engine(settings, then_open=app.session)
+        elif chosen.lora != current.lora:
+            self.check_adapter(app.session, current.lora)
         app.notify("Settings saved")
+
+    def check_adapter(self, session: SessionRecord, previous: LoraAdapter | None) -> None:
+        """Put the session's new adapter on the model now (in a thread).
+
+        If the file cannot be used, say why and give the session back its ``previous`` one.
+        """
+        app = self.app
+        core = app.core
+
+        def apply() -> None:
+            try:
+                core.use_adapter_of(session)
+            except ChatcliError as error:
+                app.call_from_thread(self._adapter_failed, session, previous, error.message)
+
+        app.run_worker(apply, thread=True, exclusive=True, group="engine")
+
+    def _adapter_failed(
+        self, session: SessionRecord, previous: LoraAdapter | None, message: str
+    ) -> None:
+        restored = self.app.core.sessions.change_settings(
+            session, lora=previous, clear_lora=previous is None
+        )
+        if self.app.session and self.app.session.id == session.id:
+            self.app.session = restored
+        self.app.notify(message, title="LoRA adapter not applied", severity="error", timeout=8)
 
     def catalog_names(self) -> list[str]:
         """Names of the models in the catalog."""

@@ -99,3 +99,11 @@ def test_rows_keep_every_field(store: Store) -> None:
 @pytest.mark.parametrize("kind", [SummaryRecord, WindowRecord])
 def test_every_record_has_the_shape(kind: type[SummaryRecord] | type[WindowRecord]) -> None:
     assert kind.field_names()[:2] == ("id", "session_id")
+
+
+def test_a_sessions_lora_adapter_is_stored_and_defaults_to_none(store: Store) -> None:
+    session = store.create_session(model="m")
+    assert (session.lora, session.lora_scale) == (None, 1.0)
+    changed = store.update_session(session.id, lora="/a.gguf", lora_scale=0.5)
+    assert (changed.lora, changed.lora_scale) == ("/a.gguf", 0.5)
+    assert SessionRecord.from_dict(changed.to_dict()) == changed

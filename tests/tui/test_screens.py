@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Select, Static, TextArea
 
 from chatcli.core.roles import BUILT_IN_ROLES, Role
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.base import LoraAdapter, SamplingParams
 from chatcli.tui.screens import (
     ConfirmScreen,
     SessionSettings,
@@ -228,6 +228,31 @@ async def test_settings_offers_and_keeps_a_current_model_missing_from_the_list()
         assert app.screen.query_one("#model", Select).value == "my-own.gguf"
         await pilot.press("ctrl+s")
         assert app.results == [current]
+
+
+async def test_settings_lora_path_and_scale_give_an_adapter_and_an_empty_path_none() -> None:
+    app = ScreenHost(SettingsScreen(CURRENT, MODELS))
+    async with app.run_test() as pilot:
+        await replace_input_text(pilot, "#lora", "/adapters/french.gguf")
+        await replace_input_text(pilot, "#lora-scale", "0.5")
+        await pilot.press("ctrl+s")
+        assert app.results == [replace(CURRENT, lora=LoraAdapter("/adapters/french.gguf", 0.5))]
+
+    current = replace(CURRENT, lora=LoraAdapter("/adapters/french.gguf", 0.5))
+    app = ScreenHost(SettingsScreen(current, MODELS))
+    async with app.run_test() as pilot:
+        assert app.screen.query_one("#lora-scale", Input).value == "0.5"
+        await replace_input_text(pilot, "#lora", "")
+        await pilot.press("ctrl+s")
+        assert app.results == [CURRENT]
+
+
+async def test_settings_lora_without_a_scale_applies_fully() -> None:
+    app = ScreenHost(SettingsScreen(CURRENT, MODELS))
+    async with app.run_test() as pilot:
+        await replace_input_text(pilot, "#lora", "/adapters/french.gguf")
+        await pilot.press("enter")
+        assert app.results == [replace(CURRENT, lora=LoraAdapter("/adapters/french.gguf", 1.0))]
 
 
 # --- SystemPromptScreen ----------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on
@@ -12,13 +13,13 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.validation import Integer, Number
 from textual.widgets import Button, Input, Label, Select
 
-from chatcli.engine.base import SamplingParams, knob
+from chatcli.engine.base import LoraAdapter, SamplingParams, knob
 from chatcli.tui.screens.dialog import Dialog
 
 
 @dataclass(frozen=True)
 class SessionSettings:
-    """What the settings screen edits: the model, its context size and the sampling."""
+    """What the settings screen edits: the model, its context size, adapter and sampling."""
 
     model: str
     """Name of the model to chat with."""
@@ -26,6 +27,8 @@ class SessionSettings:
     """Context size in tokens; ``None`` = the model's default."""
     sampling: SamplingParams
     """How tokens are picked."""
+    lora: LoraAdapter | None = None
+    """The LoRA adapter applied to the model; ``None`` = none."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class _NumberField:
 
 
 _CONTEXT = _NumberField("context", "Context size", True, 128, empty_means="default")
+_LORA_SCALE = _NumberField("lora-scale", "LoRA scale", False, None, empty_means="1")
 
 
 def _sampling_field(name: str, label: str, empty_means: str = "") -> _NumberField:
@@ -65,8 +69,18 @@ _MIN_P = _sampling_field("min_p", "Min-p (0–1)")
 _REPEAT_PENALTY = _sampling_field("repeat_penalty", "Repeat penalty (0–2)")
 _SEED = _sampling_field("seed", "Seed", empty_means="random")
 
-_FIELDS = (_CONTEXT, _MAX_TOKENS, _TEMPERATURE, _TOP_P, _TOP_K, _MIN_P, _REPEAT_PENALTY, _SEED)
-"""The numeric fields in form order: two to a row."""
+_FIELDS = (
+    _LORA_SCALE,
+    _CONTEXT,
+    _MAX_TOKENS,
+    _TEMPERATURE,
+    _TOP_P,
+    _TOP_K,
+    _MIN_P,
+    _REPEAT_PENALTY,
+    _SEED,
+)
+"""The numeric fields in form order: two to a row (the LoRA scale beside the adapter's path)."""
 
 
 def _as_text(value: float | None) -> str:
@@ -148,6 +162,9 @@ class SettingsScreen(Dialog[SessionSettings | None]):
                     allow_blank=False,
                     id="model",
                 )
+                yield Label("LoRA adapter")
+                lora = self._current.lora
+                yield Input(lora.path if lora else "", placeholder="none", id="lora")
                 for field in _FIELDS:
                     yield Label(field.label)
                     yield self._number_input(field)
@@ -170,7 +187,9 @@ class SettingsScreen(Dialog[SessionSettings | None]):
     def _current_value(self, field: _NumberField) -> float | None:
         """Return the current setting that ``field`` shows."""
         sampling = self._current.sampling
+        lora = self._current.lora
         values: dict[str, float | None] = {
+            _LORA_SCALE.field_id: lora.scale if lora else None,
             _CONTEXT.field_id: self._current.context_length,
             _MAX_TOKENS.field_id: sampling.max_tokens,
             _TEMPERATURE.field_id: sampling.temperature,
@@ -227,7 +246,17 @@ class SettingsScreen(Dialog[SessionSettings | None]):
             model=model if isinstance(model, str) else self._current.model,
             context_length=self._read_optional_int(_CONTEXT),
             sampling=sampling,
+            lora=self._read_lora(),
         )
+
+    def _read_lora(self) -> LoraAdapter | None:
+        """The adapter named by the path field (None when it is empty), at its scale."""
+        path = self.query_one("#lora", Input).value.strip()
+        if not path:
+            return None
+        scale = self._field_text(_LORA_SCALE)
+        absolute = str(Path(path).expanduser().absolute())
+        return LoraAdapter(absolute, float(scale) if scale else 1.0)
 
     def _field_text(self, field: _NumberField) -> str:
         return self.query_one(f"#{field.field_id}", Input).value.strip()
