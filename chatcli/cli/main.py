@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from chatcli import __version__
-from chatcli.cli import manage, transfer
+from chatcli.cli import manage, models, transfer
 from chatcli.cli import search as search_command
 from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
@@ -68,7 +68,7 @@ app = typer.Typer(
 )
 app.add_typer(manage.roles_app, name="roles")
 app.add_typer(manage.sessions_app, name="sessions")
-app.add_typer(manage.models_app, name="models")
+app.add_typer(models.models_app, name="models")
 app.command("search")(search_command.search)
 manage.sessions_app.command("export")(transfer.export)
 manage.sessions_app.command("import")(transfer.import_)
