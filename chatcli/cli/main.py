@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from chatcli import __version__
-from chatcli.cli import manage, models, transfer
+from chatcli.cli import doctor, manage, models, transfer
 from chatcli.cli import search as search_command
 from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
@@ -70,6 +70,7 @@ app.add_typer(manage.roles_app, name="roles")
 app.add_typer(manage.sessions_app, name="sessions")
 app.add_typer(models.models_app, name="models")
 app.command("search")(search_command.search)
+app.command("doctor")(doctor.doctor)
 manage.sessions_app.command("export")(transfer.export)
 manage.sessions_app.command("import")(transfer.import_)
 
@@ -281,7 +282,7 @@ def ask(
     raise typer.Exit(code)
 
 
-COMMANDS = frozenset({"ask", "roles", "sessions", "models", "search"})
+COMMANDS = frozenset({"ask", "roles", "sessions", "models", "search", "doctor"})
 
 
 def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:

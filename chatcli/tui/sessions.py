@@ -137,6 +137,7 @@ class SessionControls:
         self.app.query_one(StatusBar).update_status(
             model=info.model_name,
             gpu_layers=info.gpu_layers,
+            gpu_layers_total=int(info.extras.get("layers", "0")),
             context_length=info.context_length,
             context_used=0,
             estimated=not info.capabilities.exact_token_count,
