@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatcli import models
 from chatcli.assembly import endpoints, served_models
 from chatcli.cli.completion import complete_models
 from chatcli.cli.errors import say, user_errors
 from chatcli.config import load_settings
 from chatcli.errors import ChatcliError, UsageError
+
+if TYPE_CHECKING:
+    from chatcli.models import ModelRow
+
+# chatcli.models (the catalog, GGUF headers, downloads) is imported by the commands that use
+# it: ``chatcli --help`` must not pay for it.
 
 models_app = typer.Typer(help="The model catalog and the model files.", no_args_is_help=True)
 
@@ -32,6 +37,8 @@ def models_list(
     json_output: JsonOpt = False,
 ) -> None:
     """List the catalog's models (* = the default): here or not, size, quantization."""
+    from chatcli import models
+
     with user_errors():
         rows = models.listing(load_settings().model)
         if json_output:
@@ -58,7 +65,7 @@ def models_list(
                 _print_served(name)
 
 
-def _row_json(row: models.ModelRow) -> dict[str, Any]:
+def _row_json(row: ModelRow) -> dict[str, Any]:
     return {
         "name": row.entry.name,
         "default": row.default,
@@ -94,6 +101,8 @@ def models_info(
     json_output: JsonOpt = False,
 ) -> None:
     """A model's architecture, parameters, context, quantization, chat template and digest."""
+    from chatcli import models
+
     with user_errors():
         facts = models.describe(name_or_path)
         if json_output:
@@ -144,6 +153,8 @@ def models_pull(
     ] = None,
 ) -> None:
     """Download a model (resumable, sha256-checked) into chatcli's models folder."""
+    from chatcli import models
+
     with user_errors():
         if filename is None:
             if name or revision:
@@ -173,6 +184,8 @@ def models_add(
     ] = None,
 ) -> None:
     """Register a local GGUF file under a name (its header is checked first)."""
+    from chatcli import models
+
     with user_errors():
         entry = models.add(path, name)
         say(f"added '{entry.name}' ({entry.description}); use it with --model {entry.name}")
@@ -184,6 +197,8 @@ def models_rm(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a downloaded model's file and/or your catalog entry for it."""
+    from chatcli import models
+
     with user_errors():
         removal = models.plan_removal(name)
         what = [f"{path} ({_size(path.stat().st_size)})" for path in removal.files]
@@ -202,6 +217,8 @@ def models_rm(
 @models_app.command("default")
 def models_default(name: NameArg) -> None:
     """Make a catalog model the default (``model = NAME`` in config.toml)."""
+    from chatcli import models
+
     with user_errors():
         entry = models.set_default(name)
         say(f"the default model is now '{entry.name}'")
