@@ -17,7 +17,7 @@ from chatcli.catalog import CatalogEntry, downloaded_path, load_catalog, user_ca
 from chatcli.config import save_setting
 from chatcli.engine.digest import model_digest
 from chatcli.engine.gguf import GGUFInfo, inspect_gguf
-from chatcli.engine.hub import Downloaded, HubFile, download
+from chatcli.engine.hub import Downloaded, HubFile, ProgressListener, download
 from chatcli.errors import ChatcliError, ModelError, NotFoundError, UsageError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -116,7 +116,20 @@ class Pulled:
     """None when the file was there already."""
 
 
-def pull_entry(name: str, progress: bool = True) -> Pulled:
+def missing_download(name: str) -> CatalogEntry | None:
+    """The catalog entry ``name`` names when it is on a hub and its file is not here yet."""
+    try:
+        entry = find_entry(name)
+    except ChatcliError:
+        return None
+    if entry is None or not (entry.hub_repo and entry.hub_file):
+        return None
+    return None if downloaded_path(entry).exists() else entry
+
+
+def pull_entry(
+    name: str, progress: bool = True, listener: ProgressListener | None = None
+) -> Pulled:
     """Download catalog model ``name``'s file into the models folder, verified."""
     entry = find_entry(name)
     if entry is None:
@@ -130,7 +143,8 @@ def pull_entry(name: str, progress: bool = True) -> Pulled:
     if destination.exists() and (entry.size is None or destination.stat().st_size == entry.size):
         return Pulled(entry, None)
     wanted = HubFile(entry.hub_repo, entry.hub_file, entry.hub_revision)
-    return Pulled(entry, download(wanted, destination, entry.sha256, progress=progress))
+    done = download(wanted, destination, entry.sha256, progress=progress, listener=listener)
+    return Pulled(entry, done)
 
 
 def pull_file(

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,21 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
 
 
+ProgressListener = Callable[[int, "int | None"], None]
+"""Told (bytes so far, total bytes if known) as a download goes."""
+
+
 def download(
-    wanted: HubFile, destination: Path, expected_sha256: str | None = None, *, progress: bool = True
+    wanted: HubFile,
+    destination: Path,
+    expected_sha256: str | None = None,
+    *,
+    progress: bool = True,
+    listener: ProgressListener | None = None,
 ) -> Downloaded:
     """Fetch ``wanted`` to ``destination``, resuming a partial download, verified by sha256.
+
+    ``progress`` draws it on stderr; ``listener`` is told about it (a chat app's status bar).
 
     Raises RemoteError (offline, unreachable, refused, not found, server error) or
     ModelError (the bytes do not match the expected digest; the partial file is removed).
@@ -75,7 +87,7 @@ def download(
     expected, source = _expected_digest(expected_sha256, metadata.etag)
     paths.ensure_private_dir(destination.parent)
     partial = destination.with_name(destination.name + ".part")
-    _fetch(metadata, partial, wanted, progress)
+    _fetch(metadata, partial, wanted, Progress.factory(wanted.filename, progress, listener))
     digest = _sha256(partial)
     if expected and digest != expected:
         partial.unlink(missing_ok=True)
@@ -107,7 +119,7 @@ def _metadata(wanted: HubFile) -> Any:
         raise _explain(error, wanted) from None
 
 
-def _fetch(metadata: Any, partial: Path, wanted: HubFile, progress: bool) -> None:
+def _fetch(metadata: Any, partial: Path, wanted: HubFile, bar: Any) -> None:
     """Append the missing bytes to ``partial`` (a Range request when some are there)."""
     from urllib.parse import urlsplit
 
@@ -119,7 +131,6 @@ def _fetch(metadata: Any, partial: Path, wanted: HubFile, progress: bool) -> Non
         partial.unlink()  # longer than the file: a different file's leftovers
         have = 0
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    bar = Progress.factory(wanted.filename, enabled=progress)
     same_host = urlsplit(metadata.location).netloc == urlsplit(endpoint()).netloc
     try:
         with os.fdopen(descriptor, "ab") as handle:
@@ -200,9 +211,17 @@ class Progress:
     pipe) one line is written at every tenth of the file.
     """
 
-    def __init__(self, label: str, enabled: bool, total: int | None, initial: int = 0) -> None:
+    def __init__(
+        self,
+        label: str,
+        enabled: bool,
+        total: int | None,
+        initial: int = 0,
+        listener: ProgressListener | None = None,
+    ) -> None:
         self.label = label
         self.enabled = enabled
+        self.listener = listener
         self.total = total
         self.done = initial
         self.started = time.monotonic()
@@ -214,17 +233,19 @@ class Progress:
             self._line(f"{label}: resuming at {_mb(initial)} of {_mb(total)}")
 
     @classmethod
-    def factory(cls, label: str, enabled: bool) -> Any:
+    def factory(cls, label: str, enabled: bool, listener: ProgressListener | None = None) -> Any:
         """A callable huggingface_hub can build a bar with (it passes total, initial...)."""
 
         def build(total: int | None = None, initial: int = 0, **_ignored: object) -> Progress:
-            return cls(label, enabled, total, initial)
+            return cls(label, enabled, total, initial, listener)
 
         return build
 
     def update(self, count: int) -> None:
         """Count ``count`` more bytes (negative when a resume had to start over)."""
         self.done += count
+        if self.listener is not None:
+            self.listener(self.done, self.total)
         if not self.enabled:
             return
         if self.terminal:
