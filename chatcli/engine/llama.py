@@ -37,20 +37,12 @@ from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
 from chatcli.engine.kvshift import shift_out
-from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded
+from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded, warn_once
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.errors import ContextOverflowError, ModelError
 
 log = logging.getLogger("chatcli.engine")
-_told: set[str] = set()
-"""Notices already given in this process (a model switch must not repeat them)."""
-
-
-def _tell_once(notice: str | None) -> None:
-    if notice and notice not in _told:
-        _told.add(notice)
-        log.warning(notice)
 
 
 llama_log = logging.getLogger("chatcli.llama_cpp")
@@ -115,7 +107,7 @@ class LlamaEngine:
         log.info("model %s: chat format %s", self.options.model_name, chat_format)
         self._snapshots = self._snapshot_store()
         supported = bool(llama_cpp.llama_supports_gpu_offload())
-        _tell_once(cpu_only_notice(self.options.gpu_layers, supported))
+        warn_once(log, cpu_only_notice(self.options.gpu_layers, supported))
         layers = int(llama_cpp.llama_model_n_layer(self._llama._model.model))
         self._info = EngineInfo(
             model_name=self.options.model_name,

@@ -5,10 +5,15 @@ llama_cpp is imported inside the functions: ``chatcli doctor`` and the engine ca
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CANN", "MUSA")
 """llama.cpp backends that run layers on a GPU, as its system info names them."""
+
+
+_warned: set[str] = set()
+"""Notices already given in this process (a model switch must not repeat them)."""
 
 
 @dataclass(frozen=True)
@@ -96,3 +101,10 @@ def cpu_only_notice(requested: int | None, supported: bool) -> str | None:
         f"--gpu-layers asked for {asked} on the GPU, but this llama-cpp-python build is CPU "
         "only: running on the CPU (see README, 'GPU offload', to build it for your GPU)"
     )
+
+
+def warn_once(log: logging.Logger, notice: str | None) -> None:
+    """Log ``notice`` as a warning the first time this process sees it."""
+    if notice and notice not in _warned:
+        _warned.add(notice)
+        log.warning(notice)

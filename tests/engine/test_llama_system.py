@@ -69,3 +69,17 @@ def test_asking_for_gpu_layers_on_a_cpu_build_gets_a_notice() -> None:
     notice = cpu_only_notice(-1, False)
     assert notice is not None and "all layers" in notice and "\n" not in notice
     assert "8 layers" in (cpu_only_notice(8, False) or "")
+
+
+def test_a_notice_is_logged_once_per_process(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from chatcli.engine.llama_system import warn_once
+
+    log = logging.getLogger("chatcli.engine.test")
+    with caplog.at_level(logging.WARNING, logger="chatcli.engine.test"):
+        warn_once(log, "only once, please")
+        warn_once(log, "only once, please")
+        warn_once(log, None)
+
+    assert [record.getMessage() for record in caplog.records] == ["only once, please"]
