@@ -53,6 +53,8 @@ class Hub:
     """...this many times (then serve normally)."""
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     """(method, path, Range header) of every request."""
+    agents: list[str] = field(default_factory=list)
+    """The User-Agent of every request."""
     url: str = ""
 
     @property
@@ -83,6 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, send_body: bool) -> None:
         hub = self.hub
         hub.requests.append((self.command, self.path, self.headers.get("Range")))
+        hub.agents.append(self.headers.get("User-Agent", ""))
         if "/resolve/" not in self.path:
             self._fail(404, "RepoNotFound")
             return

@@ -81,8 +81,7 @@ def download(
     where = f"{wanted.repo}/{wanted.filename}"
     if offline():
         raise RemoteError(f"offline (HF_HUB_OFFLINE is set): cannot download {where}")
-    # Its retries after a cut connection are multi-line warnings; the progress line says enough.
-    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    _quiet_hub_library()
     metadata = _metadata(wanted)
     expected, source = _expected_digest(expected_sha256, metadata.etag)
     paths.ensure_private_dir(destination.parent)
@@ -100,6 +99,18 @@ def download(
     return Downloaded(destination, digest, destination.stat().st_size, metadata.commit_hash, source)
 
 
+def _quiet_hub_library() -> None:
+    """Set huggingface_hub up before its first import (it reads the environment then).
+
+    chatcli works locally: unless the user says otherwise, huggingface_hub sends no telemetry
+    (which also keeps it from fetching its agent registry from the hub). Its retries after a
+    cut connection are multi-line warnings; the progress line says enough.
+    """
+    if not os.environ.get("HF_HUB_DISABLE_TELEMETRY"):  # unset or empty
+        os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+
+
 def _expected_digest(catalog: str | None, etag: str | None) -> tuple[str | None, str]:
     if catalog:
         return catalog.lower(), "catalog"
@@ -114,7 +125,9 @@ def _metadata(wanted: HubFile) -> Any:
 
     url = hf_hub_url(wanted.repo, wanted.filename, revision=wanted.revision, endpoint=endpoint())
     try:
-        return get_hf_file_metadata(url, endpoint=endpoint())
+        return get_hf_file_metadata(
+            url, endpoint=endpoint(), library_name="chatcli", library_version=_version()
+        )
     except Exception as error:
         raise _explain(error, wanted) from None
 
@@ -139,7 +152,11 @@ def _fetch(metadata: Any, partial: Path, wanted: HubFile, bar: Any) -> None:
                 handle,
                 resume_size=have,
                 # The token goes to the hub only, not to a storage host it redirects to.
-                headers=build_hf_headers(token=None if same_host else False),
+                headers=build_hf_headers(
+                    token=None if same_host else False,
+                    library_name="chatcli",
+                    library_version=_version(),
+                ),
                 expected_size=metadata.size,
                 displayed_filename=wanted.filename,
                 tqdm_class=bar,
@@ -194,6 +211,12 @@ def _network_error(error: Exception) -> str:
     if names & {"TransportError", "TimeoutException"}:
         return "transfer"
     return ""
+
+
+def _version() -> str:
+    from chatcli import __version__
+
+    return __version__
 
 
 def _sha256(path: Path) -> str:

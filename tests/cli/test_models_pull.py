@@ -29,6 +29,7 @@ def hub(gguf_bytes: bytes) -> Iterator[Hub]:
 def pull(home: Path, hub: Hub, *args: str, **env: str) -> Result:
     hub_env = {
         "HF_ENDPOINT": hub.url,
+        "HF_HUB_DISABLE_TELEMETRY": "",  # not set: chatcli turns it on itself
         "HF_HOME": str(home / "hf"),
         "HF_HUB_OFFLINE": "0",
         "HF_TOKEN": "",
@@ -65,6 +66,8 @@ def test_pull_of_a_catalog_model_verifies_it_and_shows_progress(
     assert hub.gets()[0][1] == (
         "/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf"
     )
+    assert all(request[1].count("/resolve/") == 1 for request in hub.requests)  # nothing else
+    assert all(agent.startswith("chatcli/") for agent in hub.agents)
     listed = chatcli(chatcli_home, "models", "list", "--json").json()
     row = next(item for item in listed if item["name"] == "qwen2.5-0.5b")
     assert (row["present"], row["size"], row["quantization"]) == (True, len(hub.body), "F32")
