@@ -155,11 +155,19 @@ def pull_file(
         raise UsageError(f"'{filename}' is not a .gguf file")
     chosen = _check_name(name or Path(filename).stem.lower())
     destination = catalog.models_dir() / Path(filename).name
+    known = find_entry(chosen)
+    same = known is not None and (known.hub_repo, known.hub_file) == (repo, filename)
+    if known and same and revision is None and _has_size(destination, known.size):
+        return Pulled(known, None)
     done = download(HubFile(repo, filename, revision), destination, progress=progress)
     header = inspect_gguf(destination)
     source = {"hub": {"repo": repo, "file": filename, "revision": done.commit or revision}}
     entry = _write_entry(chosen, f"{repo} {filename}", header, source, done.sha256, done.size)
     return Pulled(entry, done)
+
+
+def _has_size(path: Path, size: int | None) -> bool:
+    return path.exists() and size is not None and path.stat().st_size == size
 
 
 def add(path: Path, name: str | None = None) -> CatalogEntry:

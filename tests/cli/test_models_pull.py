@@ -127,6 +127,15 @@ def test_pull_of_any_repo_file_registers_a_user_entry(chatcli_home: Path, hub: H
     assert info["sha256"] == hub.sha256
 
 
+def test_pulling_the_same_repo_file_again_downloads_nothing(chatcli_home: Path, hub: Hub) -> None:
+    assert pull(chatcli_home, hub, "someone/Tiny-GGUF", "Tiny-Q8.gguf").code == 0
+
+    again = pull(chatcli_home, hub, "someone/Tiny-GGUF", "Tiny-Q8.gguf")
+
+    assert again.code == 0 and "already here" in again.stderr
+    assert len(hub.gets()) == 1
+
+
 @pytest.mark.parametrize(
     ("status", "code", "words"),
     [
