@@ -216,7 +216,7 @@ def models_rm(
 
 @models_app.command("default")
 def models_default(name: NameArg) -> None:
-    """Make a catalog model the default (``model = NAME`` in config.toml)."""
+    """Make a catalog model the default (writes model = NAME into config.toml)."""
     from chatcli import models
 
     with user_errors():
