@@ -214,9 +214,9 @@ def _network_error(error: Exception) -> str:
 
 
 def _version() -> str:
-    from chatcli import __version__
+    import chatcli
 
-    return __version__
+    return str(chatcli.__version__)
 
 
 def _sha256(path: Path) -> str:
