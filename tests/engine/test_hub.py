@@ -35,6 +35,8 @@ def hub(gguf_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     with fake_hub(gguf_bytes) as served:
         monkeypatch.setenv("HF_ENDPOINT", served.url)
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        # Set here (and so restored after the test) rather than by chatcli in os.environ.
+        monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
         monkeypatch.delenv("HF_TOKEN", raising=False)
         yield served
 

@@ -34,6 +34,8 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     with fake_hub(write_small_gguf(tmp_path / "tiny.gguf").read_bytes()) as served:
         monkeypatch.setenv("HF_ENDPOINT", served.url)
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        # Set here (and so restored after the test) rather than by chatcli in os.environ.
+        monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
         yield served
 
 
