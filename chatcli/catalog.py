@@ -2,6 +2,8 @@
 
 The files live in the repository's top-level ``models/`` folder and are installed as
 ``chatcli/catalog_data``. They are read in file-name order; the first one is the default model.
+The user's own entries (``chatcli models add``, ``chatcli models pull REPO FILE``) live in
+``<config dir>/models/NAME.toml`` and come after them (one of the same name replaces it).
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ class CatalogEntry:
     local_path: str | None = None
     """A path on disk (``~`` allowed)."""
     hub_repo: str | None = None
-    """Model hub repository the file can be downloaded from by hand."""
+    """Model hub repository the file is downloaded from (``chatcli models pull``)."""
     hub_file: str | None = None
     """File name in that repository; chatcli looks for it in its models directory."""
+    hub_revision: str | None = None
+    """Commit (or branch) of the repository to download; None = its default branch."""
     endpoint: str | None = None
     """A model served by an OpenAI-compatible server: a ``[endpoints.NAME]`` name, or a
     ``URL#MODEL``."""
@@ -52,6 +56,8 @@ class CatalogEntry:
     """Recommended sampling parameters."""
     aliases: tuple[str, ...] = ()
     """Other names accepted by ``--model``."""
+    user_file: Path | None = None
+    """The user's catalog file this entry was read from (None = shipped with chatcli)."""
 
 
 @dataclass(frozen=True)
@@ -71,16 +77,32 @@ def catalog_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "models"
 
 
+def user_catalog_dir() -> Path:
+    """Folder of the user's own catalog entries, one ``NAME.toml`` each."""
+    return paths.config_dir() / "models"
+
+
 def load_catalog(folder: Path | None = None) -> list[CatalogEntry]:
-    """Read every catalog entry, in file-name order (the first is the default)."""
-    folder = folder or catalog_dir()
-    entries = [_read_entry(path) for path in sorted(folder.glob("*.toml"))]
+    """Every catalog entry, in file-name order (the first is the default), then the user's.
+
+    With ``folder``, only the entries in that folder are read.
+    """
+    entries = [_read_entry(path) for path in sorted((folder or catalog_dir()).glob("*.toml"))]
     if not entries:
-        raise ConfigError(f"model catalog {folder} is empty")
+        raise ConfigError(f"model catalog {folder or catalog_dir()} is empty")
+    if folder is not None:
+        return entries
+    for path in sorted(user_catalog_dir().glob("*.toml")):
+        mine = _read_entry(path, user=True)
+        same = [i for i, entry in enumerate(entries) if entry.name == mine.name]
+        if same:
+            entries[same[0]] = mine
+        else:
+            entries.append(mine)
     return entries
 
 
-def _read_entry(path: Path) -> CatalogEntry:
+def _read_entry(path: Path, user: bool = False) -> CatalogEntry:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -97,8 +119,10 @@ def _read_entry(path: Path) -> CatalogEntry:
             local_path=source.get("path"),
             hub_repo=hub.get("repo"),
             hub_file=hub.get("file"),
+            hub_revision=hub.get("revision"),
             endpoint=source.get("endpoint"),
             aliases=tuple(data.pop("aliases", ())),
+            user_file=path if user else None,
             **data,
         )
     except TypeError as exc:
@@ -166,11 +190,10 @@ def _locate(entry: CatalogEntry) -> ResolvedModel:
     if entry.local_path:
         return ResolvedModel(entry.name, Path(entry.local_path).expanduser(), entry)
     if entry.hub_file:
-        path = models_dir() / entry.hub_file
+        path = downloaded_path(entry)
         if not path.exists():
             raise ModelError(
-                f"model '{entry.name}' is not downloaded: get {entry.hub_file} from "
-                f"{entry.hub_repo} and put it in {models_dir()}"
+                f"model '{entry.name}' is not downloaded yet: run chatcli models pull {entry.name}"
             )
         return ResolvedModel(entry.name, path, entry)
     raise ConfigError(f"model catalog entry '{entry.name}' says nowhere to find its file")
@@ -191,3 +214,9 @@ def _bundled_path(entry: CatalogEntry) -> Path:
 def models_dir() -> Path:
     """Folder where downloaded model files are looked for."""
     return paths.data_dir() / "models"
+
+
+def downloaded_path(entry: CatalogEntry) -> Path:
+    """Where ``chatcli models pull`` puts (and ``--model`` finds) a hub entry's file."""
+    assert entry.hub_file
+    return models_dir() / Path(entry.hub_file).name

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -315,27 +314,27 @@ def default_sampling(settings: Settings, recommended: Mapping[str, Any]) -> Samp
 
 
 def save_setting(key: str, value: str, config_path: Path | None = None) -> None:
-    """Set one top-level string setting in the config file, keeping the rest of the file."""
+    """Set one top-level string setting in the config file, keeping the rest of the file.
+
+    tomlkit edits the document in place, so the user's comments, order and layout stay;
+    the file is written atomically and stays readable by the user only.
+    """
+    import tomlkit  # only commands that write the config pay for it
+    from tomlkit.exceptions import TOMLKitError
+
     if _TOP_KEYS.get(key) is not str:
         raise ValueError(f"cannot save setting {key!r}")
     path = config_path if config_path is not None else paths.config_file()
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    # A JSON string is also a valid TOML basic string (same escapes).
-    line = f"{key} = {json.dumps(value, ensure_ascii=False)}"
-    header = re.search(r"^[ \t]*\[", text, re.MULTILINE)
-    at = header.start() if header else len(text)
-    top, tables = text[:at], text[at:]
-    pattern = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=.*$", re.MULTILINE)
-    if pattern.search(top):
-        top = pattern.sub(lambda _: line, top, count=1)
-    else:
-        top = top + ("\n" if top and not top.endswith("\n") else "") + line + "\n"
-    updated = top + tables
     try:
-        written = tomllib.loads(updated).get(key)
-    except tomllib.TOMLDecodeError:
-        written = None
-    if written != value:  # an unusual layout (e.g. multi-line strings) defeated the edit
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        document = tomlkit.parse(text)
+    except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
+        raise ConfigError(f"config file {path}: cannot be edited ({exc})") from None
+    if text and not text.endswith("\n") and key not in document:
+        document = tomlkit.parse(text + "\n")
+    document[key] = value
+    updated = tomlkit.dumps(document)
+    if tomllib.loads(updated).get(key) != value:  # never write a file that reads differently
         raise ConfigError(f"config file {path}: cannot set '{key}' automatically; edit it by hand")
     paths.ensure_private_dir(path.parent)
     paths.write_private_file(path, updated.encode("utf-8"), temporary_suffix=".tmp")

@@ -5,10 +5,10 @@ Exit codes (documented in the README):
     1   any other chatcli error
     2   bad command-line usage (typer/click)
     3   configuration file or environment value is invalid
-    4   model problem: missing file, not a GGUF, truncated, failed to load
+    4   model problem: missing file, not a GGUF, truncated, failed to load, checksum mismatch
     5   unknown name: role, session or catalog model
     6   the prompt does not fit in the model's context
-    7   remote server error
+    7   remote server or model hub error (offline, unreachable, 404, gated, 5xx)
     8   storage problem (database unreadable, locked, foreign, read-only, disk full)
     9   a file given to chatcli (import, attachment, export target) is unusable
     129 stopped by SIGHUP (the terminal went away) mid-reply; the partial reply is saved

@@ -150,16 +150,13 @@ def test_shipped_hub_models_are_reported_not_downloaded() -> None:
             resolve_model(entry.name, entries)
 
 
-def test_hub_entry_whose_file_is_absent_says_where_to_put_it(catalog_folder: Path) -> None:
+def test_hub_entry_whose_file_is_absent_gives_the_pull_command(catalog_folder: Path) -> None:
     entries = load_catalog(catalog_folder)
 
     with pytest.raises(ModelError) as caught:
         resolve_model("tiny", entries)
 
-    message = str(caught.value)
-    assert "tiny-q4.gguf" in message
-    assert "someone/tiny-GGUF" in message
-    assert str(models_dir()) in message
+    assert str(caught.value).endswith("is not downloaded yet: run chatcli models pull tiny-hub")
     assert caught.value.exit_code == 4
 
 
@@ -282,3 +279,86 @@ def test_a_catalog_entry_can_live_on_a_server(catalog_folder: Path) -> None:
 
     assert (ref.backend, ref.name, ref.location) == ("remote", "big", "lab")
     assert ref.context_length == 32768 and ref.sampling == {"temperature": 0.6}
+
+
+# -- the grown catalog and the user's own entries -------------------------------------------
+
+
+def test_the_catalog_offers_the_small_chat_models_people_run() -> None:
+    entries = {entry.name: entry for entry in load_catalog()}
+
+    wanted = {
+        "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "llama3.2-1b", "llama3.2-3b",
+        "phi3.5-mini", "gemma2-2b", "mistral-7b",
+    }  # fmt: skip
+    assert wanted <= set(entries)
+    for name in wanted:
+        entry = entries[name]
+        assert entry.hub_repo and entry.hub_file and entry.hub_file.endswith(".gguf"), name
+        assert entry.license and entry.context_length, name
+        if entry.sha256:  # pinned digests come with the size they were published with
+            assert len(entry.sha256) == 64 and int(entry.sha256, 16) >= 0, name
+            assert entry.size, name
+
+
+def test_gemma_gets_the_system_prompt_in_its_first_user_turn() -> None:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    gemma = next(entry for entry in load_catalog() if entry.name == "gemma2-2b")
+    assert gemma.chat_template
+    template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(
+        gemma.chat_template
+    )
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Bye"},
+    ]
+
+    text = template.render(messages=messages, add_generation_prompt=True, bos_token="<bos>")
+
+    assert text == (
+        "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
+        "<start_of_turn>model\nHello!<end_of_turn>\n"
+        "<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n"
+    )
+
+
+def test_user_entries_come_after_the_shipped_ones_and_replace_by_name(
+    chatcli_home: Path,
+) -> None:
+    from chatcli.catalog import user_catalog_dir
+
+    folder = user_catalog_dir()
+    folder.mkdir(parents=True)
+    (folder / "mine.toml").write_text(
+        'name = "mine"\ndescription = "my file"\n[source]\npath = "/m/mine.gguf"\n'
+    )
+    (folder / "qwen2.5-3b.toml").write_text(
+        'name = "qwen2.5-3b"\ndescription = "my own copy"\n[source]\npath = "/m/q.gguf"\n'
+    )
+
+    entries = load_catalog()
+    names = [entry.name for entry in entries]
+
+    assert names[-1] == "mine" and names.count("qwen2.5-3b") == 1
+    mine = entries[-1]
+    assert mine.user_file == folder / "mine.toml"
+    replaced = next(entry for entry in entries if entry.name == "qwen2.5-3b")
+    assert replaced.local_path == "/m/q.gguf" and replaced.user_file is not None
+    assert entries[0].user_file is None
+    assert resolve_model("mine").path == Path("/m/mine.gguf")
+
+
+def test_an_explicit_catalog_folder_leaves_the_user_entries_out(
+    catalog_folder: Path, chatcli_home: Path
+) -> None:
+    from chatcli.catalog import user_catalog_dir
+
+    user_catalog_dir().mkdir(parents=True)
+    (user_catalog_dir() / "mine.toml").write_text(
+        'name = "mine"\ndescription = "d"\n[source]\npath = "/m.gguf"\n'
+    )
+
+    assert [entry.name for entry in load_catalog(catalog_folder)] == ["tiny-hub", "on-disk"]

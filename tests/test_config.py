@@ -438,11 +438,40 @@ def test_save_setting_value_with_newline_parses_back(tmp_path: Path) -> None:
     assert load_settings(config_path=path, environ={}).system_prompt == "Line one.\nLine two."
 
 
-def test_save_setting_refuses_a_layout_it_cannot_edit_safely(tmp_path: Path) -> None:
+def test_save_setting_edits_around_a_multiline_string_that_looks_like_a_table(
+    tmp_path: Path,
+) -> None:
     original = 'system_prompt = """\n[Rules] be kind.\n"""\n'
     path = _write(tmp_path, original)
 
-    with pytest.raises(ConfigError, match="by hand"):
+    save_setting("model", "x", config_path=path)
+
+    assert path.read_text() == original + 'model = "x"\n'
+    settings = load_settings(config_path=path, environ={})
+    assert (settings.model, settings.system_prompt) == ("x", "[Rules] be kind.\n")
+
+
+def test_save_setting_keeps_every_comment_and_the_layout(tmp_path: Path) -> None:
+    original = (
+        "# my settings\n"
+        'model = "old"   # the one I like\n'
+        "\n"
+        "# sampling, tuned by hand\n"
+        "[sampling]\n"
+        "temperature = 0.3  # lower is calmer\n"
+    )
+    path = _write(tmp_path, original)
+
+    save_setting("model", "qwen2.5-1.5b", config_path=path)
+
+    assert path.read_text() == original.replace('"old"', '"qwen2.5-1.5b"')
+
+
+def test_save_setting_refuses_a_file_that_is_not_toml(tmp_path: Path) -> None:
+    original = "model = = broken\n"
+    path = _write(tmp_path, original)
+
+    with pytest.raises(ConfigError, match="cannot be edited"):
         save_setting("model", "x", config_path=path)
 
     assert path.read_text() == original

@@ -344,6 +344,7 @@ def _stats(core: ChatCore, session: SessionRecord, finished: ReplyFinished) -> d
         "gen_tokens_per_s": round(usage.gen_tokens_per_s, 2),
         "total_s": round(usage.total_s, 4),
         "context_length": core.info.context_length,
+        "gpu_layers": core.info.gpu_layers,
         "token_count": "exact" if core.info.capabilities.exact_token_count else "estimated",
         "reserved_for_reply": finished.budget.reserved_for_reply,
         "dropped_messages": finished.plan.hidden_messages,

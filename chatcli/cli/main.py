@@ -14,8 +14,8 @@ import typer
 
 from chatcli import __version__
 from chatcli.cli import bench as bench_command
+from chatcli.cli import doctor, manage, models, transfer
 from chatcli.cli import evaluate as evaluate_command
-from chatcli.cli import manage, transfer
 from chatcli.cli import search as search_command
 from chatcli.cli.errors import OneLineErrors, setup_logging, user_errors
 from chatcli.cli.options import (
@@ -74,10 +74,11 @@ app = typer.Typer(
 )
 app.add_typer(manage.roles_app, name="roles")
 app.add_typer(manage.sessions_app, name="sessions")
-app.add_typer(manage.models_app, name="models")
+app.add_typer(models.models_app, name="models")
 app.command("search")(search_command.search)
 app.command("bench")(bench_command.bench)
 app.command("eval")(evaluate_command.evaluate)
+app.command("doctor")(doctor.doctor)
 manage.sessions_app.command("export")(transfer.export)
 manage.sessions_app.command("import")(transfer.import_)
 
@@ -308,7 +309,7 @@ def ask(
     raise typer.Exit(code)
 
 
-COMMANDS = frozenset({"ask", "roles", "sessions", "models", "search", "bench", "eval"})
+COMMANDS = frozenset({"ask", "roles", "sessions", "models", "search", "bench", "eval", "doctor"})
 
 
 def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:

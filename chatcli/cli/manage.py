@@ -1,4 +1,4 @@
-"""``chatcli roles``, ``chatcli sessions`` and ``chatcli models``: looking at what is saved."""
+"""``chatcli roles`` and ``chatcli sessions``: looking at what is saved."""
 
 from __future__ import annotations
 
@@ -9,18 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from chatcli.assembly import endpoints, open_sessions, served_models
-from chatcli.catalog import load_catalog, resolve_model
+from chatcli.assembly import open_sessions
 from chatcli.cli.completion import complete_roles, complete_sessions
 from chatcli.cli.errors import say, user_errors
 from chatcli.core.roles import get_role, list_roles
 from chatcli.core.sessions import Sessions, ShownMessage
-from chatcli.errors import ChatcliError, UsageError
+from chatcli.errors import UsageError
 from chatcli.store.records import SessionRecord
 
 roles_app = typer.Typer(help="System-prompt presets.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Saved conversations.", no_args_is_help=True)
-models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 SessionArg = Annotated[str, typer.Argument(metavar="NAME|ID", autocompletion=complete_sessions)]
@@ -228,36 +226,3 @@ def _label(session: SessionRecord) -> str:
     """How a session is named to its user: its name, else its title, with the id."""
     shown = session.name or session.title
     return f"session '{shown}' ({session.id})" if shown else f"session {session.id}"
-
-
-@models_app.command("list")
-def models_list(
-    remote: Annotated[
-        bool, typer.Option("--remote", help="Also ask each endpoint which models it serves.")
-    ] = False,
-) -> None:
-    """List the catalog's models (the first is the default) and the configured endpoints."""
-    with user_errors():
-        for index, entry in enumerate(load_catalog()):
-            try:
-                where = str(resolve_model(entry.name).path)
-            except ChatcliError as error:
-                where = f"(not available: {error.message})"
-            default = " (default)" if index == 0 else ""
-            print(f"{entry.name}{default}: {entry.description}\n    {where}")
-        for name, endpoint in endpoints().items():
-            print(f"endpoint:{name}: {endpoint.get('model') or 'the first model it lists'}")
-            print(f"    {endpoint.get('base_url', '(no base_url)')}")
-            if remote:
-                _print_served(name)
-
-
-def _print_served(name: str) -> None:
-    """The models a configured endpoint serves (or why they cannot be listed)."""
-    try:
-        models = served_models(f"endpoint:{name}")
-    except ChatcliError as error:
-        say(f"endpoint:{name}: {error.message}")
-        return
-    for model in models:
-        print(f"      serves {model}")

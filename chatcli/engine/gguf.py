@@ -31,6 +31,16 @@ _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<
             10: "<Q", 11: "<q", 12: "<d"}  # fmt: skip
 _STRING, _ARRAY = 8, 9
 
+# llama.cpp's file types (general.file_type, enum llama_ftype): the quantization of a file.
+FILE_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
+    11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
+    17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS",
+    23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S",
+    29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0",
+    38: "MXFP4_MOE", 39: "NVFP4", 40: "Q1_0",
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class GGUFInfo:
@@ -40,6 +50,32 @@ class GGUFInfo:
     metadata: dict[str, Any] = field(repr=False)
     expected_size: int | None
     """Bytes the file must have to hold every tensor (None if a tensor type is unknown)."""
+    parameters: int = 0
+    """Weights in all its tensors."""
+
+    @property
+    def architecture(self) -> str:
+        """The model's architecture (llama, qwen2, gemma2...), '' if the header has none."""
+        return str(self.metadata.get("general.architecture", ""))
+
+    @property
+    def context_length(self) -> int | None:
+        """The context the model was trained for, if the header says."""
+        value = self.metadata.get(f"{self.architecture}.context_length")
+        return int(value) if isinstance(value, int) else None
+
+    @property
+    def quantization(self) -> str:
+        """The file's quantization (Q4_K_M...), from ``general.file_type``."""
+        file_type = self.metadata.get("general.file_type")
+        if not isinstance(file_type, int):
+            return "unknown"
+        return FILE_TYPES.get(file_type, f"type {file_type}")
+
+    @property
+    def chat_template(self) -> str:
+        """The chat template the file carries ('' if none)."""
+        return str(self.metadata.get("tokenizer.chat_template", ""))
 
 
 class _Truncated(Exception):
@@ -95,9 +131,9 @@ def _read(handle: BinaryIO) -> GGUFInfo:
     if alignment <= 0:
         raise ValueError(f"invalid alignment {alignment} in header")
     data_start = -(-handle.tell() // alignment) * alignment
-    ends = [offset + nbytes for offset, nbytes in tensors if nbytes is not None]
+    ends = [offset + nbytes for offset, nbytes, _ in tensors if nbytes is not None]
     expected = data_start + max(ends, default=0) if len(ends) == len(tensors) else None
-    return GGUFInfo(version, metadata, expected)
+    return GGUFInfo(version, metadata, expected, sum(count for _, _, count in tensors))
 
 
 def _unpack(handle: BinaryIO, fmt: str) -> tuple[Any, ...]:
@@ -131,8 +167,8 @@ def _read_value(handle: BinaryIO, value_type: int | None = None) -> Any:
     raise ValueError(f"unknown metadata type {value_type}")
 
 
-def _read_tensor_info(handle: BinaryIO) -> tuple[int, int | None]:
-    """Return (offset, size in bytes or None if the type is unknown) of one tensor."""
+def _read_tensor_info(handle: BinaryIO) -> tuple[int, int | None, int]:
+    """Return (offset, size in bytes or None if the type is unknown, elements) of one tensor."""
     _read_string(handle)
     (n_dims,) = _unpack(handle, "<I")
     if n_dims > 8:
@@ -144,9 +180,9 @@ def _read_tensor_info(handle: BinaryIO) -> tuple[int, int | None]:
         elements *= dim
     block = _TYPE_SIZES.get(tensor_type)
     if block is None:
-        return offset, None
+        return offset, None, elements
     block_bytes, block_elements = block
-    return offset, elements // block_elements * block_bytes
+    return offset, elements // block_elements * block_bytes, elements
 
 
 def trained_context(path: Path) -> int | None:

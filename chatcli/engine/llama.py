@@ -41,6 +41,7 @@ from chatcli.engine.kvshift import shift_out
 from chatcli.engine.llama_backend import DEFAULT_CONTEXT
 from chatcli.engine.llama_load import chat_templates_left_to_chatcli
 from chatcli.engine.llama_log import last_llama_error, route_llama_log
+from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded, warn_once
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.engine.template import ChatTemplate
@@ -118,6 +119,9 @@ class LlamaEngine:
         architecture = str(self._llama.metadata.get("general.architecture", ""))
         self._adapters = LoadedAdapters(self._llama, architecture, last_llama_error)
         self._snapshots = self._snapshot_store()
+        supported = bool(llama_cpp.llama_supports_gpu_offload())
+        warn_once(log, cpu_only_notice(self.options.gpu_layers, supported))
+        layers = int(llama_cpp.llama_model_n_layer(self._llama._model.model))
         if self.options.lora is not None:
             try:
                 self._switch_adapter(self.options.lora)
@@ -129,9 +133,9 @@ class LlamaEngine:
             model_path=str(self.options.model_path),
             model_sha256=self.options.model_sha256,
             context_length=int(self._llama.n_ctx()),
-            gpu_layers=self._gpu_layers(),
+            gpu_layers=layers_offloaded(self._gpu_layers(), layers, supported),
             chat_format=chat_format,
-            extras={"threads": str(self._threads())},
+            extras={"threads": str(self._threads()), "layers": str(layers + 1)},
             recommended_sampling=dict(self.options.recommended_sampling),
             capabilities=EngineCapabilities(
                 exact_token_count=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -18,11 +19,13 @@ from chatcli.core.chat import sampling_from
 from chatcli.core.roles import DEFAULT_ROLE, list_roles
 from chatcli.engine.base import Engine, LoraAdapter
 from chatcli.errors import ChatcliError
+from chatcli.models import missing_download
 from chatcli.store.records import SessionRecord
 from chatcli.store.search import MARK_END, MARK_START
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
 from chatcli.tui.chat.transcript import Transcript
+from chatcli.tui.pull import ModelPuller
 from chatcli.tui.screens import (
     ConfirmScreen,
     SessionSettings,
@@ -138,6 +141,7 @@ class SessionControls:
         self.app.query_one(StatusBar).update_status(
             model=info.model_name,
             gpu_layers=info.gpu_layers,
+            gpu_layers_total=int(info.extras.get("layers", "0")),
             context_length=info.context_length,
             context_used=0,
             estimated=not info.capabilities.exact_token_count,
@@ -353,7 +357,12 @@ class SessionControls:
             try:
                 engine = app.engine_factory(settings)
             except ChatcliError as error:
-                app.call_from_thread(self._engine_failed, error.message)
+                missing = missing_download(settings.model)
+                if missing is None:
+                    app.call_from_thread(self._engine_failed, error.message)
+                else:  # a catalog model not downloaded yet: offer to pull it, then load it
+                    retry = partial(self.switch_engine, settings, then_open)
+                    app.call_from_thread(ModelPuller(app).offer, missing, retry)
                 return
             app.post_message(EngineLoaded(engine, settings, then_open))
 

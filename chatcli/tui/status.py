@@ -14,6 +14,9 @@ class Status:
 
     model: str = ""
     gpu_layers: int = 0
+    """Layers the engine really put on the GPU (-1 = all, as a remote engine may say)."""
+    gpu_layers_total: int = 0
+    """Layers the model has, counting the output layer (0 = unknown)."""
     context_used: int = 0
     context_attached: int = 0
     """Tokens of the files attached to the message being written (counted in the meter)."""
@@ -60,6 +63,8 @@ def describe(status: Status) -> str:
         where = "CPU"
     else:
         where = f"GPU {'all' if status.gpu_layers < 0 else status.gpu_layers}"
+        if status.gpu_layers > 0 and status.gpu_layers_total:
+            where += f"/{status.gpu_layers_total} layers"
     parts = [status.model or "no model", where]
     if status.context_length:
         used = status.context_used + status.context_attached

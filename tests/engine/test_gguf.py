@@ -304,3 +304,37 @@ def test_truncated_copy_of_real_model_is_reported(tmp_path: Path) -> None:
 
     assert "truncated" in message
     assert f"50,000,000 bytes of {REAL_MODEL.stat().st_size:,}" in message
+
+
+# -- what the header tells about the model ------------------------------------------------
+
+
+def test_file_types_name_llamas_quantizations_like_the_gguf_package() -> None:
+    gguf = pytest.importorskip("gguf")
+    from chatcli.engine.gguf import FILE_TYPES
+
+    theirs = {t.value: t.name.removeprefix("MOSTLY_") for t in gguf.LlamaFileType}
+    for value, name in FILE_TYPES.items():
+        assert theirs[value] in (name, f"ALL_{name}"), value
+
+
+def test_the_header_gives_architecture_parameters_context_and_quantization(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("gguf")
+    from hub_server import write_small_gguf
+
+    info = inspect_gguf(write_small_gguf(tmp_path / "t.gguf", context_length=4096, elements=1000))
+
+    assert (info.architecture, info.parameters, info.context_length) == ("llama", 1000, 4096)
+    assert info.quantization == "F32"
+    assert info.chat_template.startswith("{% for m in messages %}")
+
+
+def test_the_real_models_header_says_q4_1_and_135m_parameters() -> None:
+    from chatcli.catalog import resolve_model
+
+    info = inspect_gguf(resolve_model("").path)
+
+    assert (info.architecture, info.quantization, info.context_length) == ("llama", "Q4_1", 8192)
+    assert 134_000_000 < info.parameters < 136_000_000
