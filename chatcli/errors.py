@@ -10,6 +10,9 @@ Exit codes (documented in the README):
     6   the prompt does not fit in the model's context
     7   remote server error
     8   storage problem (database unreadable or locked)
+    9   a file to import is not a valid export, or an attached file is not text
+    10  ``replay``: the replayed reply differs from the recorded one
+    11  ``replay``: the reply cannot be replayed faithfully (the message says why)
     130 interrupted by Ctrl+C
 """
 
@@ -80,5 +83,14 @@ class StoreError(ChatcliError):
 
     exit_code = 8
 
+
+class NotReproducibleError(ChatcliError):
+    """A recorded reply cannot be re-run faithfully (changed model, no seed, remote...)."""
+
+    exit_code = 11
+
+
+EXIT_REPLAY_DIFFERS = 10
+"""``chatcli replay``: the reply came out different (not an error: the diff is the answer)."""
 
 EXIT_INTERRUPTED = 130

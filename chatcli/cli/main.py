@@ -14,6 +14,7 @@ import typer
 
 from chatcli import __version__
 from chatcli.cli import manage, transfer
+from chatcli.cli import replay as replay_command
 from chatcli.cli import search as search_command
 from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
@@ -70,6 +71,7 @@ app.add_typer(manage.roles_app, name="roles")
 app.add_typer(manage.sessions_app, name="sessions")
 app.add_typer(manage.models_app, name="models")
 app.command("search")(search_command.search)
+app.command("replay")(replay_command.replay)  # loads the core and a model only when it runs
 manage.sessions_app.command("export")(transfer.export)
 manage.sessions_app.command("import")(transfer.import_)
 
@@ -281,7 +283,7 @@ def ask(
     raise typer.Exit(code)
 
 
-COMMANDS = frozenset({"ask", "roles", "sessions", "models", "search"})
+COMMANDS = frozenset({"ask", "roles", "sessions", "models", "search", "replay"})
 
 
 def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:

@@ -27,6 +27,7 @@ from chatcli.engine.base import (
     ChatMessage,
     EngineCapabilities,
     EngineInfo,
+    Evaluation,
     ReplyDone,
     SamplingParams,
     StreamEvent,
@@ -37,6 +38,8 @@ from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, common_prefix, snapshot_key
 from chatcli.engine.kvshift import shift_out
+from chatcli.engine.lineage import KvLineage
+from chatcli.engine.replaying import replay_chain
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.errors import ContextOverflowError, ModelError
@@ -89,6 +92,8 @@ class LlamaEngine:
         self._cached_text = ""
         self._cached_tokens: list[int] = []
         self._snapshots: SnapshotStore | None = None
+        self.lineage = KvLineage()
+        """Which recorded generation left the KV cache as it is (for replay records)."""
         self._runner = SerialThread("chatcli-llama")
         self._cpu = CpuShare(options.threads or physical_cores())
         self._threads_now = options.threads or physical_cores()
@@ -117,6 +122,7 @@ class LlamaEngine:
                 prefix_reuse=True,
                 kv_snapshots=self._snapshots is not None,
                 continuation=True,
+                replay=True,
             ),
         )
         return self._info
@@ -266,6 +272,23 @@ class LlamaEngine:
         """
         self.load()
         yield from iterate_on(self._runner, lambda: self._generate(messages, params, cancel))
+
+    def replay(
+        self,
+        chain: Sequence[Evaluation],
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Re-run the last recorded generation of ``chain`` bit for bit (see ``Replaying``)."""
+        self.load()
+        yield from iterate_on(self._runner, lambda: self._replay(chain, params, cancel))
+
+    def _replay(
+        self, chain: Sequence[Evaluation], params: SamplingParams, cancel: threading.Event | None
+    ) -> Iterator[StreamEvent]:
+        with self._lock:
+            self._stop.clear()
+            yield from replay_chain(self, chain, params, cancel or threading.Event())
 
     def _generate(
         self,

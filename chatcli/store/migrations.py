@@ -250,6 +250,16 @@ def _packed_attachments(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+def _reply_evaluations(connection: sqlite3.Connection) -> None:
+    """How each reply went through the model (JSON), for ``chatcli replay``."""
+    connection.execute("ALTER TABLE messages ADD COLUMN evaluation TEXT")
+    # A later reply names the generation whose context it reused by this id.
+    connection.execute(
+        "CREATE INDEX messages_by_evaluation ON messages(evaluation ->> '$.id')"
+        " WHERE evaluation IS NOT NULL"
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
@@ -259,6 +269,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("006_message_search", _message_search),
     ("007_attachments", _attachments),
     ("008_packed_attachments", _packed_attachments),
+    ("009_reply_evaluations", _reply_evaluations),
 )
 """Every migration, in the order it must be applied."""
 

@@ -136,6 +136,10 @@ class MessageRecord(Record):
     attachments: list[dict[str, Any]] = field(default_factory=list)
     """Files attached to the message, in order: each ``{"path", "sha256", "size", "tokens"}``
     (the texts are kept once, by sha256, in the store's attachments)."""
+    evaluation: dict[str, Any] | None = None
+    """For replies of a local model: how the prompt and reply went through the model (which
+    earlier context it reused, the token pieces it evaluated, the sampled ids), for replay;
+    ``Evaluation.to_dict`` form."""
 
 
 @dataclass(frozen=True)

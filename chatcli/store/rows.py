@@ -20,7 +20,7 @@ SESSION_COLUMNS = SessionRecord.field_names()
 MESSAGE_COLUMNS = MessageRecord.field_names()
 """Columns of ``messages``: the record's fields, in the order :func:`message_values` gives."""
 
-JSON_COLUMNS = frozenset({"sampling", "usage"})
+JSON_COLUMNS = frozenset({"sampling", "usage", "evaluation"})
 """Fields kept as JSON text in their column."""
 
 LIST_COLUMNS = frozenset({"attachments"})
