@@ -103,6 +103,14 @@ def _session_drafts(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE sessions ADD COLUMN draft TEXT NOT NULL DEFAULT ''")
 
 
+SEARCH_INSERT_TRIGGER = """
+    CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+    WHEN new.status != 'streaming' BEGIN
+        INSERT INTO message_search(rowid, content) VALUES (new.rowid, new.content);
+    END
+    """
+"""Indexes each new final message (a bulk import drops it and indexes its rows at once)."""
+
 _SEARCH_INDEX = (
     # External-content FTS5 over messages.content: the text is stored once, in messages.
     # A streaming reply is indexed once it is final (not at every save while it streams).
@@ -112,12 +120,7 @@ _SEARCH_INDEX = (
         tokenize='unicode61 remove_diacritics 2'
     )
     """,
-    """
-    CREATE TRIGGER message_search_insert AFTER INSERT ON messages
-    WHEN new.status != 'streaming' BEGIN
-        INSERT INTO message_search(rowid, content) VALUES (new.rowid, new.content);
-    END
-    """,
+    SEARCH_INSERT_TRIGGER,
     """
     CREATE TRIGGER message_search_delete AFTER DELETE ON messages
     WHEN old.status != 'streaming' BEGIN

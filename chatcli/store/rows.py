@@ -92,7 +92,8 @@ def title_from_content(content: str) -> str:
 
 def record_values(record: Record) -> tuple[object, ...]:
     """The column values of ``record``, in its fields' order (JSON and 0/1 where stored so)."""
-    return tuple(_to_column(name, value) for name, value in record.to_dict().items())
+    # No copy (to_dict's): the values are only read, to be written as columns.
+    return tuple(_to_column(name, getattr(record, name)) for name in record.field_names())
 
 
 def _to_column(name: str, value: object) -> object:
