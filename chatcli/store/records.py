@@ -42,7 +42,7 @@ class Record:
         for name, value in data.items():
             if not checks[name](value):
                 raise ValueError(f"{cls.__name__}: field '{name}' has the wrong type")
-            values[name] = _copied(value)
+            values[name] = value if type(value) in _SCALARS else _copied(value)
         try:
             return cls(**values)
         except TypeError as error:  # a required field is missing
