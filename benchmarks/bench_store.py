@@ -2,8 +2,9 @@
 
 Whole-process times of `chatcli search` (a word, a phrase), `sessions list`, `sessions show`
 of a 10,000-message session, and `sessions export --all` / `import` throughput, plus the FTS
-index's size against the text's. Goals (history issue): search and list <= 0.3 s, show
-<= 0.6 s, export and import >= 20,000 messages/s, index <= 1.5x the text.
+index's size against the text's, and how long the TUI takes to open that 10,000-message
+session until its input takes keys. Goals (history issue): search and list <= 0.3 s, show
+<= 0.6 s, export and import >= 20,000 messages/s, index <= 1.5x the text, the TUI <= 1 s.
 
     python benchmarks/bench_store.py [--sessions 1000] [--messages 100000]
 """
@@ -11,6 +12,7 @@ index's size against the text's. Goals (history issue): search and list <= 0.3 s
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import sqlite3
@@ -141,6 +143,35 @@ def main() -> None:
         other = Path(home) / "other"
         seconds = _cli(str(other), "sessions", "import", str(out))
         print(f"import:             {total / seconds:,.0f} messages/s ({seconds:.1f} s)")
+        ready = asyncio.run(_open_in_tui(database, f"s{args.sessions:011x}"))
+        print(f"TUI opens the 10,000-message session, input takes keys: {ready:.2f} s")
+
+
+async def _open_in_tui(database: Path, session_id: str) -> float:
+    """Seconds from starting the app on the session until a key typed reaches the input."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from fakes import FakeEngine
+
+    from chatcli.config import Settings
+    from chatcli.core.chat import ChatCore
+    from chatcli.store.store import Store
+    from chatcli.tui.app import build_app
+    from chatcli.tui.chat.message import MessageView
+    from chatcli.tui.chat.prompt import PromptInput
+
+    engine, settings = FakeEngine(), Settings()
+    with Store.open(database) as store:
+        core = ChatCore(engine, store, settings)  # type: ignore[arg-type]
+        app = build_app(core, settings, lambda _: engine, store.get_session(session_id))  # type: ignore[arg-type, return-value]
+        started = time.perf_counter()
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not (app.query_one(PromptInput).has_focus and app.query(MessageView)):
+                await pilot.pause()
+            await pilot.press("h")
+            await pilot.pause()
+            ready = time.perf_counter() - started
+            assert app.query_one(PromptInput).text == "h"
+    return ready
 
 
 def _sizes(database: Path) -> None:

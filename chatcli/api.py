@@ -20,7 +20,7 @@ from contextlib import ExitStack, closing
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatcli.assembly import build_core, build_engine, open_sessions
 from chatcli.config import Settings, load_settings
@@ -30,6 +30,9 @@ from chatcli.core.sessions import settings_for_session
 from chatcli.engine.base import LoraAdapter, SamplingParams, TextDelta
 from chatcli.errors import ChatcliError
 from chatcli.store.records import MessageRecord, SessionRecord
+
+if TYPE_CHECKING:
+    from chatcli.core.replay import ReplayOutcome
 
 
 class Chat:
@@ -79,6 +82,20 @@ class Chat:
     def history(self) -> list[MessageRecord]:
         """The messages of the branch being shown, oldest first."""
         return self.core.sessions.history(self.session)
+
+    def replay(self, message_id: str | None = None) -> ReplayOutcome:
+        """Re-run a saved reply of this chat (default: the last) as it first ran; compare.
+
+        The same as ``chatcli replay``: ``NotReproducibleError`` says why a reply cannot be
+        replayed faithfully. The model's cache is emptied afterwards (the next reply
+        evaluates its prompt afresh).
+        """
+        from chatcli.core.replay import check_engine, plan_replay, reply_to_replay, run_replay
+
+        sessions = self.core.sessions
+        plan = plan_replay(sessions, reply_to_replay(sessions, self.session, message_id))
+        check_engine(self.core.info, plan)
+        return run_replay(self.core.engine, plan)
 
     def _params(self, session: SessionRecord, overrides: dict[str, Any]) -> SamplingParams:
         params = sampling_from(session.sampling, self.core.default_sampling())

@@ -12,6 +12,8 @@ Exit codes (documented in the README):
     8   storage problem (database unreadable, locked, foreign, read-only, disk full)
     9   a file given to chatcli (import, attachment, export target) is unusable
     129 stopped by SIGHUP (the terminal went away) mid-reply; the partial reply is saved
+    10  ``replay``: the replayed reply differs from the recorded one
+    11  ``replay``: the reply cannot be replayed faithfully (the message says why)
     130 interrupted by Ctrl+C
     143 stopped by SIGTERM mid-reply; the partial reply is saved
 """
@@ -83,6 +85,15 @@ class StoreError(ChatcliError):
 
     exit_code = 8
 
+
+class NotReproducibleError(ChatcliError):
+    """A recorded reply cannot be re-run faithfully (changed model, no seed, remote...)."""
+
+    exit_code = 11
+
+
+EXIT_REPLAY_DIFFERS = 10
+"""``chatcli replay``: the reply came out different (not an error: the diff is the answer)."""
 
 EXIT_INTERRUPTED = 130
 

@@ -16,6 +16,7 @@ from chatcli import __version__
 from chatcli.cli import bench as bench_command
 from chatcli.cli import doctor, manage, models, transfer
 from chatcli.cli import evaluate as evaluate_command
+from chatcli.cli import replay as replay_command
 from chatcli.cli import search as search_command
 from chatcli.cli.errors import OneLineErrors, setup_logging, user_errors
 from chatcli.cli.options import (
@@ -79,6 +80,7 @@ app.command("search")(search_command.search)
 app.command("bench")(bench_command.bench)
 app.command("eval")(evaluate_command.evaluate)
 app.command("doctor")(doctor.doctor)
+app.command("replay")(replay_command.replay)  # loads the core and a model only when it runs
 manage.sessions_app.command("export")(transfer.export)
 manage.sessions_app.command("import")(transfer.import_)
 
@@ -309,7 +311,9 @@ def ask(
     raise typer.Exit(code)
 
 
-COMMANDS = frozenset({"ask", "roles", "sessions", "models", "search", "bench", "eval", "doctor"})
+COMMANDS = frozenset(
+    {"ask", "roles", "sessions", "models", "search", "bench", "eval", "doctor", "replay"}
+)
 
 
 def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:

@@ -20,9 +20,10 @@ from chatcli.store.bulk import SessionBundle
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
 
 FORMAT = "chatcli-sessions"
-FORMAT_VERSION = 2
-"""2 added each session's ``attachments`` (texts by sha256); version 1 files still import."""
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+"""2 added each session's ``attachments`` (texts by sha256), 3 each reply's ``evaluation``
+(for replay); older files still import."""
+READABLE_VERSIONS = (1, 2, 3)
 MAX_TEXT_CHARS = 10_000_000
 """Longest message an import accepts (a 50 MB string is a broken or hostile file)."""
 

@@ -62,12 +62,15 @@ class ReplyWriter:
             "gen_tokens_per_s": round(done.usage.gen_tokens_per_s, 2),
             "seed": done.usage.seed,
         }
+        # A continued reply went through the model in two runs; only one would be recorded.
+        evaluation = done.evaluation if done.evaluation and not self.first_text else None
         self.store.update_message(
             self.message_id,
             content="".join(self.parts),
             status=status,
             usage=usage,
             finish_reason=done.finish_reason,
+            evaluation=evaluation.to_dict() if evaluation else None,
         )
         self.finished = True
         return self.store.get_message(self.message_id)

@@ -5,8 +5,9 @@ Nothing here imports llama_cpp; the chat core, the CLI and the TUI only ever see
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -150,12 +151,107 @@ class TextDelta:
     text: str
 
 
+def prompt_digest(tokens: Sequence[int]) -> str:
+    """The sha256 of a prompt's token ids (how a replay checks it rebuilt the same prompt)."""
+    return hashlib.sha256(",".join(map(str, tokens)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How one reply went through the model, so that it can be replayed bit for bit.
+
+    A prompt evaluated in one batch does not give the same bits as one built up piece by
+    piece, so the record keeps the pieces: the context it started from (``base``, the reply
+    that left it, of which ``kept`` tokens were reused), the prompt tokens evaluated after
+    that, in ``pieces`` batches, and the sampled tokens, ``fed_back`` of which were
+    evaluated one at a time.
+    """
+
+    id: str
+    """This generation's id (a later reply's ``base`` when it reuses this context)."""
+    base: str | None
+    """The generation whose context held the first ``kept`` tokens (None: nothing reused)."""
+    kept: int
+    """Prompt tokens already in the context (restored or left by ``base``)."""
+    tokens: tuple[int, ...]
+    """The prompt's token ids after ``kept``."""
+    pieces: tuple[int, ...]
+    """Sizes of the batches ``tokens`` were evaluated in, in order."""
+    sampled: tuple[int, ...]
+    """The reply's token ids, as sampled (end-of-turn left out)."""
+    fed_back: int
+    """How many of ``sampled`` were evaluated into the context (one at a time)."""
+    prompt_sha256: str
+    """``prompt_digest`` of the whole prompt."""
+    context_length: int
+    """The context size the model ran with."""
+    shifted: bool = False
+    """The reused context had turns shifted out of it (not replayable bit for bit)."""
+
+    def prompt_after(self, context: Sequence[int]) -> list[int]:
+        """The whole prompt, given the tokens the context held before this generation."""
+        return [*context[: self.kept], *self.tokens]
+
+    def context_after(self, context: Sequence[int]) -> list[int]:
+        """The tokens the context held after this generation, given those it held before."""
+        evaluated = self.kept + sum(self.pieces)
+        return [*self.prompt_after(context)[:evaluated], *self.sampled[: self.fed_back]]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (as stored with the reply)."""
+        return {
+            "id": self.id,
+            "base": self.base,
+            "kept": self.kept,
+            "tokens": list(self.tokens),
+            "pieces": list(self.pieces),
+            "sampled": list(self.sampled),
+            "fed_back": self.fed_back,
+            "prompt_sha256": self.prompt_sha256,
+            "context_length": self.context_length,
+            "shifted": self.shifted,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Evaluation:
+        """Read ``to_dict``'s form; raises ValueError when it is not that."""
+        try:
+            return cls(
+                id=str(data["id"]),
+                base=None if data["base"] is None else str(data["base"]),
+                kept=_count(data["kept"]),
+                tokens=_ids(data["tokens"]),
+                pieces=_ids(data["pieces"]),
+                sampled=_ids(data["sampled"]),
+                fed_back=_count(data["fed_back"]),
+                prompt_sha256=str(data["prompt_sha256"]),
+                context_length=_count(data["context_length"]),
+                shifted=data.get("shifted") is True,
+            )
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"not an evaluation record: {error}") from None
+
+
+def _count(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError(f"{value!r} is not a count")
+    return value
+
+
+def _ids(value: object) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise TypeError("token ids must be a list")
+    return tuple(_count(item) for item in value)
+
+
 @dataclass(frozen=True)
 class ReplyDone:
     """The end of a reply: why it ended and what it cost."""
 
     finish_reason: FinishReason
     usage: Usage
+    evaluation: Evaluation | None = None
+    """How the reply went through the model, for engines that can replay it."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +302,8 @@ class EngineCapabilities:
     """Whether LoRA adapters can be applied."""
     continuation: bool = False
     """Whether a trailing assistant message is continued (see ``Engine.stream``)."""
+    replay: bool = False
+    """Whether replies carry an ``Evaluation`` and can be re-run bit for bit (``Replaying``)."""
 
 
 @dataclass(frozen=True)
@@ -280,5 +378,24 @@ class AdapterEngine(Protocol):
 
         Raises ModelError when the file is missing, not a LoRA adapter, or made for another
         model; the adapter in use is then unchanged.
+        """
+        ...
+
+
+@runtime_checkable
+class Replaying(Protocol):
+    """An engine that can re-run a recorded reply (``EngineCapabilities.replay``)."""
+
+    def replay(
+        self,
+        chain: Sequence[Evaluation],
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Re-run the last of ``chain`` as it first ran; stream it like ``Engine.stream``.
+
+        The earlier ones, oldest first, are the generations whose contexts it reused: their
+        prompt pieces and sampled tokens are evaluated again as recorded (nothing sampled),
+        so that the context holds the same bits. ``params`` carries the recorded seed.
         """
         ...

@@ -10,10 +10,11 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chatcli.engine.base import (
+    Evaluation,
     FinishReason,
     PrefillProgress,
     ReplyDone,
@@ -21,8 +22,10 @@ from chatcli.engine.base import (
     StreamEvent,
     TextDelta,
     Usage,
+    prompt_digest,
 )
 from chatcli.engine.kvcache import common_prefix
+from chatcli.engine.lineage import new_evaluation_id
 from chatcli.engine.sharing import RECHECK_EVERY
 from chatcli.engine.text import PieceDecoder, StopScanner
 from chatcli.errors import ContextOverflowError
@@ -58,6 +61,10 @@ class Generation:
         self.text_matches_tokens = True
         self.share_cpu: Callable[[], None] = lambda: None
         """Called before the prompt is processed and every RECHECK_EVERY tokens."""
+        self.recorded: Evaluation | None = None
+        """When replaying: the recorded pieces to evaluate (the context holds ``kept``)."""
+        self.pieces: list[int] = []
+        """Sizes of the batches the uncached prompt was evaluated in."""
 
     def cancelled(self) -> bool:
         """Whether the caller or ``Engine.stop`` asked to end the reply."""
@@ -72,9 +79,12 @@ class Generation:
 
     def events(self, started: float) -> Iterator[StreamEvent]:
         """Yield prefill progress, the reply's text pieces, then a ReplyDone."""
-        cached = self.cached_prefix()
+        recorded = self.recorded
+        cached = recorded.kept if recorded else self.cached_prefix()
+        lineage = self.engine.lineage
+        base, shifted = (lineage.origin, lineage.shifted) if cached else (None, False)
         self.share_cpu()
-        yield from self._prefill(cached)
+        yield from self._prefill(cached, recorded.pieces if recorded else ())
         seed = self.params.seed if self.params.seed is not None else secrets.randbits(31)
         self.llama.set_seed(seed)
         first_token_at: float | None = None
@@ -96,21 +106,39 @@ class Generation:
             total_s=ended - started,
             seed=seed,
         )
-        yield ReplyDone(finish, usage)
+        evaluation = Evaluation(
+            id=new_evaluation_id(),
+            base=base,
+            kept=cached,
+            tokens=tuple(self.prompt[cached:]),
+            pieces=tuple(self.pieces),
+            sampled=tuple(self.sampled),
+            fed_back=max(0, int(self.llama.n_tokens) - len(self.prompt)),
+            prompt_sha256=prompt_digest(self.prompt),
+            context_length=int(self.llama.n_ctx()),
+            shifted=shifted,
+        )
+        lineage.built_by(evaluation.id)
+        yield ReplyDone(finish, usage, evaluation)
 
-    def _prefill(self, cached: int) -> Iterator[PrefillProgress]:
-        """Evaluate the uncached prompt tokens, reporting progress for long prompts."""
+    def _prefill(self, cached: int, pieces: Sequence[int] = ()) -> Iterator[PrefillProgress]:
+        """Evaluate the uncached prompt tokens, reporting progress for long prompts.
+
+        They go in PREFILL_CHUNK batches, or in the recorded ``pieces`` when replaying.
+        """
         llama = self.llama
-        llama._ctx.kv_cache_seq_rm(-1, cached, -1)
-        llama.n_tokens = cached
+        truncate(llama, cached)
         pending = self.prompt[cached:]
-        started = time.perf_counter()
-        for offset in range(0, len(pending), PREFILL_CHUNK):
+        sizes = list(pieces) or [PREFILL_CHUNK] * len(range(0, len(pending), PREFILL_CHUNK))
+        started, done = time.perf_counter(), 0
+        for size in sizes:
             if self.cancelled():
                 return
-            llama.eval(pending[offset : offset + PREFILL_CHUNK])
+            batch = pending[done : done + size]
+            llama.eval(batch)
+            self.pieces.append(len(batch))
+            done += len(batch)
             if len(pending) >= PROGRESS_FROM:
-                done = min(offset + PREFILL_CHUNK, len(pending))
                 yield PrefillProgress(done, len(pending), time.perf_counter() - started)
 
     def _sample(self) -> Iterator[TextDelta | ReplyDone]:
@@ -160,6 +188,12 @@ def reply_limit(prompt_tokens: int, params: SamplingParams, n_ctx: int) -> int:
             f"the prompt is {prompt_tokens:,} tokens but the context holds {n_ctx:,}"
         )
     return min(room, params.max_tokens) if params.max_tokens else room
+
+
+def truncate(llama: Any, count: int) -> None:
+    """Keep only the first ``count`` tokens in a ``llama_cpp.Llama``'s context."""
+    llama._ctx.kv_cache_seq_rm(-1, count, -1)
+    llama.n_tokens = count
 
 
 _NO_USAGE = Usage(0, 0, 0, 0.0, 0.0)

@@ -47,6 +47,8 @@ class Snapshot:
     """Token ids of ``text`` as they were sampled (can differ from re-tokenizing the text)."""
     data_bytes: int
     crc32: int
+    origin: str | None = None
+    """The id of the generation that left this state (for replay records; None if unknown)."""
 
 
 def snapshot_key(*parts: object) -> str:
@@ -103,7 +105,12 @@ class SnapshotStore:
         return data
 
     def save_in_background(
-        self, data: bytes, kv_tokens: list[int], text: str | None, memo_tokens: list[int]
+        self,
+        data: bytes,
+        kv_tokens: list[int],
+        text: str | None,
+        memo_tokens: list[int],
+        origin: str | None = None,
     ) -> None:
         """Write a snapshot without making the caller wait (one write at a time)."""
         self.wait()
@@ -111,7 +118,7 @@ class SnapshotStore:
         # still finishes the write and removes the snapshot it supersedes.
         self._writer = threading.Thread(
             target=self._save,
-            args=(data, kv_tokens, text, memo_tokens),
+            args=(data, kv_tokens, text, memo_tokens, origin),
             name="kv-snapshot",
             daemon=False,
         )
@@ -123,7 +130,14 @@ class SnapshotStore:
             self._writer.join()
             self._writer = None
 
-    def _save(self, data: bytes, kv_tokens: list[int], text: str | None, memo: list[int]) -> None:
+    def _save(
+        self,
+        data: bytes,
+        kv_tokens: list[int],
+        text: str | None,
+        memo: list[int],
+        origin: str | None,
+    ) -> None:
         try:
             ensure_private_dir(self.root)  # states encode the conversation: keep them private
             self.folder.mkdir(mode=0o700, exist_ok=True)
@@ -142,6 +156,7 @@ class SnapshotStore:
                 "memo_tokens": memo,
                 "data_bytes": len(data),
                 "crc32": zlib.crc32(data),
+                "origin": origin,
             }
             write_private_file(
                 data_path.with_suffix(".json"), json.dumps(index).encode(), temporary
@@ -224,6 +239,7 @@ def _read_index(index_file: Path) -> Snapshot | None:
             memo_tokens=[int(t) for t in data["memo_tokens"]],
             data_bytes=int(data["data_bytes"]),
             crc32=int(data["crc32"]),
+            origin=data["origin"] if isinstance(data.get("origin"), str) else None,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         log.debug("snapshot index %s ignored: %s", index_file, error)

@@ -142,5 +142,6 @@ def shift_out(engine: LlamaEngine, text: str) -> bool:
     apply_shift(engine.llama, shift)
     kept = memo_tokens[: shift.start] + memo_tokens[shift.end :]
     engine.set_context_memo(shift.kept_text, kept)
+    engine.lineage.shift()
     log.debug("context shift: removed tokens %d-%d, kept %d", shift.start, shift.end, len(kept))
     return True

@@ -27,6 +27,7 @@ from chatcli.engine.base import (
     ChatMessage,
     EngineCapabilities,
     EngineInfo,
+    Evaluation,
     LoraAdapter,
     ReplyDone,
     SamplingParams,
@@ -38,10 +39,12 @@ from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, snapshot_key
 from chatcli.engine.kvshift import shift_out
+from chatcli.engine.lineage import KvLineage
 from chatcli.engine.llama_backend import DEFAULT_CONTEXT
 from chatcli.engine.llama_load import chat_templates_left_to_chatcli
 from chatcli.engine.llama_log import last_llama_error, route_llama_log
 from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded, warn_once
+from chatcli.engine.replaying import replay_chain
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
 from chatcli.engine.template import ChatTemplate
@@ -97,6 +100,8 @@ class LlamaEngine:
         self._cached_tokens: list[int] = []
         self._snapshots: SnapshotStore | None = None
         self._adapters: LoadedAdapters | None = None
+        self.lineage = KvLineage()
+        """Which recorded generation left the KV cache as it is (for replay records)."""
         self._runner = SerialThread("chatcli-llama")
         self._cpu = CpuShare(options.threads or physical_cores())
         self._threads_now = options.threads or physical_cores()
@@ -143,6 +148,7 @@ class LlamaEngine:
                 kv_snapshots=self._snapshots is not None,
                 lora=True,
                 continuation=True,
+                replay=True,
             ),
         )
         return self._info
@@ -328,6 +334,23 @@ class LlamaEngine:
         """
         self.load()
         yield from iterate_on(self._runner, lambda: self._generate(messages, params, cancel))
+
+    def replay(
+        self,
+        chain: Sequence[Evaluation],
+        params: SamplingParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Re-run the last recorded generation of ``chain`` bit for bit (see ``Replaying``)."""
+        self.load()
+        yield from iterate_on(self._runner, lambda: self._replay(chain, params, cancel))
+
+    def _replay(
+        self, chain: Sequence[Evaluation], params: SamplingParams, cancel: threading.Event | None
+    ) -> Iterator[StreamEvent]:
+        with self._lock:
+            self._stop.clear()
+            yield from replay_chain(self, chain, params, cancel or threading.Event())
 
     def _generate(
         self,

@@ -37,6 +37,7 @@ def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str) -> bo
         return False
     if snapshot.text is not None:
         engine.set_context_memo(snapshot.text, snapshot.memo_tokens)
+    engine.lineage.restored(snapshot.origin)
     log.debug("restored %d tokens from %s", len(snapshot.kv_tokens), snapshot.data_path)
     return True
 
@@ -55,7 +56,9 @@ def save_snapshot(engine: LlamaEngine, store: SnapshotStore) -> None:
         return
     kv_tokens = [int(token) for token in llama.input_ids[:count]]
     text, memo = engine.context_memo()
-    store.save_in_background(ctypes.string_at(buffer, written), kv_tokens, text or None, memo)
+    store.save_in_background(
+        ctypes.string_at(buffer, written), kv_tokens, text or None, memo, engine.lineage.origin
+    )
 
 
 def _best_for_shift(engine: LlamaEngine, store: SnapshotStore, text: str) -> Snapshot | None:
@@ -87,6 +90,7 @@ def _load_state_or_forget(engine: LlamaEngine, data: bytes, snapshot: Snapshot) 
         log.debug("snapshot %s does not fit this context: %s", snapshot.data_path, error)
         engine.llama._ctx.kv_cache_seq_rm(-1, 0, -1)
         engine.llama.n_tokens = 0
+        engine.lineage.reset()
         return False
 
 

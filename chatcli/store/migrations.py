@@ -103,6 +103,14 @@ def _session_drafts(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE sessions ADD COLUMN draft TEXT NOT NULL DEFAULT ''")
 
 
+SEARCH_INSERT_TRIGGER = """
+    CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+    WHEN new.status != 'streaming' BEGIN
+        INSERT INTO message_search(rowid, content) VALUES (new.rowid, new.content);
+    END
+    """
+"""Indexes each new final message (a bulk import drops it and indexes its rows at once)."""
+
 _SEARCH_INDEX = (
     # External-content FTS5 over messages.content: the text is stored once, in messages.
     # A streaming reply is indexed once it is final (not at every save while it streams).
@@ -112,12 +120,7 @@ _SEARCH_INDEX = (
         tokenize='unicode61 remove_diacritics 2'
     )
     """,
-    """
-    CREATE TRIGGER message_search_insert AFTER INSERT ON messages
-    WHEN new.status != 'streaming' BEGIN
-        INSERT INTO message_search(rowid, content) VALUES (new.rowid, new.content);
-    END
-    """,
+    SEARCH_INSERT_TRIGGER,
     """
     CREATE TRIGGER message_search_delete AFTER DELETE ON messages
     WHEN old.status != 'streaming' BEGIN
@@ -256,6 +259,16 @@ def _session_lora(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE sessions ADD COLUMN lora_scale REAL NOT NULL DEFAULT 1.0")
 
 
+def _reply_evaluations(connection: sqlite3.Connection) -> None:
+    """How each reply went through the model (JSON), for ``chatcli replay``."""
+    connection.execute("ALTER TABLE messages ADD COLUMN evaluation TEXT")
+    # A later reply names the generation whose context it reused by this id.
+    connection.execute(
+        "CREATE INDEX messages_by_evaluation ON messages(evaluation ->> '$.id')"
+        " WHERE evaluation IS NOT NULL"
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
@@ -266,6 +279,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("007_attachments", _attachments),
     ("008_packed_attachments", _packed_attachments),
     ("009_session_lora", _session_lora),
+    ("010_reply_evaluations", _reply_evaluations),
 )
 """Every migration, in the order it must be applied."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any, Literal, Self, Union, get_args, get_origin, get_type_hints
@@ -22,11 +22,11 @@ class Record:
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         """The record's fields, in declaration order."""
-        return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        return _field_names(cls)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON-ready dict (a deep copy: changing it changes nothing here)."""
-        return {name: copy.deepcopy(getattr(self, name)) for name in self.field_names()}
+        return {name: _copied(getattr(self, name)) for name in self.field_names()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -34,41 +34,69 @@ class Record:
 
         Raises ValueError naming the first unknown, missing or mistyped field.
         """
-        known = cls.field_names()
-        unknown = sorted(set(data) - set(known))
+        checks = _checks(cls)  # type: ignore[arg-type]
+        unknown = data.keys() - checks.keys()
         if unknown:
-            raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
-        hints = _hints(cls)  # type: ignore[arg-type]
-        for name in known:
-            if name in data and not _matches(data[name], hints[name]):
+            raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(sorted(unknown))}")
+        values = {}
+        for name, value in data.items():
+            if not checks[name](value):
                 raise ValueError(f"{cls.__name__}: field '{name}' has the wrong type")
+            values[name] = value if type(value) in _SCALARS else _copied(value)
         try:
-            return cls(**copy.deepcopy(dict(data)))
+            return cls(**values)
         except TypeError as error:  # a required field is missing
             raise ValueError(f"{cls.__name__}: {error}") from None
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return get_type_hints(cls)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
-def _matches(value: Any, hint: Any) -> bool:
-    """Whether ``value`` fits the type ``hint`` (the simple types records use)."""
+@cache
+def _checks(cls: type) -> dict[str, Callable[[Any], bool]]:
+    """One type check per field, worked out once from the type hints."""
+    hints = get_type_hints(cls)
+    return {name: _check_for(hints[name]) for name in _field_names(cls)}
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars); much cheaper than deepcopy."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    return copy.deepcopy(value)
+
+
+def _check_for(hint: Any) -> Callable[[Any], bool]:
+    """A function telling whether a value fits the type ``hint`` (the simple types records use)."""
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
-        return any(_matches(value, arg) for arg in get_args(hint))
+        args = get_args(hint)
+        plain = tuple(get_origin(arg) or arg for arg in args)
+        if all(isinstance(kind, type) and kind not in (int, float) for kind in plain):
+            return lambda value: isinstance(value, plain)  # one C call: str | None, dict | None
+        options = [_check_for(arg) for arg in args]
+        return lambda value: any(check(value) for check in options)
     if origin is Literal:
-        return value in get_args(hint)
-    if hint is type(None):
-        return value is None
+        allowed = get_args(hint)
+        return lambda value: value in allowed
     if hint is Any:
-        return True
+        return lambda value: True
     if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return lambda value: isinstance(value, int | float) and not isinstance(value, bool)
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, origin or hint)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    kind = origin or hint
+    return lambda value: isinstance(value, kind)
 
 
 @dataclass(frozen=True)
@@ -140,6 +168,10 @@ class MessageRecord(Record):
     attachments: list[dict[str, Any]] = field(default_factory=list)
     """Files attached to the message, in order: each ``{"path", "sha256", "size", "tokens"}``
     (the texts are kept once, by sha256, in the store's attachments)."""
+    evaluation: dict[str, Any] | None = None
+    """For replies of a local model: how the prompt and reply went through the model (which
+    earlier context it reused, the token pieces it evaluated, the sampled ids), for replay;
+    ``Evaluation.to_dict`` form."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
+from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from chatcli.store.records import MessageRecord, Record, SessionRecord
@@ -20,7 +23,7 @@ SESSION_COLUMNS = SessionRecord.field_names()
 MESSAGE_COLUMNS = MessageRecord.field_names()
 """Columns of ``messages``: the record's fields, in the order :func:`message_values` gives."""
 
-JSON_COLUMNS = frozenset({"sampling", "usage"})
+JSON_COLUMNS = frozenset({"sampling", "usage", "evaluation"})
 """Fields kept as JSON text in their column."""
 
 LIST_COLUMNS = frozenset({"attachments"})
@@ -92,17 +95,36 @@ def title_from_content(content: str) -> str:
 
 def record_values(record: Record) -> tuple[object, ...]:
     """The column values of ``record``, in its fields' order (JSON and 0/1 where stored so)."""
-    return tuple(_to_column(name, value) for name, value in record.to_dict().items())
+    # No copy (to_dict's): the values are only read, to be written as columns.
+    read_all, conversions = _column_plan(type(record))  # type: ignore[arg-type]
+    values = list(read_all(record))
+    for index, convert in conversions:
+        values[index] = convert(values[index])
+    return tuple(values)
 
 
-def _to_column(name: str, value: object) -> object:
+@cache
+def _column_plan(
+    kind: type[Record],
+) -> tuple[Callable[[Record], tuple[object, ...]], tuple[tuple[int, Callable[[Any], object]], ...]]:
+    """Read every field at once (one C call), then convert only those not stored as they are."""
+    names = kind.field_names()
+    conversions = tuple(
+        (index, convert)
+        for index, name in enumerate(names)
+        if (convert := _converter(name)) is not None
+    )
+    return attrgetter(*names), conversions
+
+
+def _converter(name: str) -> Callable[[Any], object] | None:
     if name in JSON_COLUMNS:
-        return dump_json(value)  # type: ignore[arg-type]
+        return dump_json
     if name in BOOL_COLUMNS:
-        return int(bool(value))
+        return lambda value: int(bool(value))
     if name in LIST_COLUMNS:
-        return json.dumps(value, sort_keys=True) if value else None
-    return value
+        return lambda value: json.dumps(value, sort_keys=True) if value else None
+    return None
 
 
 def record_from_row(kind: type[R], row: sqlite3.Row) -> R:

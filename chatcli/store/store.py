@@ -309,6 +309,7 @@ class Store:
         status: MessageStatus | None = None,
         usage: dict[str, Any] | None = None,
         finish_reason: str | None = None,
+        evaluation: dict[str, Any] | None = None,
     ) -> None:
         """Change the given fields of a message (None: leave as is) in one UPDATE.
 
@@ -319,8 +320,9 @@ class Store:
         columns: dict[str, object] = {
             key: value for key, value in given.items() if value is not None
         }
-        if usage is not None:
-            columns["usage"] = dump_json(usage)
+        for name, value in (("usage", usage), ("evaluation", evaluation)):
+            if value is not None:
+                columns[name] = dump_json(value)
         if not columns:
             return
         assignments = ", ".join(f"{column} = ?" for column in columns)
@@ -335,6 +337,16 @@ class Store:
         """Return the message with id ``message_id``; NotFoundError if there is none."""
         with self._locked() as connection:
             return require_message(connection, message_id)
+
+    def message_by_evaluation(self, evaluation_id: str) -> MessageRecord | None:
+        """The reply whose recorded evaluation has id ``evaluation_id``, if one is stored."""
+        with self._locked() as connection:
+            row = connection.execute(
+                f"SELECT {MESSAGE_LIST} FROM messages WHERE evaluation IS NOT NULL"
+                " AND evaluation ->> '$.id' = ?",
+                (evaluation_id,),
+            ).fetchone()
+        return None if row is None else message_from_row(row)
 
     def branch(self, session_id: str, leaf_id: str | None = None) -> list[MessageRecord]:
         """Return the messages from the root down to ``leaf_id``, root first.
