@@ -124,6 +124,10 @@ def plan_replay(sessions: Sessions, message: MessageRecord) -> ReplayPlan:
             "not reproducible: the reply was continued after it stopped (two generations)"
         )
     chain = _chain_to(sessions, target)
+    if any(step.adapter for step in chain):
+        raise NotReproducibleError(
+            "not reproducible: the reply was made with a LoRA adapter (replay applies none)"
+        )
     params = replace(sampling_from(message.sampling, SamplingParams()), seed=seed)
     return ReplayPlan(message, chain, params)
 

@@ -187,6 +187,8 @@ class Evaluation:
     """The context size the model ran with."""
     shifted: bool = False
     """The reused context had turns shifted out of it (not replayable bit for bit)."""
+    adapter: str | None = None
+    """The LoRA adapter applied (its digest and scale), None without one."""
 
     def prompt_after(self, context: Sequence[int]) -> list[int]:
         """The whole prompt, given the tokens the context held before this generation."""
@@ -210,6 +212,7 @@ class Evaluation:
             "prompt_sha256": self.prompt_sha256,
             "context_length": self.context_length,
             "shifted": self.shifted,
+            "adapter": self.adapter,
         }
 
     @classmethod
@@ -227,6 +230,7 @@ class Evaluation:
                 prompt_sha256=str(data["prompt_sha256"]),
                 context_length=_count(data["context_length"]),
                 shifted=data.get("shifted") is True,
+                adapter=None if data.get("adapter") is None else str(data["adapter"]),
             )
         except (KeyError, TypeError) as error:
             raise ValueError(f"not an evaluation record: {error}") from None

@@ -117,6 +117,7 @@ class Generation:
             prompt_sha256=prompt_digest(self.prompt),
             context_length=int(self.llama.n_ctx()),
             shifted=shifted,
+            adapter=self.engine.adapter_key,
         )
         lineage.built_by(evaluation.id)
         yield ReplyDone(finish, usage, evaluation)

@@ -304,6 +304,11 @@ class LlamaEngine:
         with self._lock:
             self._switch_adapter(adapter)
 
+    @property
+    def adapter_key(self) -> str | None:
+        """The LoRA adapter applied now (digest and scale), None without one."""
+        return self._adapters.key if self._adapters is not None else None
+
     def _switch_adapter(self, adapter: LoraAdapter | None) -> None:
         assert self._adapters is not None
         if not self._adapters.switch(adapter):

@@ -178,3 +178,14 @@ def test_evaluations_survive_export_and_import(store: Store, session: SessionRec
     assert (
         copied is not None and copied.evaluation == evaluation("e1", None, 0, [0, 1, 2]).to_dict()
     )
+
+
+def test_a_reply_made_with_a_lora_adapter_is_not_replayed(store: Store, session: SessionRecord):
+    adapter = "lora:" + "b" * 64 + ":1.0"
+    plain = add_reply(store, session, "one", evaluation("e1", None, 0, [0, 1, 2]))
+    adapted = add_reply(
+        store, session, "two", evaluation("e2", None, 0, [0, 1, 2], adapter=adapter)
+    )
+    assert "LoRA adapter" in refusal(store, adapted)
+    assert Evaluation.from_dict(adapted.evaluation or {}).adapter == adapter
+    assert Evaluation.from_dict(plain.evaluation or {}).adapter is None
