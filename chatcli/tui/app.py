@@ -31,6 +31,7 @@ from chatcli.tui.chat_screen import ChatScreen
 from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyEnded, ReplyStream, describe_failure
 from chatcli.tui.sessions import EngineFactory, EngineLoaded, SessionControls
 from chatcli.tui.sidebar import SessionsSidebar
+from chatcli.tui.signals import default_signals, quit_on_signals
 from chatcli.tui.status import StatusBar
 
 
@@ -81,6 +82,7 @@ class ChatApp(App[int]):
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self._theme_ready = True
+        quit_on_signals(self)
 
     async def _chat_ready(self) -> None:
         """The chat screen is up: describe the model, open the first session."""
@@ -89,8 +91,9 @@ class ChatApp(App[int]):
         self.query_one(PromptInput).focus()
 
     def on_unmount(self) -> None:
-        """Give the GIL switch interval back, even if a reply never ended."""
+        """Give the GIL switch interval and the quitting signals back."""
         sys.setswitchinterval(self._gil_interval)
+        default_signals()
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme the user picked (from the command palette) in the config file."""
@@ -281,7 +284,7 @@ class ChatApp(App[int]):
         if self.reply is not None:
             self.reply.cancel.set()
 
-    async def action_quit(self) -> None:
+    async def action_quit(self, code: int = 0) -> None:
         """Quit; a reply in progress is stopped and saved first, and so is the draft."""
         self.sessions.keep_draft()
         if self.reply is not None:
@@ -291,7 +294,7 @@ class ChatApp(App[int]):
             replies = [w for w in self.workers if w.group == "reply"]
             if replies:
                 await self.workers.wait_for_complete(replies)
-        self.exit(0)
+        self.exit(code, return_code=code)
 
     def action_copy_last(self) -> None:
         """Copy the newest reply."""

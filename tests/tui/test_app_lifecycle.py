@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from apptools import (
     PAUSES,
     MakeApp,
@@ -16,6 +19,7 @@ from apptools import (
     wait_for_reply,
     wait_for_screen,
     wait_for_workers,
+    wait_until,
 )
 from fakes import FakeEngine
 from textual.widgets import Input, Markdown, Select
@@ -32,6 +36,7 @@ from chatcli.tui.chat.transcript import (
     Transcript,
 )
 from chatcli.tui.screens import SettingsScreen, TextInputScreen
+from chatcli.tui.signals import QUIT_SIGNALS
 from chatcli.tui.status import StatusBar, describe
 
 
@@ -82,6 +87,32 @@ async def test_ctrl_q_during_a_reply_quits_and_saves_the_partial_reply(make_app:
         "interrupted",
         "interrupted",
     )
+
+
+@pytest.mark.parametrize("signum", QUIT_SIGNALS, ids=lambda s: signal.Signals(s).name)
+async def test_sigterm_or_sighup_during_a_reply_quits_as_ctrl_q_does(
+    make_app: MakeApp, signum: int
+):
+    gate = threading.Event()
+    engine = FakeEngine(replies=["one two three four five"], gate=gate)
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(app, pilot, "count to five")
+        assert engine.first_token_sent.wait(5)
+        pilot.app.query_one(PromptInput).text = "half a thought"
+        session = app.session
+        thread = release_on_cancel(app, gate)
+        # The app handles it (else this would end the test run itself).
+        assert signal.getsignal(signum) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        os.kill(os.getpid(), signum)
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to quit")
+    thread.join(5)
+    assert app.return_code == 128 + signum
+    assert signal.getsignal(signum) == signal.SIG_DFL
+    assert session is not None
+    user, reply = make_app.store.branch(session.id)
+    assert (user.content, reply.content, reply.status) == ("count to five", "one ", "interrupted")
+    assert make_app.store.get_session(session.id).draft == "half a thought"
 
 
 async def test_ctrl_q_with_a_dialog_open_during_a_reply_still_quits(make_app: MakeApp):
