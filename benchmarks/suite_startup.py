@@ -21,12 +21,18 @@ from harness import Goal, Pair, Row, chatcli_command, isolated_env, paired, skip
 QUESTION = "hi"
 FLOOR = """
 import sys, llama_cpp
-llama = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=512, n_threads=int(sys.argv[2]),
-                        n_threads_batch=int(sys.argv[2]), verbose=False)
-tokens = llama.tokenize(sys.argv[3].encode(), add_bos=False, special=True)
-for token in llama.generate(tokens, temp=0.0, repeat_penalty=1.1):
+model, threads, prompt, most = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+llama = llama_cpp.Llama(model_path=model, n_ctx=512, n_threads=threads,
+                        n_threads_batch=threads, verbose=False)
+tokens = llama.tokenize(prompt.encode(), add_bos=False, special=True)
+vocab = llama._model.vocab
+for count, token in enumerate(llama.generate(tokens, temp=0.0, repeat_penalty=1.1), start=1):
+    if llama_cpp.llama_vocab_is_eog(vocab, token):
+        break
     sys.stdout.buffer.write(llama.detokenize([token]))
     sys.stdout.flush()
+    if count >= most:
+        break
 """
 
 
@@ -88,7 +94,7 @@ def ask_command(max_tokens: int | None = None) -> list[str]:
     return chatcli_command(*args, QUESTION)
 
 
-def floor_command() -> list[str]:
+def floor_command(max_tokens: int = 400) -> list[str]:
     """The bare llama_cpp script, with the prompt chatcli sends for the question."""
     from bench_generation import prompt_text
 
@@ -97,7 +103,7 @@ def floor_command() -> list[str]:
 
     model = resolve_model("").path
     text = prompt_text(model, QUESTION)
-    return [sys.executable, "-c", FLOOR, str(model), str(physical_cores()), text]
+    return [sys.executable, "-c", FLOOR, str(model), str(physical_cores()), text, str(max_tokens)]
 
 
 def first_byte_rows(reps: int, with_llm: bool = True) -> list[Row]:

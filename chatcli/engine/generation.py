@@ -56,6 +56,8 @@ class Generation:
         self.text_matches_tokens = True
         self.share_cpu: Callable[[], None] = lambda: None
         """Called before the prompt is processed and every RECHECK_EVERY tokens."""
+        self.room = 0
+        """Tokens the live context holds; it grows (``engine.make_room``) as the reply needs."""
 
     def cancelled(self) -> bool:
         """Whether the caller or ``Engine.stop`` asked to end the reply."""
@@ -63,6 +65,7 @@ class Generation:
 
     def events(self, started: float) -> Iterator[StreamEvent]:
         """Yield prefill progress, the reply's text pieces, then a ReplyDone."""
+        self.room = self.engine.make_room(len(self.prompt) + 1)
         cached = self.engine.cached_prefix(self.prompt)
         self.share_cpu()
         yield from self._prefill(cached)
@@ -134,6 +137,8 @@ class Generation:
                 yield TextDelta(piece)
             if stops.stopped or len(self.sampled) >= self.limit:
                 break
+            if self.llama.n_tokens >= self.room:  # no cell left for the token just sampled
+                self.room = self.engine.make_room(self.llama.n_tokens + 1)
         tail = "" if stops.stopped else stops.feed(decoder.flush()) + stops.flush()
         if tail:
             self.reply += tail
