@@ -17,17 +17,26 @@ from chatcli.engine.snapshots import restore_snapshot
 
 pytestmark = pytest.mark.model
 
-LONG = SamplingParams(temperature=0.0, seed=1, max_tokens=INITIAL_CONTEXT)
+REPLY = SamplingParams(temperature=0.0, seed=1, max_tokens=32)
 
 
-def test_a_reply_longer_than_the_live_context_grows_it_and_a_snapshot_follows(tmp_path: Path):
+def question_filling(engine: LlamaEngine, tokens: int) -> list[ChatMessage]:
+    """A system prompt and a question whose prompt is just under ``tokens`` tokens."""
+    words = ["Tell me a story about the sea."]
+    while engine.count_tokens([SYSTEM, ChatMessage("user", " ".join(words))]) < tokens - 8:
+        words.append("waves")
+    return [SYSTEM, ChatMessage("user", " ".join(words))]
+
+
+def test_a_reply_that_outgrows_the_live_context_grows_it_and_a_snapshot_follows(tmp_path: Path):
     engine = LlamaEngine(replace(make_engine(tmp_path, context=2048).options, ignore_eos=True))
     info = engine.load()
     assert info.context_length == 2048  # what the planner budgets for
     assert engine.llama.n_ctx() == INITIAL_CONTEXT
-    history = [SYSTEM, ChatMessage("user", "Tell me a very long story about the sea.")]
-    text, done = reply(engine, history, LONG)
-    assert done.usage.completion_tokens == INITIAL_CONTEXT
+    history = question_filling(engine, INITIAL_CONTEXT - 16)  # the reply crosses 512 tokens
+    text, done = reply(engine, history, REPLY)
+    assert done.usage.completion_tokens == REPLY.max_tokens
+    assert done.usage.prompt_tokens + REPLY.max_tokens > INITIAL_CONTEXT
     assert engine.llama.n_ctx() == 2 * INITIAL_CONTEXT
     saved_state = sequence_state(engine)
     engine._snapshots.wait()  # type: ignore[union-attr]
@@ -41,4 +50,4 @@ def test_a_reply_longer_than_the_live_context_grows_it_and_a_snapshot_follows(tm
     assert sequence_state(resumed) == saved_state
     _, after = reply(resumed, following, SamplingParams(temperature=0.0, max_tokens=8))
     resumed.close()
-    assert after.usage.cached_prompt_tokens > INITIAL_CONTEXT
+    assert after.usage.cached_prompt_tokens > INITIAL_CONTEXT  # nothing was evaluated again
