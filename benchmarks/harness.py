@@ -26,9 +26,13 @@ COLUMNS = ("name", "chatcli", "reference", "ratio", "goal", "verdict", "spread",
 class Goal:
     """What a row must reach: ``ratio <= 0.45``, or an absolute ``chatcli <= 0.15``."""
 
-    op: str  # "<=" or ">="
+    op: str  # "<=" or ">=" (nothing else)
     value: float
     on: str = "ratio"  # "ratio" or "chatcli"
+
+    def __post_init__(self) -> None:
+        if self.op not in ("<=", ">="):
+            raise ValueError(f"a goal is <= or >=, not {self.op}")
 
     def met(self, row: Row) -> bool | None:
         """Whether ``row`` reaches the goal (None when the figure is missing)."""

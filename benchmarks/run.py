@@ -139,9 +139,8 @@ def measure(entries: Sequence[Entry], quick: bool) -> tuple[list[Row], bool]:
     return rows, broke
 
 
-def markdown(info: dict[str, object], rows: Sequence[Row], wall_s: float, quick: bool) -> str:
+def markdown(info: dict[str, object], rows: Sequence[Row], wall_s: float, kind: str) -> str:
     """BENCHMARKS.md: the machine, the table, how it was measured."""
-    kind = "quick run (`--quick`)" if quick else "full run"
     return "\n".join(
         [
             "# Benchmarks",
@@ -165,6 +164,14 @@ BEFORE_AFTER = (ROOT / "benchmarks" / "BEFORE_AFTER.md").read_text(encoding="utf
 """The hand-written part of BENCHMARKS.md: what was changed for which row, before and after."""
 
 
+def run_kind(args: argparse.Namespace) -> str:
+    """How this run was chosen, in words."""
+    kind = "quick run (`--quick`)" if args.quick else "full run"
+    if args.only:
+        kind = f"{'quick ' if args.quick else ''}run of {', '.join(args.only)} (`--only`)"
+    return kind
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run, print, write; 1 if a benchmark broke (missed goals do not count)."""
     args = parse_args(argv)
@@ -184,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"({wall_s:.0f} s)")
     if args.write or not (args.quick or args.only):
         (ROOT / "BENCHMARKS.md").write_text(
-            markdown(info, rows, wall_s, args.quick), encoding="utf-8"
+            markdown(info, rows, wall_s, run_kind(args)), encoding="utf-8"
         )
     return 1 if broke else 0
 
