@@ -5,7 +5,6 @@ the floor is a bare script that imports llama_cpp, loads the model and streams.
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import subprocess
@@ -68,20 +67,31 @@ def first_byte_s(command: Sequence[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+LAUNCHER = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
 def peak_rss_mib(command: Sequence[str], env: dict[str, str]) -> float:
-    """The whole process's maximum resident set (run to its end), in MiB."""
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
+    """The whole process's maximum resident set (run to its end), in MiB.
+
+    A small launcher process runs it and reads RUSAGE_CHILDREN: a child forked from this
+    (large) process would count our pages in its maximum until it execs.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *command],
+        capture_output=True,
+        text=True,
+        check=True,
         env=env,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{command[:4]} exited with {process.returncode}")
-    return usage.ru_maxrss / 1024  # KiB on Linux
+    code, kib = (int(x) for x in done.stdout.split())
+    if code != 0:
+        raise RuntimeError(f"{command[:4]} exited with {code}")
+    return kib / 1024  # KiB on Linux
 
 
 def ask_command(max_tokens: int | None = None) -> list[str]:
