@@ -43,8 +43,10 @@ def timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def attach_cost(core: ChatCore, engine: LlamaEngine, path: Path, runs: int) -> None:
-    """Print attaching ÷ bare tokenizing, alternated, median of ``runs`` pairs."""
+def attach_cost(
+    core: ChatCore, engine: LlamaEngine, path: Path, runs: int
+) -> list[tuple[float, float]]:
+    """Print attaching ÷ bare tokenizing, alternated, median of ``runs`` pairs; return them."""
     text = path.read_text(encoding="utf-8").encode()
 
     def bare() -> None:
@@ -61,10 +63,14 @@ def attach_cost(core: ChatCore, engine: LlamaEngine, path: Path, runs: int) -> N
         f"{statistics.median(o for _, o in pairs):.3f} s; ratio {statistics.median(ratios):.3f} "
         f"(spread {min(ratios):.3f}-{max(ratios):.3f}; goal <= 1.2)"
     )
+    return pairs
 
 
-def disk_growth(path: Path, folder: Path) -> None:
-    """Print how the database grows when one file is attached to 100 messages."""
+def disk_growth(path: Path, folder: Path) -> tuple[float, float]:
+    """Print how the database grows when one file is attached to 100 messages.
+
+    Returns the growth and the text kept, each ÷ the file's size.
+    """
     (attachment,) = read_files(find_files([str(path)]))
     database = folder / "growth.db"
     with Store.open(database) as store:
@@ -90,6 +96,20 @@ def disk_growth(path: Path, folder: Path) -> None:
         f"{kept / size:.2f}x before compression; on disk it is compressed, beside its "
         "full-text index and the message rows)"
     )
+    return grown / size, kept / size
+
+
+def measure(runs: int, mib: float) -> tuple[list[tuple[float, float]], tuple[float, float]]:
+    """Both measurements on the default model's tokenizer: the pairs and the growth."""
+    resolved = resolve_model("")
+    engine = LlamaEngine(LlamaOptions(model_path=resolved.path, model_name=resolved.name))
+    engine.load()
+    with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "s.db") as store:
+        path = sample_file(Path(folder), mib)
+        pairs = attach_cost(ChatCore(engine, store, Settings()), engine, path, runs)
+        growth = disk_growth(path, Path(folder))
+    engine.close()
+    return pairs, growth
 
 
 def main() -> None:
@@ -98,14 +118,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mib", type=float, default=1.0)
     args = parser.parse_args()
-    resolved = resolve_model("")
-    engine = LlamaEngine(LlamaOptions(model_path=resolved.path, model_name=resolved.name))
-    engine.load()
-    with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "s.db") as store:
-        path = sample_file(Path(folder), args.mib)
-        attach_cost(ChatCore(engine, store, Settings()), engine, path, args.runs)
-        disk_growth(path, Path(folder))
-    engine.close()
+    measure(args.runs, args.mib)
 
 
 if __name__ == "__main__":

@@ -33,17 +33,23 @@ CONTEXT = 4096
 SAMPLING = {"temp": 0.0, "top_k": 40, "top_p": 0.95, "min_p": 0.05, "repeat_penalty": 1.1}
 
 
-def prompt_tokens(model_path: Path) -> list[int]:
+SYSTEM = "You are a helpful, concise assistant. Answer clearly and accurately."
+
+
+def prompt_text(model_path: Path, question: str = PROMPT) -> str:
     """The exact prompt chatcli sends: system prompt + question through the GGUF template."""
     engine = LlamaEngine(LlamaOptions(model_path=model_path, model_name="bench"))
     engine.load()
-    messages = [
-        ChatMessage(
-            "system", "You are a helpful, concise assistant. Answer clearly and accurately."
-        ),
-        ChatMessage("user", PROMPT),
-    ]
-    tokens = engine.tokenize_prompt(engine.render(messages))
+    text = engine.render([ChatMessage("system", SYSTEM), ChatMessage("user", question)])
+    engine.close()
+    return text
+
+
+def prompt_tokens(model_path: Path) -> list[int]:
+    """The exact prompt chatcli sends, as token ids."""
+    engine = LlamaEngine(LlamaOptions(model_path=model_path, model_name="bench"))
+    engine.load()
+    tokens = engine.tokenize_prompt(prompt_text(model_path))
     engine.close()
     return tokens
 
@@ -60,8 +66,9 @@ def bare_loop(llama: llama_cpp.Llama, tokens: list[int], count: int) -> float:
     return (count - 1) / (time.perf_counter() - first)
 
 
-def chatcli_ask(count: int, home: str, prompt: str = PROMPT) -> float:
+def chatcli_ask(count: int, home: str, prompt: str = PROMPT, threads: int | None = None) -> float:
     """Tokens/s after the first token of `chatcli ask`, from its --stats line."""
+    thread_flag = ["--threads", str(threads)] if threads else []
     done = subprocess.run(
         [
             sys.executable,
@@ -80,7 +87,8 @@ def chatcli_ask(count: int, home: str, prompt: str = PROMPT) -> float:
             "1",
             "--ctx",
             str(CONTEXT),
-            PROMPT,
+            *thread_flag,
+            prompt,
         ],
         capture_output=True,
         text=True,

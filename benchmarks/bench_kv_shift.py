@@ -214,9 +214,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Write the chat, measure each drop size, print the table."""
-    args = parse_args(argv)
+def measure(turns: int, reply_tokens: int, drops: Sequence[int]) -> tuple[Chat, list[Row], int]:
+    """Write the chat and measure each drop size: the chat, the rows, the threads used."""
     model: Path = resolve_model("").path
     threads = physical_cores()
     llama = llama_cpp.Llama(
@@ -227,8 +226,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         logits_all=True,
         verbose=False,
     )
-    chat = write_chat(llama, args.turns, args.reply_tokens)
-    rows = [measure_drop(llama, chat, drop) for drop in args.drops if drop < len(chat.turns)]
+    chat = write_chat(llama, turns, reply_tokens)
+    rows = [measure_drop(llama, chat, drop) for drop in drops if drop < len(chat.turns)]
+    llama.close()
+    return chat, rows, threads
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Write the chat, measure each drop size, print the table."""
+    args = parse_args(argv)
+    model: Path = resolve_model("").path
+    chat, rows, threads = measure(args.turns, args.reply_tokens, args.drops)
     if args.json:
         print(json.dumps({"model": model.name, "rows": [asdict(row) for row in rows]}, indent=2))
         return

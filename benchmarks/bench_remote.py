@@ -11,6 +11,7 @@ loop, time to first token <= 1.1x of it.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -64,23 +65,36 @@ def through_chatcli(url: str, tokens: int) -> tuple[float, float]:
     return first - started, (pieces - 1) / (done - first)
 
 
+def measure(rounds: int, tokens: int) -> dict[str, list[tuple[float, float]]]:
+    """TTFT and tokens/s of both clients, alternating, against one local server."""
+    results: dict[str, list[tuple[float, float]]] = {"bare": [], "chatcli": []}
+    previous = os.environ.get("CHATCLI_HOME")
+    with (
+        tempfile.TemporaryDirectory() as home,
+        llama_cpp_server(str(resolve_model("").path)) as url,
+    ):
+        os.environ["CHATCLI_HOME"] = home
+        try:
+            bare(url, 8)  # warm the server
+            for run in range(rounds):
+                order = ("bare", "chatcli") if run % 2 == 0 else ("chatcli", "bare")
+                for name in order:
+                    client = bare if name == "bare" else through_chatcli
+                    results[name].append(client(url, tokens))
+        finally:
+            if previous is None:
+                os.environ.pop("CHATCLI_HOME", None)
+            else:
+                os.environ["CHATCLI_HOME"] = previous
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128)
     args = parser.parse_args()
-    results: dict[str, list[tuple[float, float]]] = {"bare": [], "chatcli": []}
-    with (
-        tempfile.TemporaryDirectory() as home,
-        llama_cpp_server(str(resolve_model("").path)) as url,
-    ):
-        import os
-
-        os.environ["CHATCLI_HOME"] = home
-        bare(url, 8)  # warm the server
-        for _ in range(args.rounds):
-            results["bare"].append(bare(url, args.tokens))
-            results["chatcli"].append(through_chatcli(url, args.tokens))
+    results = measure(args.rounds, args.tokens)
     medians = {}
     for name, runs in results.items():
         ttfts, rates = [r[0] for r in runs], [r[1] for r in runs]

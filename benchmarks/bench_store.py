@@ -107,44 +107,55 @@ def _cli(home: str, *args: str) -> float:
     return time.perf_counter() - started
 
 
-def _median(home: str, *args: str, rounds: int = 5) -> str:
-    times = [_cli(home, *args) for _ in range(rounds)]
+def _median(home: str, *args: str, rounds: int = 5) -> list[float]:
+    return [_cli(home, *args) for _ in range(rounds)]
+
+
+def _shown(times: list[float]) -> str:
     return f"{statistics.median(times):.3f} s (spread {min(times):.3f}–{max(times):.3f})"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--messages", type=int, default=100_000)
-    args = parser.parse_args()
+def measure(sessions: int, messages: int, long_session: int = 10_000, rounds: int = 5) -> dict:
+    """Fill a store, time each command in whole processes; print and return the figures."""
     rng = random.Random(1)
+    figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as home:
         os.environ["CHATCLI_HOME"] = home
-        per = args.messages // args.sessions
-        bundles = [_bundle(rng, n, per) for n in range(args.sessions - 1)]
-        bundles.append(_bundle(rng, args.sessions, 10_000))  # one long session
+        per = messages // sessions
+        bundles = [_bundle(rng, n, per) for n in range(sessions - 1)]
+        bundles.append(_bundle(rng, sessions, long_session))  # one long session
         total = sum(len(b.messages) for b in bundles)
         started = time.perf_counter()
-        with open_sessions() as sessions:
-            sessions.store.bulk.insert(bundles)
+        with open_sessions() as opened:
+            opened.store.bulk.insert(bundles)
         print(
             f"store of {len(bundles):,} sessions, {total:,} messages written in "
             f"{time.perf_counter() - started:.1f} s"
         )
+        figures["messages"] = total
         database = Path(home) / "data" / "chatcli.db"
-        _sizes(database)
-        print("search a word:     ", _median(home, "search", "lighthouse", "--limit", "20"))
-        print("search a phrase:   ", _median(home, "search", '"coffee market"', "--limit", "20"))
-        print("sessions list:     ", _median(home, "sessions", "list"))
-        print("show 10,000 msgs:  ", _median(home, "sessions", "show", f"s{args.sessions}"))
+        figures["index_ratio"] = _sizes(database)
+        commands = {
+            "search a word": ("search", "lighthouse", "--limit", "20"),
+            "search a phrase": ("search", '"coffee market"', "--limit", "20"),
+            "sessions list": ("sessions", "list"),
+            f"show {long_session:,} msgs": ("sessions", "show", f"s{sessions}"),
+        }
+        for label, args in commands.items():
+            figures[label] = times = _median(home, *args, rounds=rounds)
+            print(f"{label + ':':<19} {_shown(times)}")
         out = Path(home) / "all.json"
         seconds = _cli(home, "sessions", "export", "--all", "-o", str(out))
+        figures["export"] = total / seconds
         print(f"export --all:       {total / seconds:,.0f} messages/s ({seconds:.1f} s)")
         other = Path(home) / "other"
         seconds = _cli(str(other), "sessions", "import", str(out))
+        figures["import"] = total / seconds
         print(f"import:             {total / seconds:,.0f} messages/s ({seconds:.1f} s)")
-        ready = asyncio.run(_open_in_tui(database, f"s{args.sessions:011x}"))
-        print(f"TUI opens the 10,000-message session, input takes keys: {ready:.2f} s")
+        ready = asyncio.run(_open_in_tui(database, f"s{sessions:011x}"))
+        figures["tui_open"] = ready
+        print(f"TUI opens the {long_session:,}-message session, input takes keys: {ready:.2f} s")
+    return figures
 
 
 async def _open_in_tui(database: Path, session_id: str) -> float:
@@ -174,7 +185,15 @@ async def _open_in_tui(database: Path, session_id: str) -> float:
     return ready
 
 
-def _sizes(database: Path) -> None:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=100_000)
+    args = parser.parse_args()
+    measure(args.sessions, args.messages)
+
+
+def _sizes(database: Path) -> float | None:
     with sqlite3.connect(database) as raw:
         text = raw.execute("SELECT SUM(LENGTH(CAST(content AS BLOB))) FROM messages").fetchone()[0]
         try:
@@ -183,10 +202,11 @@ def _sizes(database: Path) -> None:
             ).fetchone()[0]
         except sqlite3.OperationalError:
             print("(this SQLite has no dbstat: the index size is not measured)")
-            return
+            return None
     print(
         f"text {text / 1e6:.1f} MB, FTS index {index / 1e6:.1f} MB ({index / text:.2f}x the text)"
     )
+    return float(index / text)
 
 
 if __name__ == "__main__":

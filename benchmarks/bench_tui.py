@@ -82,7 +82,7 @@ class RenderRates:
     last_ui_cpu: float
 
 
-async def render_throughput(folder: Path, runs: int = 3) -> None:
+async def render_throughput(folder: Path, runs: int = 3) -> list[RenderRates]:
     """Goal 1, as the median of ``runs`` replies (one run is at the mercy of drain timing)."""
     rates = [await render_rates(folder) for _ in range(runs)]
     first_cpu = statistics.median(r.first_ui_cpu for r in rates)
@@ -101,6 +101,7 @@ async def render_throughput(folder: Path, runs: int = 3) -> None:
         f"   wall clock from the first token (includes each wait for a drain): first 1,000 "
         f"{first:,.0f} tok/s, last 1,000 {last:,.0f} tok/s"
     )
+    return rates
 
 
 async def render_rates(folder: Path, speed: float = 40 * MODEL_SPEED) -> RenderRates:
@@ -169,7 +170,8 @@ def _time_at(rendered: list[tuple[float, int]], tokens: int, start: float) -> fl
     return rendered[-1][0]
 
 
-async def paced_stream(folder: Path, tokens: int = 1000) -> None:
+async def paced_stream(folder: Path, tokens: int = 1000) -> tuple[float, float]:
+    """Goal 2: the app's CPU share while streaming at the model's speed, and the final lag."""
     engine = FakeEngine(replies=["".join(markdown_reply(tokens))], token_delay_s=1 / MODEL_SPEED)
     core, settings = engine_and_store(folder, engine)
     app = app_for(core, settings)
@@ -196,6 +198,7 @@ async def paced_stream(folder: Path, tokens: int = 1000) -> None:
         f"{'met' if share <= 0.25 else 'MISSED'}; screen lag at the end {lag * 1000:.0f} ms "
         f"(goal <= 150): {'met' if lag <= 0.15 else 'MISSED'}"
     )
+    return share, lag
 
 
 async def real_model_in_tui(folder: Path, count: int) -> float:
@@ -216,21 +219,29 @@ async def real_model_in_tui(folder: Path, count: int) -> float:
     return float(reply.usage["gen_tokens_per_s"])
 
 
-async def tui_vs_ask(folder: Path, count: int = 256, runs: int = 3) -> None:
-    ratios = []
-    for _ in range(runs):
-        tui = await real_model_in_tui(folder, count)
-        ask = chatcli_ask(count, str(folder), STORY)
+async def tui_vs_ask(folder: Path, count: int = 256, runs: int = 3) -> list[tuple[float, float]]:
+    """Goal 3: the TUI's tokens/s and ask's, pair by pair (alternating which goes first)."""
+    ratios, pairs = [], []
+    for run in range(runs):
+        if run % 2:
+            ask = chatcli_ask(count, str(folder), STORY)
+            tui = await real_model_in_tui(folder, count)
+        else:
+            tui = await real_model_in_tui(folder, count)
+            ask = chatcli_ask(count, str(folder), STORY)
         ratios.append(tui / ask)
+        pairs.append((tui, ask))
         print(f"   TUI {tui:.1f} tok/s, ask {ask:.1f} tok/s")
     ratio = statistics.median(ratios)
     print(
         f"3. real model, {count} tokens: TUI / ask = {ratio:.2f} (goal >= 0.9): "
         f"{'met' if ratio >= 0.9 else 'MISSED'}"
     )
+    return pairs
 
 
-async def open_long_session(folder: Path, messages: int = 1000) -> None:
+async def open_long_session(folder: Path, messages: int = 1000) -> float:
+    """Goal 4: seconds from starting the app on a long session until the input takes keys."""
     core, settings = engine_and_store(folder, FakeEngine())
     session = core.store.create_session(model="fake-model", system_prompt="sys", title="long")
     parent = None
@@ -251,6 +262,7 @@ async def open_long_session(folder: Path, messages: int = 1000) -> None:
         f"4. opening a {messages}-message session until the input takes keys: {ready:.2f} s "
         f"(goal <= 1 s): {'met' if ready <= 1.0 else 'MISSED'}"
     )
+    return ready
 
 
 async def main() -> None:

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING
 
 from chatcli import paths
 from chatcli.config import Settings, load_settings
-from chatcli.core.sessions import Sessions
 from chatcli.errors import UsageError
-from chatcli.store.store import Store
 
 if TYPE_CHECKING:
     from chatcli.core.chat import ChatCore
+    from chatcli.core.sessions import Sessions
     from chatcli.engine.base import Engine
 
-# The chat core, the catalog and the engines are imported by the functions that build them:
-# commands that only read sessions (``sessions list``, ``--help``) start without them.
+# The chat core, the store, the catalog and the engines are imported by the functions that build
+# them: ``--help`` and ``--version`` start without them, and commands that only read sessions
+# (``sessions list``) without the core and the engines.
 
 
 def build_engine(settings: Settings, *, ignore_eos: bool = False, snapshots: bool = True) -> Engine:
@@ -62,6 +62,9 @@ def load_engine(settings: Settings) -> Engine:
 @contextmanager
 def open_sessions(save: bool = True, path: Path | None = None) -> Iterator[Sessions]:
     """The saved sessions (or, with ``save=False``, a throw-away store that leaves nothing)."""
+    from chatcli.core.sessions import Sessions
+    from chatcli.store.store import Store
+
     if save:
         with Store.open(path or paths.database_file()) as store:
             yield Sessions(store)

@@ -330,4 +330,7 @@ def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:
 
 def run() -> None:
     """Console-script entry point."""
+    from chatcli.cli.deferred import defer_rich_markdown
+
+    defer_rich_markdown()
     app(args=arguments_for(sys.argv[1:], sys.stdin.isatty()))

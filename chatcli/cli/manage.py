@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,9 +13,11 @@ from chatcli.assembly import open_sessions
 from chatcli.cli.completion import complete_roles, complete_sessions
 from chatcli.cli.errors import say, user_errors
 from chatcli.core.roles import get_role, list_roles
-from chatcli.core.sessions import Sessions, ShownMessage
 from chatcli.errors import UsageError
-from chatcli.store.records import SessionRecord
+
+if TYPE_CHECKING:
+    from chatcli.core.sessions import Sessions, ShownMessage
+    from chatcli.store.records import SessionRecord
 
 roles_app = typer.Typer(help="System-prompt presets.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Saved conversations.", no_args_is_help=True)

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,7 +14,9 @@ from chatcli.assembly import open_sessions
 from chatcli.cli.completion import complete_sessions
 from chatcli.cli.errors import user_errors
 from chatcli.cli.options import one_of
-from chatcli.store.search import MARK_END, MARK_START, SearchHit
+
+if TYPE_CHECKING:
+    from chatcli.store.search import SearchHit
 
 BOLD, PLAIN = "\x1b[1m", "\x1b[0m"
 
@@ -58,6 +60,8 @@ def _describe(hit: SearchHit) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(message.created))
     snippet = hit.snippet
     if sys.stdout.isatty() and "NO_COLOR" not in os.environ:
+        from chatcli.store.search import MARK_END, MARK_START
+
         snippet = snippet.replace(MARK_START, BOLD).replace(MARK_END, PLAIN)
     who = f"{message.role}, in attached {hit.attachment}" if hit.attachment else message.role
     return f"{where} ({message.session_id})  {when}  {who}\n    {snippet}"

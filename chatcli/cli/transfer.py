@@ -13,7 +13,6 @@ from chatcli.assembly import open_sessions
 from chatcli.cli.completion import complete_sessions
 from chatcli.cli.errors import say, user_errors
 from chatcli.cli.options import one_of
-from chatcli.core.portable import export_sessions, import_bundles, read_export, session_markdown
 from chatcli.errors import BadFileError, UsageError
 from chatcli.paths import database_file, write_private_file
 
@@ -35,6 +34,8 @@ def export(
     ] = None,
 ) -> None:
     """Export a session (or --all) as JSON that keeps everything, or Markdown for reading."""
+    from chatcli.core.portable import export_sessions, session_markdown
+
     with user_errors(), open_sessions() as sessions:
         if every == (name_or_id is not None):
             raise UsageError("name one session, or give --all")
@@ -74,6 +75,8 @@ def import_(
     ],
 ) -> None:
     """Import sessions from an export; the whole file is checked before anything is written."""
+    from chatcli.core.portable import import_bundles, read_export
+
     with user_errors():
         bundles = read_export(_read(source))
         with open_sessions() as sessions:

@@ -63,6 +63,7 @@ class LoadedAdapters:
         self._handles: dict[str, Any] = {}
         self.key: str | None = None
         """The adapter in use as a KV state depends on it: file digest and scale (None: none)."""
+        self._current: tuple[LoraAdapter, str] | None = None
 
     def switch(self, adapter: LoraAdapter | None) -> bool:
         """Apply ``adapter`` (None: none) in place of the current one; False if it is the same.
@@ -75,7 +76,13 @@ class LoadedAdapters:
             return False
         self._apply(adapter, digest)
         self.key = key
+        self._current = (adapter, digest) if adapter is not None else None
         return True
+
+    def reapply(self) -> None:
+        """Apply the adapter in use again, to a context made anew (a grown one)."""
+        if self._current is not None:
+            self._apply(*self._current)
 
     def _apply(self, adapter: LoraAdapter | None, digest: str) -> None:
         context = self._llama._ctx.ctx

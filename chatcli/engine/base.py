@@ -184,7 +184,7 @@ class Evaluation:
     prompt_sha256: str
     """``prompt_digest`` of the whole prompt."""
     context_length: int
-    """The context size the model ran with."""
+    """The context size the model was configured with (the live one grows up to it)."""
     shifted: bool = False
     """The reused context had turns shifted out of it (not replayable bit for bit)."""
     adapter: str | None = None

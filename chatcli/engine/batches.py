@@ -41,6 +41,7 @@ class SequenceDecoder:
     """
 
     def __init__(self, engine: LlamaEngine) -> None:
+        engine.make_room(engine.options.context_length)  # the whole context, as asked for
         llama: Any = engine.llama
         self.context: Any = llama._ctx.ctx
         self.batch_size = int(llama_cpp.llama_n_batch(self.context))

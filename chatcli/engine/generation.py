@@ -65,6 +65,8 @@ class Generation:
         """When replaying: the recorded pieces to evaluate (the context holds ``kept``)."""
         self.pieces: list[int] = []
         """Sizes of the batches the uncached prompt was evaluated in."""
+        self.room = 0
+        """Tokens the live context holds; it grows (``engine.make_room``) as the reply needs."""
 
     def cancelled(self) -> bool:
         """Whether the caller or ``Engine.stop`` asked to end the reply."""
@@ -79,6 +81,7 @@ class Generation:
 
     def events(self, started: float) -> Iterator[StreamEvent]:
         """Yield prefill progress, the reply's text pieces, then a ReplyDone."""
+        self.room = self.engine.make_room(len(self.prompt) + 1)
         recorded = self.recorded
         cached = recorded.kept if recorded else self.cached_prefix()
         lineage = self.engine.lineage
@@ -115,7 +118,7 @@ class Generation:
             sampled=tuple(self.sampled),
             fed_back=max(0, int(self.llama.n_tokens) - len(self.prompt)),
             prompt_sha256=prompt_digest(self.prompt),
-            context_length=int(self.llama.n_ctx()),
+            context_length=self.engine.options.context_length,
             shifted=shifted,
             adapter=self.engine.adapter_key,
         )
@@ -172,6 +175,8 @@ class Generation:
                 yield TextDelta(piece)
             if stops.stopped or len(self.sampled) >= self.limit:
                 break
+            if self.llama.n_tokens >= self.room:  # no cell left for the token just sampled
+                self.room = self.engine.make_room(self.llama.n_tokens + 1)
         tail = "" if stops.stopped else stops.feed(decoder.flush()) + stops.flush()
         if tail:
             self.reply += tail

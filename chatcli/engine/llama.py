@@ -33,6 +33,7 @@ from chatcli.engine.base import (
     SamplingParams,
     StreamEvent,
 )
+from chatcli.engine.elastic import capacity, grow, initial_size, size_for
 from chatcli.engine.generation import Generation, reply_limit
 from chatcli.engine.gguf import check_context, check_magic, inspect_gguf
 from chatcli.engine.handoff import SerialThread, iterate_on
@@ -137,7 +138,7 @@ class LlamaEngine:
             model_name=self.options.model_name,
             model_path=str(self.options.model_path),
             model_sha256=self.options.model_sha256,
-            context_length=int(self._llama.n_ctx()),
+            context_length=self.options.context_length,
             gpu_layers=layers_offloaded(self._gpu_layers(), layers, supported),
             chat_format=chat_format,
             extras={"threads": str(self._threads()), "layers": str(layers + 1)},
@@ -167,7 +168,7 @@ class LlamaEngine:
             try:
                 llama = llama_cpp.Llama(
                     model_path=str(self.options.model_path),
-                    n_ctx=self.options.context_length,
+                    n_ctx=initial_size(self.options.context_length),
                     n_gpu_layers=self._gpu_layers(),
                     n_threads=self._threads(),
                     n_threads_batch=self._threads(),
@@ -191,7 +192,7 @@ class LlamaEngine:
         assert self._formatter is not None
         key = snapshot_key(
             options.model_sha256,
-            self._llama.n_ctx(),
+            self.options.context_length,  # the live context grows; this is its most
             "f16",
             hashlib.sha256(self._formatter.template.encode()).hexdigest(),
             llama_cpp.__version__,
@@ -410,6 +411,20 @@ class LlamaEngine:
         if wanted != self._threads_now:
             llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, wanted, wanted)
             self._threads_now = wanted
+
+    def make_room(self, needed: int) -> int:
+        """Grow the live context (up to the configured size) to hold ``needed`` tokens.
+
+        Returns how many tokens it holds now.
+        """
+        held = capacity(self._llama)
+        if needed <= held or held >= self.options.context_length:
+            return held
+        grow(self._llama, size_for(needed, held, self.options.context_length))
+        llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, self._threads_now, self._threads_now)
+        if self._adapters is not None:  # a context made anew has no adapter on it
+            self._adapters.reapply()
+        return capacity(self._llama)
 
     def context_memo(self) -> tuple[str, list[int]]:
         """The prompt text whose sampled token ids are in the KV cache, and those ids."""

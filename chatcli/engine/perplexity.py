@@ -28,7 +28,7 @@ from jinja2 import TemplateError
 
 from chatcli.engine.base import ChatMessage
 from chatcli.engine.batches import SequenceDecoder, local_model
-from chatcli.errors import ChatcliError, UsageError
+from chatcli.errors import ChatcliError, ModelError, UsageError
 
 if TYPE_CHECKING:
     from chatcli.engine.base import Engine
@@ -172,7 +172,9 @@ def perplexity(
     for number, messages in enumerate(conversations, 1):
         try:
             sequences.extend(conversation_tokens(model, messages))
-        except (TemplateError, ValueError) as error:  # raise_exception() in a template: ValueError
+        except ModelError as error:  # the sandboxed template refused it, or went past a bound
+            raise ChatcliError(f"conversation {number}: {error.message}") from None
+        except (TemplateError, ValueError) as error:
             raise ChatcliError(
                 f"the chat template refuses conversation {number}: {error}"
             ) from None

@@ -33,10 +33,10 @@ def replay_chain(
     prefix reuse) is forgotten, so the next ordinary reply starts clean.
     """
     target = chain[-1]
-    if target.context_length != int(engine.llama.n_ctx()):
+    if target.context_length != engine.options.context_length:
         raise ChatcliError(
             f"the reply ran with a {target.context_length:,}-token context, "
-            f"this model is loaded with {int(engine.llama.n_ctx()):,}"
+            f"this model is loaded with {engine.options.context_length:,}"
         )
     started = time.perf_counter()
     forget(engine)
@@ -60,6 +60,7 @@ def _evaluate_again(engine: LlamaEngine, context: list[int], step: Evaluation) -
     """Evaluate one earlier generation's pieces and fed-back tokens; return the new context."""
     llama = engine.llama
     prompt = step.prompt_after(context)
+    engine.make_room(len(step.context_after(context)) + 1)
     truncate(llama, step.kept)
     done = step.kept
     for size in step.pieces:

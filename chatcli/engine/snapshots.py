@@ -32,6 +32,7 @@ def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str) -> bo
         snapshot = found[0] if found else None
     if snapshot is None or _already_cached(engine, snapshot.kv_tokens):
         return False
+    engine.make_room(len(snapshot.kv_tokens) + 1)
     data = store.read(snapshot)
     if data is None or not _load_state_or_forget(engine, data, snapshot):
         return False
