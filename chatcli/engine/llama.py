@@ -8,10 +8,8 @@ template (from the GGUF, or a catalog override) — never a silent fallback form
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
-import io
 import logging
 import threading
 import time
@@ -33,16 +31,16 @@ from chatcli.engine.base import (
     SamplingParams,
     StreamEvent,
 )
-from chatcli.engine.elastic import capacity, grow, initial_size, size_for
+from chatcli.engine.elastic import capacity, grow, size_for
 from chatcli.engine.generation import Generation, reply_limit
-from chatcli.engine.gguf import check_context, check_magic, inspect_gguf
+from chatcli.engine.gguf import check_context, check_magic
 from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
 from chatcli.engine.kvcache import SnapshotStore, snapshot_key
 from chatcli.engine.kvshift import shift_out
 from chatcli.engine.lineage import KvLineage
 from chatcli.engine.llama_backend import DEFAULT_CONTEXT
-from chatcli.engine.llama_load import chat_templates_left_to_chatcli
+from chatcli.engine.llama_load import chat_template_of, construct_llama
 from chatcli.engine.llama_log import last_llama_error, route_llama_log
 from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded, warn_once
 from chatcli.engine.replaying import replay_chain
@@ -114,9 +112,9 @@ class LlamaEngine:
         check_magic(self.options.model_path)
         check_context(self.options.model_path, self.options.context_length, DEFAULT_CONTEXT)
         route_llama_log(self.options.verbose)
-        self._llama = self._construct()
+        self._llama = construct_llama(self.options, self._gpu_layers(), self._threads())
         try:
-            self._formatter, chat_format = self._chat_formatter()
+            self._formatter, chat_format = chat_template_of(self._llama, self.options)
         except ModelError:
             self._llama.close()
             self._llama = None
@@ -154,37 +152,6 @@ class LlamaEngine:
         )
         return self._info
 
-    def _construct(self) -> Any:
-        # With verbose=False, llama-cpp-python silences loading by pointing file descriptors
-        # 1 and 2 at /dev/null for the whole process, which blanks a running TUI. Instead it is
-        # built verbose (llama.cpp's own log goes through route_llama_log) and only its Python
-        # prints are caught here.
-        chatter = io.StringIO()
-        with contextlib.ExitStack() as quiet:
-            quiet.enter_context(chat_templates_left_to_chatcli())
-            if not self.options.verbose:
-                quiet.enter_context(contextlib.redirect_stdout(chatter))
-                quiet.enter_context(contextlib.redirect_stderr(chatter))
-            try:
-                llama = llama_cpp.Llama(
-                    model_path=str(self.options.model_path),
-                    n_ctx=initial_size(self.options.context_length),
-                    n_gpu_layers=self._gpu_layers(),
-                    n_threads=self._threads(),
-                    n_threads_batch=self._threads(),
-                    logits_all=False,
-                    verbose=True,
-                )
-            except MemoryError:
-                raise ModelError(
-                    f"not enough memory for a context of {self.options.context_length:,} tokens"
-                ) from None
-            except (ValueError, RuntimeError, OSError) as exc:
-                inspect_gguf(self.options.model_path)  # raises a precise error for a bad file
-                raise ModelError(f"cannot load model {self.options.model_path}: {exc}") from None
-        llama.verbose = self.options.verbose  # generate() prints cache hits when verbose
-        return llama
-
     def _snapshot_store(self) -> SnapshotStore | None:
         options = self.options
         if options.snapshot_dir is None or not options.model_sha256:
@@ -207,28 +174,6 @@ class LlamaEngine:
 
     def _threads(self) -> int:
         return self.options.threads or physical_cores()
-
-    def _chat_formatter(self) -> tuple[ChatTemplate, str]:
-        llama = self._llama
-        template = self.options.chat_template
-        source = "catalog chat template"
-        if not template:
-            template = llama.metadata.get("tokenizer.chat_template")
-            source = "GGUF chat template"
-        if not template:
-            raise ModelError(
-                f"model {self.options.model_path} has no chat template; "
-                "add chat_template to its catalog entry"
-            )
-        model = llama._model
-        eos, bos = model.token_eos(), model.token_bos()
-        formatter = ChatTemplate(
-            template,
-            eos_token=model.token_get_text(eos) if eos != -1 else "",
-            bos_token=model.token_get_text(bos) if bos != -1 else "",
-            source=f"{source} of {self.options.model_path.name}",
-        )
-        return formatter, source
 
     def render(self, messages: Sequence[ChatMessage]) -> str:
         """The prompt text for ``messages``, ending where the assistant's reply begins.
