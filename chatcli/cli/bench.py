@@ -8,7 +8,6 @@ imported when it runs.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,6 +25,7 @@ from chatcli.cli.options import (
     in_range,
     settings_with,
 )
+from chatcli.cli.status_line import StatusLine
 
 if TYPE_CHECKING:
     from chatcli.engine.measure import BenchReport
@@ -133,26 +133,3 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     rule = ["-" * widths[0], *("-" * (width - 1) + ":" for width in widths[1:])]
     return "\n".join([line(header), line(rule), *(line(row) for row in rows)])
-
-
-class StatusLine:
-    """One line of progress on stderr, redrawn in place; only on a terminal."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.active = sys.stderr.isatty()
-        self.shown = False
-
-    def show(self, text: str) -> None:
-        """Redraw the line with ``text``."""
-        if self.active:
-            sys.stderr.write(f"\r\x1b[Kchatcli: {self.label}: {text}")
-            sys.stderr.flush()
-            self.shown = True
-
-    def clear(self) -> None:
-        """Remove the line."""
-        if self.shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self.shown = False

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatcli.cli.bench import StatusLine, markdown_table
+from chatcli.cli.bench import markdown_table
 from chatcli.cli.completion import complete_models
 from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
@@ -28,6 +28,7 @@ from chatcli.cli.options import (
     one_of,
     settings_with,
 )
+from chatcli.cli.status_line import StatusLine
 
 if TYPE_CHECKING:
     from chatcli.core.evaldata import EvalData

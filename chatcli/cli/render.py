@@ -10,6 +10,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.segment import Segment
 
+from chatcli.cli.status_line import StatusLine
 from chatcli.engine.base import PrefillProgress
 from chatcli.markdown import last_block_start, split_finished_blocks
 
@@ -134,24 +135,15 @@ class PrefillMeter:
     """
 
     def __init__(self) -> None:
-        self.active = sys.stderr.isatty()
-        self.shown = False
+        self.line = StatusLine()
 
     def show(self, progress: PrefillProgress) -> None:
         """Redraw the progress line."""
-        if not self.active:
-            return
-        line = (
-            f"chatcli: processing prompt {progress.done:,}/{progress.total:,} tokens, "
+        self.line.show(
+            f"processing prompt {progress.done:,}/{progress.total:,} tokens, "
             f"~{progress.eta_s:.0f} s left"
         )
-        sys.stderr.write(f"\r\x1b[K{line}")
-        sys.stderr.flush()
-        self.shown = True
 
     def clear(self) -> None:
         """Remove the progress line."""
-        if self.shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self.shown = False
+        self.line.clear()
