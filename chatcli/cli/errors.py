@@ -13,7 +13,7 @@ import typer
 from typer._click import ClickException  # typer's own click (it vendors one)
 from typer.core import TyperGroup
 
-from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, ContextOverflowError
+from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, ContextOverflowError, UsageError
 
 CONTEXT_HINT = "; use a larger --ctx or a shorter input"
 
@@ -21,6 +21,17 @@ CONTEXT_HINT = "; use a larger --ctx or a shorter input"
 def say(message: str) -> None:
     """One line for the user on stderr."""
     print(f"chatcli: {message}", file=sys.stderr, flush=True)
+
+
+def confirm_deletion(what: str, yes: bool) -> None:
+    """Ask before deleting ``what`` unless ``yes``; exit 1 if refused, usage error off a tty."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"not deleting {what} without a terminal to ask on; add --yes")
+    if not typer.confirm(f"Delete {what}?", err=True):
+        say("nothing deleted")
+        raise typer.Exit(1)
 
 
 @contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,7 +10,7 @@ import typer
 
 from chatcli.assembly import open_sessions
 from chatcli.cli.completion import complete_roles, complete_sessions
-from chatcli.cli.errors import say, user_errors
+from chatcli.cli.errors import confirm_deletion, say, user_errors
 from chatcli.core.roles import get_role, list_roles
 from chatcli.errors import UsageError
 
@@ -150,11 +149,7 @@ def sessions_delete(
             return
         session = sessions.require(name_or_id or "")
         label = _label(session)
-        if not yes and not sys.stdin.isatty():
-            raise UsageError(f"not deleting {label} without a terminal to ask on; add --yes")
-        if not yes and not typer.confirm(f"Delete {label}?", err=True):
-            say("nothing deleted")
-            raise typer.Exit(1)
+        confirm_deletion(label, yes)
         sessions.delete(session)
         say(f"deleted {label}")
 
@@ -166,11 +161,7 @@ def _delete_old(sessions: Sessions, age: str, yes: bool) -> None:
         say(f"no session is older than {age}")
         return
     what = f"{len(old):,} sessions unused for {age}"
-    if not yes and not sys.stdin.isatty():
-        raise UsageError(f"not deleting {what} without a terminal to ask on; add --yes")
-    if not yes and not typer.confirm(f"Delete {what}?", err=True):
-        say("nothing deleted")
-        raise typer.Exit(1)
+    confirm_deletion(what, yes)
     for session in old:
         sessions.delete(session)
     say(f"deleted {what}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,7 +10,7 @@ import typer
 
 from chatcli.assembly import endpoints, served_models
 from chatcli.cli.completion import complete_models
-from chatcli.cli.errors import say, user_errors
+from chatcli.cli.errors import confirm_deletion, say, user_errors
 from chatcli.config import load_settings
 from chatcli.errors import ChatcliError, UsageError
 
@@ -205,11 +204,7 @@ def models_rm(
         if removal.user_file is not None:
             what.append(f"the entry {removal.user_file}")
         label = f"model '{removal.entry.name}': {', '.join(what)}"
-        if not yes and not sys.stdin.isatty():
-            raise UsageError(f"not deleting {label} without a terminal to ask on; add --yes")
-        if not yes and not typer.confirm(f"Delete {label}?", err=True):
-            say("nothing deleted")
-            raise typer.Exit(1)
+        confirm_deletion(label, yes)
         models.remove(removal)
         say(f"deleted {label}")
 
