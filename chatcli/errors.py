@@ -11,9 +11,9 @@ Exit codes (documented in the README):
     7   remote server or model hub error (offline, unreachable, 404, gated, 5xx)
     8   storage problem (database unreadable, locked, foreign, read-only, disk full)
     9   a file given to chatcli (import, attachment, export target) is unusable
-    129 stopped by SIGHUP (the terminal went away) mid-reply; the partial reply is saved
     10  ``replay``: the replayed reply differs from the recorded one
     11  ``replay``: the reply cannot be replayed faithfully (the message says why)
+    129 stopped by SIGHUP (the terminal went away) mid-reply; the partial reply is saved
     130 interrupted by Ctrl+C
     143 stopped by SIGTERM mid-reply; the partial reply is saved
 """
