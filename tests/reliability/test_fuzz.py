@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from chatcli.cli.ask import decode_piped
-from chatcli.cli.render import MarkdownWriter
+from chatcli.cli.markdown_writer import MarkdownWriter
 from chatcli.config import Settings, load_settings
 from chatcli.core.budget import DROP_TARGET, Turn, fit_to_context, reply_reserve
 from chatcli.core.portable import export_sessions, import_bundles, read_export
