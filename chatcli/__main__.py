@@ -1,3 +1,3 @@
-from chatcli.cli.main import run
+from chatcli.cli.entry import run
 
 run()

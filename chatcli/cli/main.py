@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
 from chatcli import __version__
-from chatcli.cli import bench as bench_command
-from chatcli.cli import doctor, manage, models, transfer
-from chatcli.cli import evaluate as evaluate_command
-from chatcli.cli import replay as replay_command
-from chatcli.cli import search as search_command
 from chatcli.cli.errors import OneLineErrors, setup_logging, user_errors
 from chatcli.cli.options import (
     FLAG,
@@ -65,33 +61,12 @@ def sampling_option(name: str) -> Any:
     )
 
 
-app = typer.Typer(
-    name="chatcli",
-    help="Chat with local language models in the terminal.",
-    no_args_is_help=False,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    cls=OneLineErrors,
-)
-app.add_typer(manage.roles_app, name="roles")
-app.add_typer(manage.sessions_app, name="sessions")
-app.add_typer(models.models_app, name="models")
-app.command("search")(search_command.search)
-app.command("bench")(bench_command.bench)
-app.command("eval")(evaluate_command.evaluate)
-app.command("doctor")(doctor.doctor)
-app.command("replay")(replay_command.replay)  # loads the core and a model only when it runs
-manage.sessions_app.command("export")(transfer.export)
-manage.sessions_app.command("import")(transfer.import_)
-
-
 def _version(value: bool) -> None:
     if value:
         print(f"chatcli {__version__}")
         raise typer.Exit()
 
 
-@app.callback(invoke_without_command=True)
 def main(
     context: typer.Context,
     model: ModelOpt = None,
@@ -154,7 +129,6 @@ def main(
         raise typer.Exit(launch_tui(start))
 
 
-@app.command()
 def ask(
     prompt: Annotated[str | None, typer.Argument(help="The question or instruction.")] = None,
     model: ModelOpt = None,
@@ -311,9 +285,105 @@ def ask(
     raise typer.Exit(code)
 
 
-COMMANDS = frozenset(
-    {"ask", "roles", "sessions", "models", "search", "bench", "eval", "doctor", "replay"}
-)
+def _add_roles(app: typer.Typer) -> None:
+    from chatcli.cli.manage import roles_app
+
+    app.add_typer(roles_app, name="roles")
+
+
+def _add_sessions(app: typer.Typer) -> None:
+    from chatcli.cli.manage import sessions_app
+
+    app.add_typer(sessions_app, name="sessions")
+
+
+def _add_models(app: typer.Typer) -> None:
+    from chatcli.cli.models import models_app
+
+    app.add_typer(models_app, name="models")
+
+
+def _add_search(app: typer.Typer) -> None:
+    from chatcli.cli.search import search
+
+    app.command("search")(search)
+
+
+def _add_bench(app: typer.Typer) -> None:
+    from chatcli.cli.bench import bench
+
+    app.command("bench")(bench)
+
+
+def _add_eval(app: typer.Typer) -> None:
+    from chatcli.cli.evaluate import evaluate
+
+    app.command("eval")(evaluate)
+
+
+def _add_doctor(app: typer.Typer) -> None:
+    from chatcli.cli.doctor import doctor
+
+    app.command("doctor")(doctor)
+
+
+def _add_replay(app: typer.Typer) -> None:
+    from chatcli.cli.replay import replay
+
+    app.command("replay")(replay)
+
+
+def _add_ask(app: typer.Typer) -> None:
+    app.command("ask")(ask)
+
+
+ADD_COMMAND: dict[str, Callable[[typer.Typer], None]] = {
+    "roles": _add_roles,
+    "sessions": _add_sessions,
+    "models": _add_models,
+    "search": _add_search,
+    "bench": _add_bench,
+    "eval": _add_eval,
+    "doctor": _add_doctor,
+    "replay": _add_replay,
+    "ask": _add_ask,
+}
+"""Each command, added to the app by importing its module (in the order ``--help`` lists them)."""
+COMMANDS = frozenset(ADD_COMMAND)
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The command line: every command, or just ``only`` (the one a command line runs).
+
+    Typer inspects the signature of every command it holds each time it runs, and their
+    modules import what their options need: ``chatcli search`` skips the other commands'
+    ~0.1 s.
+    """
+    app = typer.Typer(
+        name="chatcli",
+        help="Chat with local language models in the terminal.",
+        no_args_is_help=False,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        cls=OneLineErrors,
+    )
+    app.callback(invoke_without_command=True)(main)
+    for name, add in ADD_COMMAND.items():
+        if only in (None, name):
+            add(app)
+    return app
+
+
+_FULL_APP: list[typer.Typer] = []
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: the whole command line (for tests and tools), built on first use."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _FULL_APP:
+        _FULL_APP.append(build_app())
+    return _FULL_APP[0]
 
 
 def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:
@@ -329,8 +399,10 @@ def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Run the command line in ``sys.argv`` (``chatcli.cli.entry`` calls this)."""
     from chatcli.cli.deferred import defer_rich_markdown
 
     defer_rich_markdown()
-    app(args=arguments_for(sys.argv[1:], sys.stdin.isatty()))
+    args = arguments_for(sys.argv[1:], sys.stdin.isatty())
+    command = args[0] if args and args[0] in COMMANDS else None
+    build_app(command)(args=args)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from chatcli.assembly import open_sessions
+from chatcli.cli import transfer
 from chatcli.cli.completion import complete_roles, complete_sessions
 from chatcli.cli.errors import confirm_deletion, say, user_errors
 from chatcli.core.roles import get_role, list_roles
@@ -219,3 +220,7 @@ def _label(session: SessionRecord) -> str:
     """How a session is named to its user: its name, else its title, with the id."""
     shown = session.name or session.title
     return f"session '{shown}' ({session.id})" if shown else f"session {session.id}"
+
+
+sessions_app.command("export")(transfer.export)
+sessions_app.command("import")(transfer.import_)

@@ -1,37 +1,78 @@
-"""`chatcli --help` and `--version` import only what they need: no model, no TUI, no store,
-and no rich.markdown (typer's help formatter gets a stand-in for it)."""
+"""Start-up imports only what a command needs.
+
+`chatcli --version` answers before typer is imported; `--help` imports no model, TUI, store or
+rich.markdown (typer's help formatter gets a stand-in for it); a command builds only itself;
+a piped `ask` imports no Markdown renderer; and nothing imports pydantic (typer 0.29 would,
+for every parameter).
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from clitools import DETERMINISTIC, cli_env
 
 CHECK = """
 import sys
 sys.argv = ["chatcli", *sys.argv[1:]]
-from chatcli.cli.main import run
+from chatcli.cli.entry import run
 try:
     run()
 except SystemExit:
     pass
 markdown = sys.modules.get("rich.markdown")
 heavy = [name for name in ("llama_cpp", "textual", "markdown_it", "chatcli.store.store",
-         "chatcli.core.chat", "sqlite3") if name in sys.modules]
+         "chatcli.core.chat", "sqlite3", "pydantic") if name in sys.modules]
+others = [name for name in ("chatcli.cli.bench", "chatcli.cli.models", "chatcli.cli.search")
+          if name in sys.modules]
 if getattr(markdown, "__file__", None) is not None:
     heavy.append("rich.markdown")
-print("HEAVY", heavy, file=sys.stderr)
+print("HEAVY", heavy, "OTHERS", others, "TYPER", "typer" in sys.modules, file=sys.stderr)
 """
+
+
+def run_check(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", CHECK, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
 def test_help_and_version_import_neither_the_model_the_tui_nor_rich_markdown(flag: str):
-    done = subprocess.run(
-        [sys.executable, "-c", CHECK, flag], capture_output=True, text=True, check=True
-    )
+    done = run_check(flag)
     assert "HEAVY []" in done.stderr, done.stderr
     assert done.stdout.strip()  # the help or the version was printed
+
+
+def test_the_version_is_printed_without_typer():
+    done = run_check("--version")
+    assert done.stdout.strip().startswith("chatcli ")
+    assert "TYPER False" in done.stderr, done.stderr
+
+
+def test_a_command_builds_only_itself(chatcli_home: Path):
+    done = run_check("roles", "list")
+    assert "summarize" in done.stdout  # a built-in role
+    assert "HEAVY [] OTHERS []" in done.stderr, done.stderr  # no other command's modules
+
+
+@pytest.mark.model
+def test_a_piped_ask_imports_no_markdown_renderer(chatcli_home: Path):
+    done = run_check(
+        "ask", "--no-save", "--max-tokens", "2", *DETERMINISTIC, "hi", env=cli_env(chatcli_home)
+    )
+    heavy = done.stderr.split("HEAVY ", 1)[1]
+    assert "llama_cpp" in heavy  # it did answer with the model
+    assert "rich.markdown" not in heavy and "markdown_it" not in heavy, done.stderr
+    assert "pydantic" not in heavy and "textual" not in heavy, done.stderr
 
 
 def test_rich_markdown_is_the_real_module_for_everyone_but_typers_help():
