@@ -177,6 +177,20 @@ def chatcli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "chatcli", *args]
 
 
+def compile_bytecode() -> None:
+    """Bring chatcli's cached bytecode up to date, as ``pip install`` does for an install.
+
+    With PYTHONDONTWRITEBYTECODE set (it is on these machines) a working tree's edited modules
+    would be compiled from source on every run, costing chatcli tenths of a second that llm
+    and llama_cpp, installed with their bytecode, never pay.
+    """
+    import compileall
+
+    import chatcli
+
+    compileall.compile_dir(Path(chatcli.__file__).parent, quiet=1)
+
+
 def isolated_env(home: str, **extra: str) -> dict[str, str]:
     """The environment with chatcli's (and llm's) data kept in ``home``."""
     return {**os.environ, "CHATCLI_HOME": home, "LLM_USER_PATH": f"{home}/llm", **extra}
