@@ -11,7 +11,7 @@ from chatcli.store.attachments import put_texts, require_texts
 from chatcli.store.migrations import SEARCH_INSERT_TRIGGER
 from chatcli.store.queries import INSERT_MESSAGE_SQL, INSERT_SESSION_SQL, MESSAGE_LIST
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
-from chatcli.store.rows import message_from_row, message_values, session_values
+from chatcli.store.rows import message_values, records_from_rows, session_values
 
 Connecting = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
@@ -115,7 +115,7 @@ class BulkWriter:
                 f"SELECT {MESSAGE_LIST} FROM messages WHERE session_id = ? ORDER BY created, rowid",
                 (session_id,),
             ).fetchall()
-        return _parents_first([message_from_row(row) for row in rows])
+        return _parents_first(records_from_rows(MessageRecord, rows))
 
 
 @contextmanager

