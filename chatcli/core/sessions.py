@@ -192,11 +192,7 @@ class Sessions:
 
     def shown(self, session: SessionRecord) -> list[ShownMessage]:
         """The branch being shown, each message with its place among its siblings."""
-        positions = self.store.sibling_positions(session.id)
-        return [
-            ShownMessage(message, *positions.get(message.id, (0, 1)))
-            for message in self.store.branch(session.id)
-        ]
+        return [ShownMessage(*placed) for placed in self.store.branch_with_places(session.id)]
 
     def position(self, message: MessageRecord) -> tuple[int, int]:
         """Where ``message`` stands among its siblings: (index, count)."""

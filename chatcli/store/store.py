@@ -17,7 +17,6 @@ from chatcli.store.bulk import BulkWriter
 from chatcli.store.db import connect, transaction, translate_errors
 from chatcli.store.migrations import apply_migrations
 from chatcli.store.queries import (
-    BRANCH_SQL,
     EDITABLE_SESSION_FIELDS,
     INSERT_MESSAGE_SQL,
     INSERT_SESSION_SQL,
@@ -27,6 +26,7 @@ from chatcli.store.queries import (
     SessionChanges,
     SessionNameTakenError,
     advance_session,
+    branch_rows,
     check_session_changes,
     next_update_time,
     require_message,
@@ -42,6 +42,7 @@ from chatcli.store.rows import (
     message_from_row,
     message_values,
     new_id,
+    records_from_rows,
     session_from_row,
     session_values,
     sql_limit,
@@ -209,7 +210,7 @@ class Store:
         parameters.append(-1 if limit is None else sql_limit(limit))
         with self._locked() as connection:
             rows = connection.execute(sql, parameters).fetchall()
-            return [session_from_row(row) for row in rows]
+            return records_from_rows(SessionRecord, rows)
 
     def update_session(self, session_id: str, **changes: Unpack[SessionChanges]) -> SessionRecord:
         """Change some of a session's fields, bump its ``updated`` time and return it.
@@ -354,15 +355,25 @@ class Store:
         ``leaf_id`` defaults to the session's current leaf; a session without messages gives
         an empty list. Raises NotFoundError for an unknown session or a leaf not in it.
         """
+        return [message for message, _, _ in self._branch(session_id, leaf_id, places=False)]
+
+    def branch_with_places(
+        self, session_id: str, leaf_id: str | None = None
+    ) -> list[tuple[MessageRecord, int, int]]:
+        """Like :meth:`branch`, each message with its index among its siblings and their count."""
+        return self._branch(session_id, leaf_id, places=True)
+
+    def _branch(
+        self, session_id: str, leaf_id: str | None, *, places: bool
+    ) -> list[tuple[MessageRecord, int, int]]:
         with self._locked() as connection:
             if leaf_id is None:
                 leaf_id = require_session(connection, session_id).current_leaf
                 if leaf_id is None:
                     return []
-            rows = connection.execute(BRANCH_SQL, (leaf_id, session_id)).fetchall()
-            if not rows:
-                raise NotFoundError(f"no message '{leaf_id}' in session '{session_id}'")
-            return [message_from_row(row) for row in rows]
+            rows, positions = branch_rows(connection, session_id, leaf_id, places=places)
+        messages = records_from_rows(MessageRecord, rows)
+        return [(m, *positions.get(m.id, (0, 1))) for m in messages]
 
     def children(self, session_id: str, parent_id: str | None) -> list[MessageRecord]:
         """Return the messages directly under ``parent_id`` (None: the roots), oldest first."""
@@ -372,7 +383,7 @@ class Store:
                 " ORDER BY created, rowid",
                 (session_id, parent_id),
             ).fetchall()
-            return [message_from_row(row) for row in rows]
+            return records_from_rows(MessageRecord, rows)
 
     def sibling_positions(self, session_id: str) -> dict[str, tuple[int, int]]:
         """For every message: (its index among its siblings, how many siblings), in one query."""

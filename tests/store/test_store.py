@@ -555,6 +555,35 @@ def test_long_branch_is_returned_root_first(store: Store) -> None:
     assert _ids(store.branch(session.id)) == expected
 
 
+def test_branch_with_places_gives_each_message_its_sibling_place(store: Store) -> None:
+    session = store.create_session(model="m")
+    question = store.add_message(session.id, parent_id=None, role="user", content="q")
+    store.add_message(session.id, parent_id=question.id, role="assistant", content="a1")
+    second = store.add_message(session.id, parent_id=question.id, role="assistant", content="a2")
+    follow = store.add_message(session.id, parent_id=second.id, role="user", content="q2")
+
+    placed = store.branch_with_places(session.id)
+
+    assert [(m.id, index, count) for m, index, count in placed] == [
+        (question.id, 0, 1),
+        (second.id, 1, 2),
+        (follow.id, 0, 1),
+    ]
+    assert [m for m, _, _ in placed] == store.branch(session.id)
+
+
+def test_parent_links_that_loop_are_a_store_error_not_a_hang(store: Store, db_path: Path) -> None:
+    session = store.create_session(model="m")
+    first = store.add_message(session.id, parent_id=None, role="user", content="q")
+    second = store.add_message(session.id, parent_id=first.id, role="assistant", content="a")
+    with sqlite3.connect(db_path) as raw:  # what a hand-edited database can hold
+        raw.execute("UPDATE messages SET parent_id = ? WHERE id = ?", (second.id, first.id))
+
+    with pytest.raises(StoreError, match="link in a loop"):
+        store.branch(session.id)
+    assert store.message_count(session.id) == 2  # nothing was changed
+
+
 # -- threads ----------------------------------------------------------------------------
 
 
