@@ -117,8 +117,7 @@ class SessionsSidebar(Vertical):
         highlighted = listing.highlighted_option
         keep = highlighted.id if highlighted is not None else self.current_id
         self.matches = self.searcher(needle) if needle and self.searcher else {}
-        listing.clear_options()
-        listing.add_option(Option("＋ New chat", id="new"))
+        options = [Option("＋ New chat", id="new")]
         for session in self.sessions:
             title = session.title or "(untitled)"
             named = needle in title.lower() or needle in (session.name or "").lower()
@@ -128,7 +127,10 @@ class SessionsSidebar(Vertical):
             second = describe_time(session.updated)
             if needle and not named:
                 second = self.matches[session.id].snippet[:60]
-            listing.add_option(Option(f"{mark}{title[:26]}\n  {second}", id=session.id))
+            options.append(Option(f"{mark}{title[:26]}\n  {second}", id=session.id))
+        # One call: adding options one by one re-measures the list each time (0.1 s for 1,000).
+        listing.clear_options()
+        listing.add_options(options)
         self._highlight(listing, keep)
 
     @staticmethod
