@@ -182,6 +182,18 @@ def store_rows(quick: bool) -> list[Row]:
                 spread=f"{spread_of(times)}; n={len(times)}",
             )
         )
+    opened = figures["tui_open"]
+    assert isinstance(opened, list)
+    rows.append(
+        Row(
+            f"store: the TUI opens the {long:,}-message session (input takes keys)",
+            statistics.median(opened),
+            None,
+            "s",
+            goal=Goal("<=", 1.0, "chatcli"),
+            spread=f"{spread_of(opened)}; n={len(opened)}",
+        )
+    )
     for label in ("export", "import"):
         value = figures[label]
         assert isinstance(value, float)
