@@ -67,7 +67,8 @@ def session_markdown(sessions: Sessions, session: SessionRecord) -> str:
 def read_export(document: Any) -> list[SessionBundle]:
     """Check a whole export and turn it into bundles; BadFileError names the first problem.
 
-    A ChatGPT data export's conversations.json is read too.
+    A ChatGPT data export's conversations.json is read too. ``document`` (parsed JSON) is
+    handed over: the records keep its dicts and lists, so it must not be changed afterwards.
     """
     bundles = read_chatgpt(document) if is_chatgpt_export(document) else _native(document)
     for index, bundle in enumerate(bundles):
@@ -95,9 +96,10 @@ def _bundle(index: int, item: Any) -> SessionBundle:
     if not isinstance(item, dict) or not keys <= set(item) <= keys | {"attachments"}:
         raise BadFileError(f"{where}: needs session, messages and summaries (and attachments)")
     try:
-        session = SessionRecord.from_dict(item["session"])
-        messages = tuple(MessageRecord.from_dict(m) for m in _list(item["messages"]))
-        summaries = tuple(SummaryRecord.from_dict(s) for s in _list(item["summaries"]))
+        # The parsed document is ours alone: the records keep its dicts and lists.
+        session = SessionRecord.from_dict(item["session"], owned=True)
+        messages = tuple(MessageRecord.from_dict(m, owned=True) for m in _list(item["messages"]))
+        summaries = tuple(SummaryRecord.from_dict(s, owned=True) for s in _list(item["summaries"]))
         texts = check_attachments(messages, item.get("attachments", {}))
     except (ValueError, TypeError) as error:
         raise BadFileError(f"{where}: {error}") from None
