@@ -177,3 +177,11 @@ def run_reply(events: object) -> tuple[str, ReplyFinished, list[object]]:
     finished = [e for e in seen if isinstance(e, ReplyFinished)]
     assert len(finished) == 1
     return text, finished[0], seen
+
+
+def orphan_streaming_replies(db_path: object) -> None:
+    """Forget who writes the streaming replies: as if their writer had died."""
+    import sqlite3
+
+    with sqlite3.connect(str(db_path)) as raw:
+        raw.execute("DELETE FROM stream_writers")

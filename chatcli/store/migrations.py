@@ -269,6 +269,31 @@ def _reply_evaluations(connection: sqlite3.Connection) -> None:
     )
 
 
+_STREAM_WRITERS = (
+    """
+    CREATE TABLE stream_writers (
+        message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        pid_started TEXT,
+        started REAL NOT NULL
+    )
+    """,
+    """
+    CREATE TRIGGER stream_writer_done AFTER UPDATE OF status ON messages
+    WHEN new.status != 'streaming' BEGIN
+        DELETE FROM stream_writers WHERE message_id = new.id;
+    END
+    """,
+)
+
+
+def _stream_writers(connection: sqlite3.Connection) -> None:
+    """Which process writes each streaming reply (start-up recovery leaves live ones alone)."""
+    for statement in _STREAM_WRITERS:
+        connection.execute(statement)
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("001_initial", _initial),
     ("002_session_context_length", _session_context_length),
@@ -280,6 +305,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("008_packed_attachments", _packed_attachments),
     ("009_session_lora", _session_lora),
     ("010_reply_evaluations", _reply_evaluations),
+    ("011_stream_writers", _stream_writers),
 )
 """Every migration, in the order it must be applied."""
 

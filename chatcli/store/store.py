@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Unpack
 
 from chatcli.errors import NotFoundError
+from chatcli.store import writers
 from chatcli.store.attachments import AttachmentTable, put_texts, require_texts
 from chatcli.store.bulk import BulkWriter
 from chatcli.store.db import connect, transaction, translate_errors
@@ -299,6 +300,8 @@ class Store:
             put_texts(connection, attachment_texts or {})
             require_texts(connection, [ref["sha256"] for ref in message.attachments])
             connection.execute(INSERT_MESSAGE_SQL, message_values(message))
+            if status == "streaming":
+                writers.claim(connection, message.id)
             advance_session(connection, session, message)
         return message
 
@@ -333,6 +336,8 @@ class Store:
             )
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no message '{message_id}'")
+            if status == "streaming":
+                writers.claim(connection, message_id)
 
     def get_message(self, message_id: str) -> MessageRecord:
         """Return the message with id ``message_id``; NotFoundError if there is none."""
@@ -420,14 +425,17 @@ class Store:
         return int(row[0])
 
     def mark_streaming_interrupted(self) -> int:
-        """Mark every message still "streaming" as "interrupted"; return how many changed.
+        """Mark messages left "streaming" by a process now gone as "interrupted"; return how many.
 
-        Called at start-up to repair replies left half-written by a crash.
+        Called at start-up to repair replies left half-written by a crash. A reply that
+        another chatcli is still streaming (see :mod:`chatcli.store.writers`) is left alone.
         """
-        with self._locked() as connection:
-            cursor = connection.execute(
+        with self._writing() as connection:
+            orphans = writers.orphaned(connection)
+            connection.executemany(
                 "UPDATE messages SET status = 'interrupted',"
                 " finish_reason = COALESCE(finish_reason, 'interrupted')"
-                " WHERE status = 'streaming'"
+                " WHERE id = ? AND status = 'streaming'",
+                [(message_id,) for message_id in orphans],
             )
-            return cursor.rowcount
+        return len(orphans)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from fakes import FakeEngine
+from fakes import FakeEngine, orphan_streaming_replies
 
 from chatcli.core.chat import ChatCore
 from chatcli.core.sessions import Sessions
@@ -114,10 +116,12 @@ def test_rewind_moves_the_shown_branch(core: ChatCore) -> None:
     assert [m.id for m in core.sessions.history(rewound)] == [m.id for m in history[:2]]
 
 
-def test_recover_interrupted_marks_streaming_replies(core: ChatCore) -> None:
+def test_recover_interrupted_marks_streaming_replies(core: ChatCore, db_path: Path) -> None:
     session = core.new_session()
     events = core.reply(session, "hi there friend", SamplingParams())
     next(events), next(events)  # the user message and the empty reply are saved
+    assert core.sessions.recover_interrupted() == 0  # its writer (this process) is alive
+    orphan_streaming_replies(db_path)
     assert core.sessions.recover_interrupted() == 1
     events.close()
     assert core.sessions.history(session)[-1].status == "interrupted"

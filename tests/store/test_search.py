@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fakes import orphan_streaming_replies
 
 from chatcli.errors import UsageError
 from chatcli.store import migrations as store_migrations
@@ -97,12 +98,13 @@ def test_the_index_follows_edits_deletes_and_streaming(store: Store) -> None:
     assert _found(store, "comets") == []
 
 
-def test_an_interrupted_stream_is_indexed_once_marked(store: Store) -> None:
+def test_an_interrupted_stream_is_indexed_once_marked(store: Store, db_path: Path) -> None:
     session = store.create_session(model="m")
     (user,) = _say(store, session.id, "q")
     store.add_message(
         session.id, parent_id=user, role="assistant", content="half a thought", status="streaming"
     )
+    orphan_streaming_replies(db_path)
     store.mark_streaming_interrupted()
 
     assert _found(store, "thought") == ["half a thought"]

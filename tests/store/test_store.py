@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fakes import orphan_streaming_replies
 
 from chatcli.errors import NotFoundError, StoreError
 from chatcli.store import SessionNameTakenError, Store
@@ -442,12 +443,14 @@ def test_reply_saved_while_streaming_survives_reopen(db_path: Path) -> None:
         assert (saved.content, saved.status) == ("one two three", "streaming")
 
 
-def test_messages_left_streaming_are_marked_interrupted(store: Store) -> None:
+def test_messages_left_streaming_are_marked_interrupted(store: Store, db_path: Path) -> None:
     session = store.create_session(model="m")
     done = store.add_message(session.id, parent_id=None, role="user", content="q")
     cut = store.add_message(
         session.id, parent_id=done.id, role="assistant", content="par", status="streaming"
     )
+    assert store.mark_streaming_interrupted() == 0  # this process is still writing it
+    orphan_streaming_replies(db_path)
     assert store.mark_streaming_interrupted() == 1
     repaired = store.get_message(cut.id)
     assert (repaired.status, repaired.finish_reason) == ("interrupted", "interrupted")
