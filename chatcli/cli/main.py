@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from importlib import import_module
 from typing import Annotated, Any
 
 import typer
@@ -285,71 +285,21 @@ def ask(
     raise typer.Exit(code)
 
 
-def _add_roles(app: typer.Typer) -> None:
-    from chatcli.cli.manage import roles_app
-
-    app.add_typer(roles_app, name="roles")
-
-
-def _add_sessions(app: typer.Typer) -> None:
-    from chatcli.cli.manage import sessions_app
-
-    app.add_typer(sessions_app, name="sessions")
-
-
-def _add_models(app: typer.Typer) -> None:
-    from chatcli.cli.models import models_app
-
-    app.add_typer(models_app, name="models")
-
-
-def _add_search(app: typer.Typer) -> None:
-    from chatcli.cli.search import search
-
-    app.command("search")(search)
-
-
-def _add_bench(app: typer.Typer) -> None:
-    from chatcli.cli.bench import bench
-
-    app.command("bench")(bench)
-
-
-def _add_eval(app: typer.Typer) -> None:
-    from chatcli.cli.evaluate import evaluate
-
-    app.command("eval")(evaluate)
-
-
-def _add_doctor(app: typer.Typer) -> None:
-    from chatcli.cli.doctor import doctor
-
-    app.command("doctor")(doctor)
-
-
-def _add_replay(app: typer.Typer) -> None:
-    from chatcli.cli.replay import replay
-
-    app.command("replay")(replay)
-
-
-def _add_ask(app: typer.Typer) -> None:
-    app.command("ask")(ask)
-
-
-ADD_COMMAND: dict[str, Callable[[typer.Typer], None]] = {
-    "roles": _add_roles,
-    "sessions": _add_sessions,
-    "models": _add_models,
-    "search": _add_search,
-    "bench": _add_bench,
-    "eval": _add_eval,
-    "doctor": _add_doctor,
-    "replay": _add_replay,
-    "ask": _add_ask,
+COMMAND_SOURCES: dict[str, tuple[str, str]] = {
+    "roles": ("chatcli.cli.manage", "roles_app"),
+    "sessions": ("chatcli.cli.manage", "sessions_app"),
+    "models": ("chatcli.cli.models", "models_app"),
+    "search": ("chatcli.cli.search", "search"),
+    "bench": ("chatcli.cli.bench", "bench"),
+    "eval": ("chatcli.cli.evaluate", "evaluate"),
+    "doctor": ("chatcli.cli.doctor", "doctor"),
+    "replay": ("chatcli.cli.replay", "replay"),
+    "ask": (__name__, "ask"),
 }
-"""Each command, added to the app by importing its module (in the order ``--help`` lists them)."""
-COMMANDS = frozenset(ADD_COMMAND)
+"""Each command: the module and the name of its function or sub-app (in ``--help``'s order)."""
+
+
+COMMANDS = frozenset(COMMAND_SOURCES)
 
 
 def build_app(only: str | None = None) -> typer.Typer:
@@ -368,9 +318,13 @@ def build_app(only: str | None = None) -> typer.Typer:
         cls=OneLineErrors,
     )
     app.callback(invoke_without_command=True)(main)
-    for name, add in ADD_COMMAND.items():
+    for name, (module, attribute) in COMMAND_SOURCES.items():
         if only in (None, name):
-            add(app)
+            command = getattr(import_module(module), attribute)
+            if isinstance(command, typer.Typer):
+                app.add_typer(command, name=name)
+            else:
+                app.command(name)(command)
     return app
 
 
