@@ -36,6 +36,8 @@ class Record:
         one else holds them (JSON just parsed: importing 100,000 messages copies ~25% less).
         Raises ValueError naming the first unknown, missing or mistyped field.
         """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
         checks = _checks(cls)  # type: ignore[arg-type]
         unknown = data.keys() - checks.keys()
         if unknown:

@@ -101,6 +101,8 @@ def _valid(store: Store) -> dict[str, Any]:
         (lambda d: d["sessions"][0]["session"].update(current_leaf="ghost"), "current_leaf"),
         (lambda d: d["sessions"][0]["messages"][0].update(content="x" * 50_000_000), "longer"),
         (lambda d: d["sessions"][0].update(extra=1), "needs session, messages and summaries"),
+        (lambda d: d["sessions"][0].update(session=None), "expected an object"),
+        (lambda d: d["sessions"][0]["session"].update(sampling=[]), "wrong type"),
     ],
 )
 def test_a_malformed_file_is_refused_and_nothing_is_written(
