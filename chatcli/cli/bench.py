@@ -15,9 +15,9 @@ import typer
 
 from chatcli.cli.errors import say, setup_logging, user_errors
 from chatcli.cli.options import (
-    FLAG,
     CtxOpt,
     GpuOpt,
+    JsonObjectOpt,
     ModelFlags,
     ModelOpt,
     ThreadsOpt,
@@ -70,9 +70,7 @@ def bench(
     ctx: CtxOpt = None,
     gpu_layers: GpuOpt = None,
     threads: ThreadsOpt = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", metavar=FLAG, help="Print one JSON object.")
-    ] = False,
+    json_output: JsonObjectOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Measure load time, prompt processing (pp) and generation (tg) speed on this machine."""

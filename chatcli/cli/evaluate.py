@@ -17,10 +17,10 @@ from chatcli.cli.bench import markdown_table
 from chatcli.cli.completion import complete_models
 from chatcli.cli.errors import setup_logging, user_errors
 from chatcli.cli.options import (
-    FLAG,
     MODEL,
     CtxOpt,
     GpuOpt,
+    JsonObjectOpt,
     ModelFlags,
     ThreadsOpt,
     VerboseOpt,
@@ -81,9 +81,7 @@ def evaluate(
     ctx: CtxOpt = None,
     gpu_layers: GpuOpt = None,
     threads: ThreadsOpt = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", metavar=FLAG, help="Print one JSON object.")
-    ] = False,
+    json_output: JsonObjectOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Perplexity on a text file, or on the assistant turns of conversations (JSON lines)."""

@@ -12,6 +12,7 @@ from chatcli.assembly import open_sessions
 from chatcli.cli import transfer
 from chatcli.cli.completion import complete_roles, complete_sessions
 from chatcli.cli.errors import confirm_deletion, say, user_errors
+from chatcli.cli.options import JsonOpt
 from chatcli.core.roles import get_role, list_roles
 from chatcli.errors import UsageError
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 roles_app = typer.Typer(help="System-prompt presets.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Saved conversations.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 SessionArg = Annotated[str, typer.Argument(metavar="NAME|ID", autocompletion=complete_sessions)]
 
 

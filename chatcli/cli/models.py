@@ -11,6 +11,7 @@ import typer
 from chatcli.assembly import endpoints, served_models
 from chatcli.cli.completion import complete_models
 from chatcli.cli.errors import confirm_deletion, say, user_errors
+from chatcli.cli.options import JsonOpt
 from chatcli.config import load_settings
 from chatcli.errors import ChatcliError, UsageError
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 models_app = typer.Typer(help="The model catalog and the model files.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 NameArg = Annotated[str, typer.Argument(metavar="NAME", autocompletion=complete_models)]
 TEMPLATE_LINES = 6
 """Lines of the chat template ``models info`` prints."""

@@ -71,6 +71,8 @@ def one_of(choices: Sequence[str]) -> Callable[[str | None], str | None]:
     return check
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonObjectOpt = Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print one JSON object.")]
 ModelOpt = Annotated[
     str | None,
     typer.Option(

@@ -10,6 +10,7 @@ import typer
 
 from chatcli.cli.completion import complete_sessions
 from chatcli.cli.errors import say, user_errors
+from chatcli.cli.options import JsonOpt
 from chatcli.errors import EXIT_REPLAY_DIFFERS
 
 
@@ -22,7 +23,7 @@ def replay(
         str | None,
         typer.Option(metavar="ID", help="The reply to replay (default: the last one shown)."),
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Re-run a saved reply with its model file, prompt, sampling and seed; diff the text.
 

@@ -13,7 +13,7 @@ import typer
 from chatcli.assembly import open_sessions
 from chatcli.cli.completion import complete_sessions
 from chatcli.cli.errors import user_errors
-from chatcli.cli.options import one_of
+from chatcli.cli.options import JsonOpt, one_of
 
 if TYPE_CHECKING:
     from chatcli.store.search import SearchHit
@@ -40,7 +40,7 @@ def search(
         ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most hits to show.")] = 20,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Search every saved message; best matches first."""
     with user_errors(), open_sessions() as sessions:
