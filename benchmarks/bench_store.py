@@ -167,29 +167,18 @@ def measure(sessions: int, messages: int, long_session: int = 10_000, rounds: in
 
 async def _open_in_tui(database: Path, session_id: str) -> float:
     """Seconds from starting the app on the session until a key typed reaches the input."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from fakes import FakeEngine
+    from bench_tui import FakeEngine, seconds_until_input_takes_keys
 
     from chatcli.config import Settings
     from chatcli.core.chat import ChatCore
     from chatcli.store.store import Store
     from chatcli.tui.app import build_app
-    from chatcli.tui.chat.message import MessageView
-    from chatcli.tui.chat.prompt import PromptInput
 
     engine, settings = FakeEngine(), Settings()
     with Store.open(database) as store:
         core = ChatCore(engine, store, settings)  # type: ignore[arg-type]
         app = build_app(core, settings, lambda _: engine, store.get_session(session_id))  # type: ignore[arg-type, return-value]
-        started = time.perf_counter()
-        async with app.run_test(size=(120, 40)) as pilot:
-            while not (app.query_one(PromptInput).has_focus and app.query(MessageView)):
-                await pilot.pause()
-            await pilot.press("h")
-            await pilot.pause()
-            ready = time.perf_counter() - started
-            assert app.query_one(PromptInput).text == "h"
-    return ready
+        return await seconds_until_input_takes_keys(app)
 
 
 def main() -> None:
