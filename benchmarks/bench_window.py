@@ -143,8 +143,15 @@ def user_text(turn: int) -> str:
 @contextmanager
 def chatcli_home(folder: Path) -> Iterator[None]:
     """Point CHATCLI_HOME (config, database, KV snapshots) at ``folder`` for a while."""
+    with kept_chatcli_home():
+        os.environ["CHATCLI_HOME"] = str(folder)
+        yield
+
+
+@contextmanager
+def kept_chatcli_home() -> Iterator[None]:
+    """Put CHATCLI_HOME back as it was when the block ends (whoever changed it meanwhile)."""
     previous = os.environ.get("CHATCLI_HOME")
-    os.environ["CHATCLI_HOME"] = str(folder)
     try:
         yield
     finally:

@@ -6,11 +6,8 @@ this module calls the functions they are built from.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import bench_attach
@@ -20,19 +17,6 @@ import bench_store
 import bench_tui
 import bench_window
 from harness import Goal, Pair, Row, skipped, spread_of
-
-
-@contextmanager
-def kept_environment() -> Iterator[None]:
-    """Undo the CHATCLI_HOME a script sets for itself."""
-    previous = os.environ.get("CHATCLI_HOME")
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("CHATCLI_HOME", None)
-        else:
-            os.environ["CHATCLI_HOME"] = previous
 
 
 def single(name: str, value: float | None, unit: str, goal: Goal | None, note: str = "") -> Row:
@@ -128,7 +112,7 @@ def window_rows(quick: bool) -> list[Row]:
     if quick:
         return [skipped("window", "full run only (minutes)")]
     spec = bench_window.ChatSpec(turns=60, max_tokens=48, ignore_eos=False)
-    with kept_environment():
+    with bench_window.kept_chatcli_home():
         results = bench_window.run_modes(["in-process", "processes"], [True], spec)
     rows = []
     for mode, (_, summary) in results.items():
@@ -163,7 +147,7 @@ def window_rows(quick: bool) -> list[Row]:
 def store_rows(quick: bool) -> list[Row]:
     """Whole-process search, list, show, export and import on a large store."""
     sessions, messages, long = (50, 2_000, 500) if quick else (1000, 100_000, 10_000)
-    with kept_environment():
+    with bench_window.kept_chatcli_home():
         figures = bench_store.measure(sessions, messages, long, rounds=1 if quick else 5)
     rows = []
     limits = {"search a word": 0.3, "search a phrase": 0.3, "sessions list": 0.3}
