@@ -53,6 +53,19 @@ def chatcli(
     return Result(done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
+def streaming_story(home: Path, max_tokens: int) -> subprocess.Popen[bytes]:
+    """Start `chatcli ask` writing a long greedy story, its stdout and stderr piped."""
+    story = "Write a long story about a dragon."
+    args = [*CHATCLI, "ask", "--max-tokens", str(max_tokens), "--ignore-eos", *DETERMINISTIC, story]
+    return subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(home),
+    )
+
+
 def assert_one_line_error(result: Result, code: int, *words: str) -> None:
     assert result.code == code, (result.code, result.stderr)
     assert result.stdout == ""

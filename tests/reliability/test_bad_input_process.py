@@ -13,7 +13,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clitools import CHATCLI, DETERMINISTIC, assert_one_line_error, chatcli, cli_env
+from clitools import (
+    CHATCLI,
+    DETERMINISTIC,
+    assert_one_line_error,
+    chatcli,
+    cli_env,
+    streaming_story,
+)
 
 from chatcli.store.store import Store
 
@@ -170,15 +177,7 @@ def test_too_many_threads_in_the_config_are_capped_with_a_warning(chatcli_home: 
 def test_a_signal_mid_reply_saves_the_partial_reply_like_ctrl_c(
     chatcli_home: Path, signum: int, code: int
 ) -> None:
-    story = "Write a long story about a dragon."
-    args = [*CHATCLI, "ask", "--max-tokens", "400", "--ignore-eos", *DETERMINISTIC, story]
-    with subprocess.Popen(
-        args,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(chatcli_home),
-    ) as process:
+    with streaming_story(chatcli_home, 400) as process:
         assert process.stdout is not None and process.stderr is not None
         first = process.stdout.read(8)  # the reply is streaming
         process.send_signal(signum)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from clitools import CHATCLI, DETERMINISTIC, assert_one_line_error, chatcli, cli_env
+from clitools import (
+    DETERMINISTIC,
+    assert_one_line_error,
+    chatcli,
+    streaming_story,
+)
 
 pytestmark = pytest.mark.model
 
@@ -19,15 +23,7 @@ def test_a_directory_as_the_model_is_a_model_error(chatcli_home: Path, tmp_path:
 
 
 def test_a_closed_stdout_ends_quietly_and_keeps_the_partial_reply(chatcli_home: Path):
-    story = "Write a long story about a dragon."
-    args = [*CHATCLI, "ask", "--max-tokens", "300", "--ignore-eos", *DETERMINISTIC, story]
-    with subprocess.Popen(
-        args,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(chatcli_home),
-    ) as process:
+    with streaming_story(chatcli_home, 300) as process:
         assert process.stdout is not None and process.stderr is not None
         first = process.stdout.read(5)  # what `head -c 5` takes before it exits
         process.stdout.close()
