@@ -21,11 +21,10 @@ from chatcli.core.attachments import (
     attachments_from_refs,
     digests_of,
     largest_attachments,
-    sent_text,
 )
 from chatcli.core.budget import Budget
 from chatcli.core.naming import clean_session_name
-from chatcli.core.planning import Plan, Planner, record_turns, sendable
+from chatcli.core.planning import Plan, Planner
 from chatcli.core.replies import ReplyWriter, check_continuable
 from chatcli.core.roles import DEFAULT_ROLE, get_role
 from chatcli.core.sessions import Sessions
@@ -175,22 +174,8 @@ class ChatCore:
         return get_role(role or self.settings.role or DEFAULT_ROLE).prompt
 
     def count_context(self, session: SessionRecord) -> int:
-        """Exact tokens of what the next prompt holds before the new message.
-
-        That is the system prompt and the current branch from its remembered window start
-        (pinned messages before the start are still sent).
-        """
-        messages = [ChatMessage("system", session.system_prompt)] if session.system_prompt else []
-        groups = record_turns(sendable(self.sessions.history(session)))
-        drops = self._planner().remembered_drops(session, groups)
-        texts = self.store.attachments.texts(digests_of(m for group in groups for m in group))
-        for group in groups:
-            pinned = any(m.pinned for m in group)
-            if drops and not pinned:
-                drops -= 1
-                continue
-            messages += [ChatMessage(m.role, sent_text(m, texts)) for m in group]  # type: ignore[arg-type]
-        return self.engine.count_tokens(messages)
+        """Tokens of what the next prompt holds before the new message (see Planner)."""
+        return self._planner().count_before_next(session)
 
     def count_new_context(self) -> int:
         """Exact tokens a new chat's prompt holds before its first message (the system prompt)."""

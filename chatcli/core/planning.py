@@ -21,6 +21,9 @@ from chatcli.engine.base import ChatMessage, Engine, SamplingParams
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
 from chatcli.store.store import Store
 
+FIRST_TAIL_READ = 256
+"""Newest messages read first when counting what the next prompt starts from."""
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -102,20 +105,62 @@ class Planner:
         self.store.summaries.add(session.id, gone[-1].id, text)
         return self.plan(session, user_text, params, parent_id=parent_id, attachments=attachments)
 
+    def count_before_next(self, session: SessionRecord) -> int:
+        """Exact tokens of what the next prompt holds before the new message.
+
+        That is the system prompt and the current branch from its remembered window start
+        (pinned messages before the start are still sent). The branch is read newest first,
+        in growing tails, so a long session is not read whole to fill a meter: reading stops
+        once the tail holds the window start (in a session that pins nothing), or once the
+        tail alone is over the context length. The figure is then that tail's: over the
+        context, short of the whole branch, as the next send drops turns anyway.
+        """
+        last = FIRST_TAIL_READ
+        while True:
+            tail, earlier = self.store.branch_tail(session.id, last)
+            count, window_in_tail = self._count_sent(session, [m for m, _, _ in tail])
+            if not earlier or count > self.context_length:
+                return count
+            if window_in_tail and not self.store.has_pinned(session.id):
+                return count
+            last *= 4
+
+    def _count_sent(
+        self, session: SessionRecord, branch: Sequence[MessageRecord]
+    ) -> tuple[int, bool]:
+        """Tokens of the system prompt and ``branch`` from its window start; whether it has one."""
+        messages = [ChatMessage("system", session.system_prompt)] if session.system_prompt else []
+        groups = record_turns(sendable(branch))
+        drops, found = self._remembered_window(session, groups)
+        texts = self.store.attachments.texts(digests_of(m for group in groups for m in group))
+        for group in groups:
+            pinned = any(m.pinned for m in group)
+            if drops and not pinned:
+                drops -= 1
+                continue
+            messages += [ChatMessage(m.role, sent_text(m, texts)) for m in group]  # type: ignore[arg-type]
+        return self.engine.count_tokens(messages), found
+
     def remembered_drops(
         self, session: SessionRecord, groups: Sequence[Sequence[MessageRecord]]
     ) -> int:
         """How many unpinned turns lie before the branch's remembered window start."""
+        return self._remembered_window(session, groups)[0]
+
+    def _remembered_window(
+        self, session: SessionRecord, groups: Sequence[Sequence[MessageRecord]]
+    ) -> tuple[int, bool]:
+        """(unpinned turns before the remembered window start, whether ``groups`` hold it)."""
         ids = [m.id for group in groups for m in group]
         window = self.store.windows.latest_on_branch(session.id, ids, self.context_length)
         if window is None:
-            return 0
+            return 0, False
         drops = 0
         for group in groups:
             if any(m.id == window.start_message_id for m in group):
-                return drops
+                return drops, True
             drops += not any(m.pinned for m in group)
-        return 0
+        return 0, False
 
     def _history(self, session: SessionRecord, parent_id: str | None) -> list[MessageRecord]:
         branch = self.store.branch(session.id, parent_id) if parent_id else []

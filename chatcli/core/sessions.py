@@ -33,6 +33,15 @@ class ShownMessage:
 
 
 @dataclass(frozen=True)
+class ShownBranch:
+    """The newest messages of a branch, oldest first, and how many come before them."""
+
+    messages: list[ShownMessage]
+    earlier: int
+    """Messages of the branch above the first of ``messages``, not read."""
+
+
+@dataclass(frozen=True)
 class SessionSummary:
     """A session and how many messages it holds, for listings."""
 
@@ -193,6 +202,23 @@ class Sessions:
     def shown(self, session: SessionRecord) -> list[ShownMessage]:
         """The branch being shown, each message with its place among its siblings."""
         return [ShownMessage(*placed) for placed in self.store.branch_with_places(session.id)]
+
+    def shown_tail(
+        self, session: SessionRecord, last: int, leaf_id: str | None = None
+    ) -> ShownBranch:
+        """The last ``last`` messages down to ``leaf_id`` and how many come before them.
+
+        ``leaf_id`` defaults to the branch being shown; each message comes with its place.
+        """
+        placed, earlier = self.store.branch_tail(session.id, last, leaf_id)
+        return ShownBranch([ShownMessage(*item) for item in placed], earlier)
+
+    def shown_before(self, message: MessageRecord, last: int) -> ShownBranch:
+        """The up-to-``last`` messages just above ``message`` on its branch."""
+        if message.parent_id is None:
+            return ShownBranch([], 0)
+        placed, earlier = self.store.branch_tail(message.session_id, last, message.parent_id)
+        return ShownBranch([ShownMessage(*item) for item in placed], earlier)
 
     def position(self, message: MessageRecord) -> tuple[int, int]:
         """Where ``message`` stands among its siblings: (index, count)."""

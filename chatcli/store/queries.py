@@ -165,6 +165,9 @@ def advance_session(
 SESSION_MESSAGES_SQL = (
     f"SELECT {MESSAGE_LIST} FROM messages WHERE session_id = ? ORDER BY created, rowid"
 )
+SESSION_LINKS_SQL = (
+    "SELECT id, parent_id FROM messages WHERE session_id = ? ORDER BY created, rowid"
+)
 _ID, _PARENT = MESSAGE_COLUMNS.index("id"), MESSAGE_COLUMNS.index("parent_id")
 
 
@@ -172,11 +175,7 @@ def sibling_positions(
     connection: sqlite3.Connection, session_id: str
 ) -> dict[str, tuple[int, int]]:
     """Map each message of the session to (index among its siblings, number of siblings)."""
-    rows = connection.execute(
-        "SELECT id, parent_id FROM messages WHERE session_id = ? ORDER BY created, rowid",
-        (session_id,),
-    ).fetchall()
-    return _places(rows, 0, 1)
+    return _places(connection.execute(SESSION_LINKS_SQL, (session_id,)).fetchall(), 0, 1)
 
 
 def _places(rows: list[Any], id_at: int, parent_at: int) -> dict[str, tuple[int, int]]:
@@ -200,15 +199,42 @@ def branch_rows(
     """
     rows = connection.execute(SESSION_MESSAGES_SQL, (session_id,)).fetchall()
     by_id = {row[_ID]: row for row in rows}
-    if leaf_id not in by_id:
+    path = _walk_up({row[_ID]: row[_PARENT] for row in rows}, session_id, leaf_id)
+    return [by_id[message_id] for message_id in path], _places(rows, _ID, _PARENT) if places else {}
+
+
+def branch_tail_rows(
+    connection: sqlite3.Connection, session_id: str, leaf_id: str, last: int
+) -> tuple[list[sqlite3.Row], dict[str, tuple[int, int]], int]:
+    """The last ``last`` rows down to ``leaf_id``, their sibling places, how many precede.
+
+    Only the ids and parent links of the session are scanned; whole rows are read for the
+    tail alone, so a long session opens without building every message.
+    """
+    links = connection.execute(SESSION_LINKS_SQL, (session_id,)).fetchall()
+    parent_of: dict[str, str | None] = dict(links)
+    path = _walk_up(parent_of, session_id, leaf_id)
+    tail = path[-last:] if last > 0 else []
+    rows = connection.execute(
+        f"SELECT {MESSAGE_LIST} FROM messages WHERE id IN ({placeholders(len(tail))})", tail
+    ).fetchall()
+    order = {message_id: index for index, message_id in enumerate(tail)}
+    rows.sort(key=lambda row: order[row[_ID]])
+    parents = {parent_of[message_id] for message_id in tail}
+    places = _places([link for link in links if link[1] in parents], 0, 1)
+    return rows, {message_id: places[message_id] for message_id in tail}, len(path) - len(tail)
+
+
+def _walk_up(parent_of: dict[str, str | None], session_id: str, leaf_id: str) -> list[str]:
+    """The ids from the root down to ``leaf_id``, following the parent links."""
+    if leaf_id not in parent_of:
         raise NotFoundError(f"no message '{leaf_id}' in session '{session_id}'")
-    path: list[sqlite3.Row] = []
+    path: list[str] = []
     current: str | None = leaf_id
-    while current is not None and current in by_id:
-        if len(path) == len(rows):  # more steps than messages: the parent links loop
+    while current is not None and current in parent_of:
+        if len(path) == len(parent_of):  # more steps than messages: the parent links loop
             raise StoreError(f"the messages of session '{session_id}' link in a loop")
-        row = by_id[current]
-        path.append(row)
-        current = row[_PARENT]
+        path.append(current)
+        current = parent_of[current]
     path.reverse()
-    return path, _places(rows, _ID, _PARENT) if places else {}
+    return path

@@ -28,6 +28,7 @@ from chatcli.store.queries import (
     SessionNameTakenError,
     advance_session,
     branch_rows,
+    branch_tail_rows,
     check_session_changes,
     next_update_time,
     require_message,
@@ -368,17 +369,37 @@ class Store:
         """Like :meth:`branch`, each message with its index among its siblings and their count."""
         return self._branch(session_id, leaf_id, places=True)
 
+    def branch_tail(
+        self, session_id: str, last: int, leaf_id: str | None = None
+    ) -> tuple[list[tuple[MessageRecord, int, int]], int]:
+        """The last ``last`` messages of :meth:`branch_with_places`, and how many come before.
+
+        Only those messages are read whole, so a long branch costs little more than a short one.
+        """
+        with self._locked() as connection:
+            leaf_id = leaf_id or require_session(connection, session_id).current_leaf
+            if leaf_id is None:
+                return [], 0
+            rows, positions, earlier = branch_tail_rows(connection, session_id, leaf_id, last)
+        messages = records_from_rows(MessageRecord, rows)
+        return [(m, *positions[m.id]) for m in messages], earlier
+
     def _branch(
         self, session_id: str, leaf_id: str | None, *, places: bool
     ) -> list[tuple[MessageRecord, int, int]]:
         with self._locked() as connection:
+            leaf_id = leaf_id or require_session(connection, session_id).current_leaf
             if leaf_id is None:
-                leaf_id = require_session(connection, session_id).current_leaf
-                if leaf_id is None:
-                    return []
+                return []
             rows, positions = branch_rows(connection, session_id, leaf_id, places=places)
         messages = records_from_rows(MessageRecord, rows)
         return [(m, *positions.get(m.id, (0, 1))) for m in messages]
+
+    def has_pinned(self, session_id: str) -> bool:
+        """Whether any message of the session (on any branch) is pinned."""
+        with self._locked() as connection:
+            query = "SELECT 1 FROM messages WHERE session_id = ? AND pinned LIMIT 1"
+            return connection.execute(query, (session_id,)).fetchone() is not None
 
     def children(self, session_id: str, parent_id: str | None) -> list[MessageRecord]:
         """Return the messages directly under ``parent_id`` (None: the roots), oldest first."""

@@ -19,14 +19,15 @@ from textual.screen import ModalScreen, Screen
 
 from chatcli.config import Settings, save_setting
 from chatcli.core.chat import ChatCore, ChatEvent, sampling_from
+from chatcli.core.sessions import ShownBranch
 from chatcli.engine.base import PrefillProgress, SamplingParams
 from chatcli.errors import ConfigError
-from chatcli.store.records import SessionRecord
+from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.tui.attaching import Attaching, transcript_items
 from chatcli.tui.branches import Branches
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
-from chatcli.tui.chat.transcript import Shown, Transcript
+from chatcli.tui.chat.transcript import MOUNT_LIMIT, Transcript
 from chatcli.tui.chat_screen import ChatScreen
 from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyEnded, ReplyStream, describe_failure
 from chatcli.tui.sessions import EngineFactory, EngineLoaded, SessionControls
@@ -75,7 +76,7 @@ class ChatApp(App[int]):
 
     def get_default_screen(self) -> Screen[Any]:
         """The chat screen, with its widgets; dialogs are pushed over it."""
-        return ChatScreen(self.sessions.search_text, self._chat_ready)
+        return ChatScreen(self.sessions.search_text, self._chat_ready, self.messages_above)
 
     def on_mount(self) -> None:
         """Apply the remembered theme."""
@@ -146,9 +147,13 @@ class ChatApp(App[int]):
 
     # -- the conversation ---------------------------------------------------------------
 
-    def history_items(self, session: SessionRecord) -> list[Shown]:
-        """The current branch with each message's place among its siblings."""
-        return self.core.sessions.shown(session)
+    def branch_to_show(self, session: SessionRecord, leaf_id: str | None = None) -> ShownBranch:
+        """The newest messages of the branch down to ``leaf_id`` (default: the one shown)."""
+        return self.core.sessions.shown_tail(session, MOUNT_LIMIT, leaf_id)
+
+    def messages_above(self, message: MessageRecord, last: int) -> ShownBranch:
+        """The up-to-``last`` messages just above ``message`` on its branch."""
+        return self.core.sessions.shown_before(message, last)
 
     async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         """Send the typed message."""

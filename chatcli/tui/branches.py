@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.message import MessageView
-from chatcli.tui.chat.transcript import Shown, Transcript
+from chatcli.tui.chat.transcript import MOUNT_LIMIT, Transcript
 
 if TYPE_CHECKING:
     from chatcli.tui.app import ChatApp
@@ -50,7 +50,7 @@ class Branches:
         app.session, target = app.core.sessions.switch_branch(app.session, record, step)
         had_focus = isinstance(app.focused, MessageView)
         transcript = app.query_one(Transcript)
-        await transcript.show(app.history_items(app.session))
+        await transcript.show(app.branch_to_show(app.session))
         app.sessions.count_context(app.session)
         shown = transcript.view_of(target.id)
         if had_focus and shown is not None:
@@ -63,7 +63,7 @@ class Branches:
         session = app.session
         user = app.core.sessions.question_of(record)
         # The core moves the branch to the question when the reply starts; show that now.
-        await app.query_one(Transcript).show(_up_to(app.history_items(session), user.id))
+        await app.query_one(Transcript).show(app.branch_to_show(session, user.id))
         params = app.params()
         if params.temperature == 0:
             app.notify(
@@ -92,7 +92,7 @@ class Branches:
         session = app.session
         transcript = app.query_one(Transcript)
         # The edited text becomes a new branch after the original's parent.
-        await transcript.show(_before(app.history_items(session), record.id))
+        await transcript.show(app.messages_above(record, MOUNT_LIMIT))
         user_view = await transcript.add(MessageView(None, role="user", text=text))
         await app.start_reply(
             lambda c: app.core.edit(session, record, text, app.params(), c), user_view
@@ -142,15 +142,3 @@ class Branches:
         view = self.app.query_one(Transcript).last_view("assistant")
         if view is not None and view.record is not None and view.sibling_count > 1:
             await self.switch(view.record, step)
-
-
-def _up_to(items: list[Shown], message_id: str) -> list[Shown]:
-    """The shown branch up to and including ``message_id``."""
-    ids = [item.record.id for item in items]
-    return items[: ids.index(message_id) + 1] if message_id in ids else items
-
-
-def _before(items: list[Shown], message_id: str) -> list[Shown]:
-    """The shown branch before ``message_id``."""
-    ids = [item.record.id for item in items]
-    return items[: ids.index(message_id)] if message_id in ids else items

@@ -91,7 +91,7 @@ class SessionControls:
             role = None if app.settings.system_prompt else app.settings.role or DEFAULT_ROLE
             self.show_system(role, app.core.new_session_prompt())
         else:
-            await transcript.show(app.history_items(session))
+            await transcript.show(app.branch_to_show(session))
             self.show_system(session.role, session.system_prompt)
         self.count_context(session)
         app.query_one(PromptInput).load_text(session.draft if session else "")
@@ -221,7 +221,7 @@ class SessionControls:
             return
         app.session = app.core.sessions.show_message(app.session, message_id)
         transcript = app.query_one(Transcript)
-        await transcript.show(app.history_items(app.session))
+        await transcript.show(app.branch_to_show(app.session))
         view = transcript.view_of(message_id)
         if view is None:
             app.notify("The match is further up: scroll to the top for older messages")

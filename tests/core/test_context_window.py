@@ -9,6 +9,7 @@ from fakes import MESSAGE_OVERHEAD, FakeEngine, fake_tokens
 from fakes import run_reply as run
 
 from chatcli.config import Settings
+from chatcli.core import planning
 from chatcli.core.budget import DROP_TARGET, reply_reserve
 from chatcli.core.chat import ChatCore
 from chatcli.engine.base import ChatMessage, SamplingParams
@@ -139,3 +140,71 @@ def test_a_longer_system_prompt_moves_the_window_only_when_it_must(
     assert small_engine.count_tokens(small_engine.requests[-1]) <= room
     run(small_core.reply(session, question(21), PARAMS))
     assert is_continuation(small_engine.requests[-2], small_engine.requests[-1])
+
+
+def reads_of_tails(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many messages each branch-tail read asks for."""
+    reads: list[int] = []
+    read = store.branch_tail
+
+    def recorded(session_id: str, last: int, leaf_id: str | None = None):  # type: ignore[no-untyped-def]
+        reads.append(last)
+        return read(session_id, last, leaf_id)
+
+    monkeypatch.setattr(store, "branch_tail", recorded)
+    return reads
+
+
+def counts_match_each_next_prompt(
+    core: ChatCore, engine: FakeEngine, session: SessionRecord, turns: range
+) -> int:
+    """Count the context before each turn; check it against the prompt the turn then sent.
+
+    Returns how many turns were checked (a turn that dropped more is not comparable).
+    """
+    checked = 0
+    for n in turns:
+        counted = core.count_context(session)
+        run(core.reply(session, question(n), PARAMS))
+        if is_continuation(engine.requests[-2], engine.requests[-1]):
+            assert counted == engine.count_tokens(engine.requests[-1][:-1])
+            checked += 1
+    return checked
+
+
+def test_the_count_reads_only_the_tail_that_holds_the_window_start(
+    small_core: ChatCore, small_engine: FakeEngine, store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(planning, "FIRST_TAIL_READ", 2)  # then 8, 32: the window is in 32
+    session = small_core.new_session()
+    chat(small_core, session, range(30))
+    reads = reads_of_tails(store, monkeypatch)
+    assert counts_match_each_next_prompt(small_core, small_engine, session, range(30, 45)) >= 10
+    assert max(reads) == 32 < 60, "the whole branch was read"
+
+
+def test_with_a_pin_before_the_window_the_count_still_holds_it(
+    small_core: ChatCore, small_engine: FakeEngine, store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(planning, "FIRST_TAIL_READ", 4)
+    session = small_core.new_session()
+    chat(small_core, session, range(2))
+    store.set_pinned(store.branch(session.id)[0].id, True)
+    chat(small_core, session, range(2, 30))
+    assert counts_match_each_next_prompt(small_core, small_engine, session, range(30, 45)) >= 10
+    assert small_engine.requests[-1][1].content == question(0)  # the pinned question
+
+
+def test_a_long_branch_without_a_window_is_counted_from_a_tail_past_the_context(
+    small_core: ChatCore, small_engine: FakeEngine, store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    session = small_core.new_session()
+    parent = None
+    for n in range(600):  # imported, say: no window remembered, far over the context
+        role = "user" if n % 2 == 0 else "assistant"
+        text = question(n) if role == "user" else REPLY
+        parent = store.add_message(session.id, parent_id=parent, role=role, content=text).id
+    reads = reads_of_tails(store, monkeypatch)
+    counted = small_core.count_context(session)
+    assert CONTEXT < counted < 600 * turn_tokens() // 2
+    assert reads == [planning.FIRST_TAIL_READ]

@@ -8,7 +8,7 @@ import pytest
 from fakes import FakeEngine, orphan_streaming_replies
 
 from chatcli.core.chat import ChatCore
-from chatcli.core.sessions import Sessions
+from chatcli.core.sessions import Sessions, ShownBranch
 from chatcli.engine.base import SamplingParams
 from chatcli.errors import NotFoundError, UsageError
 from chatcli.store.records import SessionRecord
@@ -104,6 +104,20 @@ def test_branches_switch_pin_and_positions(core: ChatCore, engine: FakeEngine) -
     assert shown == first and switched.current_leaf == first.id
     assert core.sessions.question_of(second) == question
     assert core.sessions.pin(question, True).pinned is True
+
+
+def test_the_newest_messages_and_those_above_them_are_read_in_parts(core: ChatCore) -> None:
+    session = core.new_session()
+    _talk(core, session, *(f"question {n}" for n in range(5)))
+    whole = core.sessions.shown(session)
+
+    newest = core.sessions.shown_tail(session, 4)
+    assert (newest.messages, newest.earlier) == (whole[-4:], 6)
+    above = core.sessions.shown_before(newest.messages[0].record, 4)
+    assert (above.messages, above.earlier) == (whole[2:6], 2)
+    assert core.sessions.shown_before(whole[0].record, 4) == ShownBranch([], 0)
+    up_to_second = core.sessions.shown_tail(session, 4, whole[1].record.id)
+    assert (up_to_second.messages, up_to_second.earlier) == (whole[:2], 0)
 
 
 def test_rewind_moves_the_shown_branch(core: ChatCore) -> None:

@@ -575,6 +575,33 @@ def test_branch_with_places_gives_each_message_its_sibling_place(store: Store) -
     assert [m for m, _, _ in placed] == store.branch(session.id)
 
 
+def test_branch_tail_reads_the_newest_messages_with_their_places(store: Store) -> None:
+    session = store.create_session(model="m")
+    parent: str | None = None
+    for n in range(30):
+        parent = store.add_message(session.id, parent_id=parent, role="user", content=str(n)).id
+    other = store.add_message(session.id, parent_id=parent, role="assistant", content="a1")
+    store.add_message(session.id, parent_id=parent, role="assistant", content="a2")
+    whole = store.branch_with_places(session.id)
+
+    tail, earlier = store.branch_tail(session.id, 5)
+    assert (tail, earlier) == (whole[-5:], 26)
+    assert tail[-1][1:] == (1, 2)  # the second of two replies
+    above, earlier = store.branch_tail(session.id, 10, tail[0][0].parent_id)
+    assert (above, earlier) == (whole[16:26], 16)
+    assert store.branch_tail(session.id, 100, other.id) == ([*whole[:-1], (other, 0, 2)], 0)
+    assert store.branch_tail(session.id, 0) == ([], 31)
+
+
+def test_branch_tail_of_an_empty_or_unknown_session_or_leaf(store: Store) -> None:
+    session = store.create_session(model="m")
+    assert store.branch_tail(session.id, 5) == ([], 0)
+    with pytest.raises(NotFoundError):
+        store.branch_tail("missing", 5)
+    with pytest.raises(NotFoundError):
+        store.branch_tail(session.id, 5, "no-such-message")
+
+
 def test_parent_links_that_loop_are_a_store_error_not_a_hang(store: Store, db_path: Path) -> None:
     session = store.create_session(model="m")
     first = store.add_message(session.id, parent_id=None, role="user", content="q")
@@ -584,6 +611,8 @@ def test_parent_links_that_loop_are_a_store_error_not_a_hang(store: Store, db_pa
 
     with pytest.raises(StoreError, match="link in a loop"):
         store.branch(session.id)
+    with pytest.raises(StoreError, match="link in a loop"):
+        store.branch_tail(session.id, 1)
     assert store.message_count(session.id) == 2  # nothing was changed
 
 

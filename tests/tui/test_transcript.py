@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
+from chatcli.core.sessions import ShownBranch
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.transcript import (
@@ -18,19 +19,37 @@ from chatcli.tui.chat.transcript import (
 COUNT = MOUNT_LIMIT + 2 * REVEAL_BATCH
 
 
-class OneTranscript(App[None]):
-    """Just a transcript."""
-
-    def compose(self) -> ComposeResult:
-        yield Transcript()
-
-
 def messages(count: int) -> list[Shown]:
     """``count`` saved messages, oldest first."""
     return [
         Shown(MessageRecord(f"m{i}", "s", None, "user", f"message {i}", float(i)), 0, 1)
         for i in range(count)
     ]
+
+
+BRANCH = messages(COUNT)
+
+
+class OneTranscript(App[None]):
+    """Just a transcript, reading earlier messages from BRANCH (and counting the reads)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield Transcript(self.messages_above)
+
+    def messages_above(self, message: MessageRecord, last: int) -> ShownBranch:
+        """The up-to-``last`` messages of BRANCH just above ``message``."""
+        self.reads.append(last)
+        at = [shown.record.id for shown in BRANCH].index(message.id)
+        return ShownBranch(BRANCH[max(0, at - last) : at], max(0, at - last))
+
+
+def newest(count: int) -> ShownBranch:
+    """The newest ``count`` messages of BRANCH, as a session opens."""
+    return ShownBranch(BRANCH[-count:], len(BRANCH) - count)
 
 
 def texts_around_marker(app: OneTranscript) -> tuple[str, str]:
@@ -46,7 +65,7 @@ async def test_the_context_marker_stays_between_the_same_messages_as_earlier_one
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
-        await transcript.show(messages(COUNT))
+        await transcript.show(newest(MOUNT_LIMIT))
         dropped = COUNT - MOUNT_LIMIT // 2  # the marker falls among the mounted messages
         await transcript.mark_context_start(dropped)
         assert texts_around_marker(app) == (f"message {dropped - 1}", f"message {dropped}")
@@ -62,7 +81,7 @@ async def test_a_marker_for_messages_not_mounted_yet_moves_down_to_them():
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
-        await transcript.show(messages(COUNT))
+        await transcript.show(newest(MOUNT_LIMIT))
         dropped = REVEAL_BATCH // 2  # among the oldest, not mounted yet
         await transcript.mark_context_start(dropped)
         children = list(transcript.children)
@@ -71,3 +90,35 @@ async def test_a_marker_for_messages_not_mounted_yet_moves_down_to_them():
             await transcript.reveal_earlier()
             await pilot.pause()
         assert texts_around_marker(app) == (f"message {dropped - 1}", f"message {dropped}")
+
+
+async def test_earlier_messages_are_read_a_batch_at_a_time_as_they_are_revealed():
+    app = OneTranscript()
+    async with app.run_test() as pilot:
+        transcript = app.query_one(Transcript)
+        await transcript.show(newest(MOUNT_LIMIT))
+        assert len(app.query(MessageView)) == MOUNT_LIMIT and app.reads == []
+        note = app.query_one(EarlierMessages)
+        assert f"{COUNT - MOUNT_LIMIT} earlier messages" in str(note.render())
+        await transcript.reveal_earlier()
+        await pilot.pause()
+        assert app.reads == [REVEAL_BATCH]
+        assert f"{COUNT - MOUNT_LIMIT - REVEAL_BATCH} earlier messages" in str(note.render())
+        await transcript.reveal_earlier()
+        await pilot.pause()
+        assert not app.query(EarlierMessages)
+        await transcript.reveal_earlier()  # nothing left: nothing is read
+        assert app.reads == [REVEAL_BATCH, REVEAL_BATCH]
+        assert [v.text for v in app.query(MessageView)] == [f"message {i}" for i in range(COUNT)]
+
+
+async def test_a_branch_longer_than_the_mount_limit_mounts_its_newest_and_reads_the_rest():
+    app = OneTranscript()
+    async with app.run_test() as pilot:
+        transcript = app.query_one(Transcript)
+        await transcript.show(newest(MOUNT_LIMIT + 5))
+        assert next(v.text for v in app.query(MessageView)) == f"message {COUNT - MOUNT_LIMIT}"
+        while app.query(EarlierMessages):
+            await transcript.reveal_earlier()
+            await pilot.pause()
+        assert [v.text for v in app.query(MessageView)] == [f"message {i}" for i in range(COUNT)]

@@ -1,10 +1,10 @@
 """The scrolling transcript: the branch of messages being shown, newest at the bottom.
 
 Opening a long session must be fast: each mounted message costs Textual a few milliseconds
-to style and lay out, so only the newest MOUNT_LIMIT are mounted, the newest RICH_RECENT of
-them as Markdown and the rest as plain text that turns into Markdown when it scrolls into
-view. Older messages are mounted REVEAL_BATCH at a time when the user scrolls to the top (or
-presses Enter on the "earlier messages" line).
+to style and lay out, so only the newest MOUNT_LIMIT are read and mounted, the newest
+RICH_RECENT of them as Markdown and the rest as plain text that turns into Markdown when it
+scrolls into view. Older messages are read and mounted REVEAL_BATCH at a time when the user
+scrolls to the top (or presses Enter on the "earlier messages" line).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static
 
-from chatcli.core.sessions import ShownMessage
+from chatcli.core.sessions import ShownBranch, ShownMessage
+from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.attachments import AttachmentItem
 from chatcli.tui.chat.message import MessageView
 
@@ -29,6 +30,9 @@ REVEAL_BATCH = 20
 
 Shown = ShownMessage
 """A message to show and its place among its siblings."""
+
+EarlierLoader = Callable[[MessageRecord, int], ShownBranch]
+"""Reads the up-to-N messages just above a message on its branch."""
 
 
 class EarlierMessages(Static, can_focus=True):
@@ -62,23 +66,26 @@ class Transcript(VerticalScroll, can_focus=False):
 
     DEFAULT_CSS = "Transcript { height: 1fr; padding: 0 1; }"
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, load_earlier: EarlierLoader | None = None, *, id: str | None = None):
         super().__init__(id=id)
-        self._hidden: list[Shown] = []
+        self._load_earlier = load_earlier
+        self._earlier = 0  # messages of the branch above the oldest mounted one
+        self._oldest: MessageRecord | None = None
         self._upgrade_timer: Timer | None = None
         self._context_note: tuple[int, bool] | None = None
         self._placing = False  # a reveal is waiting for layout to put the view back
 
-    async def show(self, messages: list[Shown]) -> None:
-        """Replace the transcript with ``messages`` (oldest first)."""
+    async def show(self, branch: ShownBranch) -> None:
+        """Replace the transcript with the newest messages of ``branch``."""
         await self.remove_children()
         self._context_note = None
-        self._hidden = messages[:-MOUNT_LIMIT] if len(messages) > MOUNT_LIMIT else []
-        visible = messages[len(self._hidden) :]
+        visible = branch.messages[-MOUNT_LIMIT:]
+        self._earlier = branch.earlier + len(branch.messages) - len(visible)
+        self._oldest = visible[0].record if visible else None
         views = [
             self._view(item, rich=i >= len(visible) - RICH_RECENT) for i, item in enumerate(visible)
         ]
-        if self._hidden:
+        if self._earlier:
             await self.mount(EarlierMessages(self._earlier_note()))
         await self.mount_all(views)
         self.scroll_end(animate=False)
@@ -110,21 +117,22 @@ class Transcript(VerticalScroll, can_focus=False):
         return read
 
     def _earlier_note(self) -> str:
-        return f"▲ {len(self._hidden)} earlier messages (scroll up or Enter to show)"
+        return f"▲ {self._earlier:,} earlier messages (scroll up or Enter to show)"
 
     async def reveal_earlier(self) -> None:
-        """Mount the next REVEAL_BATCH held-back messages above those shown, keeping the view.
+        """Read and mount the REVEAL_BATCH messages above those shown, keeping the view.
 
         They are mounted as plain text; the ones scrolled into view become Markdown.
         """
-        if not self._hidden:
+        if not self._earlier or self._oldest is None or self._load_earlier is None:
             return
-        batch = self._hidden[-REVEAL_BATCH:]
-        self._hidden = self._hidden[: -len(batch)]
+        batch = self._load_earlier(self._oldest, REVEAL_BATCH)
+        self._earlier = batch.earlier if batch.messages else 0
+        self._oldest = batch.messages[0].record if batch.messages else self._oldest
         height_before = self.virtual_size.height
         marker = self.query_one(EarlierMessages)
-        await self.mount_all([self._view(item, rich=False) for item in batch], after=marker)
-        if self._hidden:
+        await self.mount_all([self._view(m, rich=False) for m in batch.messages], after=marker)
+        if self._earlier:
             marker.update(self._earlier_note())
         else:
             await marker.remove()
@@ -156,7 +164,7 @@ class Transcript(VerticalScroll, can_focus=False):
         note = f"▲ {dropped:,} earlier messages are outside the context"
         if summarized:
             note += " (a summary of them is sent)"
-        index = max(0, min(dropped - len(self._hidden), len(views) - 1))
+        index = max(0, min(dropped - self._earlier, len(views) - 1))
         await self.mount(ContextMarker(note), before=views[index])
 
     async def make_visible_rich(self) -> None:
@@ -177,7 +185,7 @@ class Transcript(VerticalScroll, can_focus=False):
         self._upgrade_timer = self.set_timer(0.15, self._settle_scroll)
 
     async def _settle_scroll(self) -> None:
-        if self.scroll_y == 0 and self._hidden and self.max_scroll_y > 0 and not self._placing:
+        if self.scroll_y == 0 and self._earlier and self.max_scroll_y > 0 and not self._placing:
             await self.reveal_earlier()
         await self.make_visible_rich()
 
