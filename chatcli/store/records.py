@@ -38,17 +38,19 @@ class Record:
         """
         if not isinstance(data, Mapping):
             raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
-        checks = _checks(cls)  # type: ignore[arg-type]
+        checks, exact = _checks(cls), _exact_types(cls)  # type: ignore[arg-type]
         unknown = data.keys() - checks.keys()
         if unknown:
             raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(sorted(unknown))}")
-        values = {}
         for name, value in data.items():
-            if not checks[name](value):
+            # A set lookup settles the usual values; the full check only the rest (an import
+            # of 100,000 messages spent a third of its records' time in the checks).
+            if type(value) not in exact[name] and not checks[name](value):
                 raise ValueError(f"{cls.__name__}: field '{name}' has the wrong type")
-            values[name] = value if owned or type(value) in _SCALARS else _copied(value)
+        if not owned:
+            data = {name: _copied(value) for name, value in data.items()}
         try:
-            return cls(**values)
+            return cls(**data)
         except TypeError as error:  # a required field is missing
             raise ValueError(f"{cls.__name__}: {error}") from None
 
@@ -63,6 +65,22 @@ def _checks(cls: type) -> dict[str, Callable[[Any], bool]]:
     """One type check per field, worked out once from the type hints."""
     hints = get_type_hints(cls)
     return {name: _check_for(hints[name]) for name in _field_names(cls)}
+
+
+@cache
+def _exact_types(cls: type) -> dict[str, frozenset[type]]:
+    """Per field, the types whose values surely pass its check (the check decides the rest)."""
+    hints = get_type_hints(cls)
+    return {name: _sure_types(hints[name]) for name in _field_names(cls)}
+
+
+def _sure_types(hint: Any) -> frozenset[type]:
+    if get_origin(hint) in (Union, types.UnionType):
+        return frozenset().union(*(_sure_types(arg) for arg in get_args(hint)))
+    if hint is float:
+        return frozenset({float, int})
+    kind = get_origin(hint) or hint
+    return frozenset({kind}) if isinstance(kind, type) and kind is not Any else frozenset()
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
