@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rich.console import Console
+from rich.markdown import Markdown
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
@@ -107,6 +109,30 @@ def test_the_look_follows_the_theme_variables() -> None:
     h2 = look.theme.styles["markdown.h2"]
     assert h2.bold and h2.color is not None and h2.color.triplet == (255, 0, 0)
     assert build_look({}, dark=False).code_theme != look.code_theme
+
+
+def test_text_measured_then_drawn_at_one_width_is_rendered_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    console = Console(width=80, color_system=None)
+    source = "# Title\n\n" + "A paragraph long enough to wrap. " * 4
+    text = MarkdownText(source, build_look({}, dark=True))
+    rendered: list[int] = []
+    render = Markdown.__rich_console__
+
+    def counted(markdown: Markdown, console: Console, options: Any) -> Any:
+        rendered.append(options.max_width)
+        return render(markdown, console, options)
+
+    monkeypatch.setattr(Markdown, "__rich_console__", counted)
+    narrow = text.height(console, 30)
+    with console.capture() as drawn:
+        console.print(text, width=30)
+    assert rendered == [30]
+    assert text.height(console, 60) < narrow  # another width renders again, and wraps less
+    assert rendered == [30, 60]
+    assert drawn.get().splitlines()[0].strip() == "Title"
+    assert len(drawn.get().rstrip("\n").splitlines()) == narrow
 
 
 def _record(content: str) -> MessageRecord:

@@ -133,28 +133,41 @@ class MarkdownText:
         self.text = text
         self.look = look
         self._markdown = _ThemedMarkdown(text, look, hard_breaks=hard_breaks)
+        self._drawn: tuple[tuple[object, ...], list[list[Segment]]] | None = None
 
     def height(self, console: Console, width: int) -> int:
         """How many lines the text takes at ``width``."""
         return len(console.render_lines(self, console.options.update_width(width), pad=False))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        """Render with the look's styles in force, then hand the lines over.
-
-        Blank lines at either end (rich opens a list or a quote with one) are dropped: the
-        widget's margin separates blocks, so a streamed reply is spaced as the finished one.
-        """
-        with console.use_theme(self.look.theme):
-            # Rendered at full height: the blank lines trimmed below must not cost content.
-            full = options.update(height=None)
-            lines = console.render_lines(self._markdown, full, pad=False, new_lines=True)
-        first = next((i for i, line in enumerate(lines) if not _is_blank(line)), len(lines))
-        while len(lines) > first and _is_blank(lines[-1]):
-            lines.pop()
-        for line in lines[first:]:
+        """Hand over the text's lines (an empty text is one empty line)."""
+        lines = self._lines(console, options)
+        for line in lines:
             yield from line
-        if len(lines) <= first:
+        if not lines:
             yield Segment("")
+
+    def _lines(self, console: Console, options: ConsoleOptions) -> list[list[Segment]]:
+        """The lines, rendered with the look's styles in force; those of the last width kept.
+
+        A streaming reply's block is measured (:meth:`height`) and then drawn at one width:
+        keeping the lines renders it once per drain, not twice. Blank lines at either end
+        (rich opens a list or a quote with one) are dropped: the widget's margin separates
+        blocks, so a streamed reply is spaced as the finished one.
+        """
+        # (Markup and highlighting options apply to strings, not to Markdown.)
+        width, justify, overflow = options.max_width, options.justify, options.overflow
+        key = (id(console), width, justify, overflow, bool(options.no_wrap))
+        if self._drawn is None or self._drawn[0] != key:
+            with console.use_theme(self.look.theme):
+                # Rendered at full height: the blank lines trimmed below must not cost content.
+                full = options.update(height=None)
+                lines = console.render_lines(self._markdown, full, pad=False, new_lines=True)
+            first = next((i for i, line in enumerate(lines) if not _is_blank(line)), len(lines))
+            while len(lines) > first and _is_blank(lines[-1]):
+                lines.pop()
+            self._drawn = key, lines[first:]
+        return self._drawn[1]
 
 
 def _is_blank(line: list[Segment]) -> bool:
