@@ -213,7 +213,7 @@ async def real_model_in_tui(folder: Path, count: int) -> float:
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        reply = core.store.branch(session.id)[-1]
+        reply = core.store.tree.branch(session.id)[-1]
     engine.close()
     assert reply.usage is not None and reply.usage["completion_tokens"] == count
     return float(reply.usage["gen_tokens_per_s"])

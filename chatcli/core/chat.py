@@ -338,7 +338,7 @@ class ChatCore:
         """
         check_continuable(reply, self.info.capabilities.continuation)
         self.use_adapter_of(session)
-        if self.store.children(session.id, reply.id):
+        if self.store.tree.children(session.id, reply.id):
             raise UsageError("only the newest reply of a branch can be continued")
         user = self.sessions.question_of(reply)
         plan = self.plan(

@@ -117,11 +117,11 @@ class Planner:
         """
         last = FIRST_TAIL_READ
         while True:
-            tail, earlier = self.store.branch_tail(session.id, last)
+            tail, earlier = self.store.tree.branch_tail(session.id, last)
             count, window_in_tail = self._count_sent(session, [m for m, _, _ in tail])
             if not earlier or count > self.context_length:
                 return count
-            if window_in_tail and not self.store.has_pinned(session.id):
+            if window_in_tail and not self.store.tree.has_pinned(session.id):
                 return count
             last *= 4
 
@@ -163,7 +163,7 @@ class Planner:
         return 0, False
 
     def _history(self, session: SessionRecord, parent_id: str | None) -> list[MessageRecord]:
-        branch = self.store.branch(session.id, parent_id) if parent_id else []
+        branch = self.store.tree.branch(session.id, parent_id) if parent_id else []
         return sendable(branch)
 
     def _summary(

@@ -193,15 +193,15 @@ class Sessions:
 
     def history(self, session: SessionRecord) -> list[MessageRecord]:
         """The messages of the branch being shown, oldest first."""
-        return self.store.branch(session.id)
+        return self.store.tree.branch(session.id)
 
     def branch_to(self, session: SessionRecord, leaf_id: str) -> list[MessageRecord]:
         """The messages from the first down to ``leaf_id``, without showing that branch."""
-        return self.store.branch(session.id, leaf_id)
+        return self.store.tree.branch(session.id, leaf_id)
 
     def shown(self, session: SessionRecord) -> list[ShownMessage]:
         """The branch being shown, each message with its place among its siblings."""
-        return [ShownMessage(*placed) for placed in self.store.branch_with_places(session.id)]
+        return [ShownMessage(*placed) for placed in self.store.tree.branch_with_places(session.id)]
 
     def shown_tail(
         self, session: SessionRecord, last: int, leaf_id: str | None = None
@@ -210,19 +210,19 @@ class Sessions:
 
         ``leaf_id`` defaults to the branch being shown; each message comes with its place.
         """
-        placed, earlier = self.store.branch_tail(session.id, last, leaf_id)
+        placed, earlier = self.store.tree.branch_tail(session.id, last, leaf_id)
         return ShownBranch([ShownMessage(*item) for item in placed], earlier)
 
     def shown_before(self, message: MessageRecord, last: int) -> ShownBranch:
         """The up-to-``last`` messages just above ``message`` on its branch."""
         if message.parent_id is None:
             return ShownBranch([], 0)
-        placed, earlier = self.store.branch_tail(message.session_id, last, message.parent_id)
+        placed, earlier = self.store.tree.branch_tail(message.session_id, last, message.parent_id)
         return ShownBranch([ShownMessage(*item) for item in placed], earlier)
 
     def position(self, message: MessageRecord) -> tuple[int, int]:
         """Where ``message`` stands among its siblings: (index, count)."""
-        siblings = self.store.children(message.session_id, message.parent_id)
+        siblings = self.store.tree.children(message.session_id, message.parent_id)
         ids = [sibling.id for sibling in siblings]
         return (ids.index(message.id), len(ids)) if message.id in ids else (0, 1)
 
@@ -233,10 +233,10 @@ class Sessions:
 
         Returns the session as saved and the sibling now shown.
         """
-        siblings = self.store.children(session.id, message.parent_id)
+        siblings = self.store.tree.children(session.id, message.parent_id)
         index = next(i for i, s in enumerate(siblings) if s.id == message.id)
         target = siblings[(index + step) % len(siblings)]
-        leaf = self.store.latest_leaf(session.id, target.id)
+        leaf = self.store.tree.latest_leaf(session.id, target.id)
         return self.store.update_session(session.id, current_leaf=leaf), target
 
     def rewind(self, session: SessionRecord, message_id: str | None) -> SessionRecord:
@@ -249,7 +249,7 @@ class Sessions:
 
     def show_message(self, session: SessionRecord, message_id: str) -> SessionRecord:
         """Show the branch through ``message_id`` (its newest continuation below it)."""
-        leaf = self.store.latest_leaf(session.id, message_id)
+        leaf = self.store.tree.latest_leaf(session.id, message_id)
         return self.rewind(session, leaf)
 
     def question_of(self, message: MessageRecord) -> MessageRecord:
@@ -275,7 +275,7 @@ class Sessions:
         The depth grows only where a conversation forks: a linear chat is all at depth 0.
         """
         messages = self.store.bulk.messages_of(session.id)
-        positions = self.store.sibling_positions(session.id)
+        positions = self.store.tree.sibling_positions(session.id)
         depth: dict[str | None, int] = {None: 0}
         tree = []
         for message in messages:

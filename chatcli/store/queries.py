@@ -11,7 +11,7 @@ import sqlite3
 import time
 from typing import Any, TypedDict
 
-from chatcli.errors import ChatcliError, NotFoundError, StoreError
+from chatcli.errors import ChatcliError, NotFoundError
 from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.store.rows import (
     MESSAGE_COLUMNS,
@@ -36,18 +36,6 @@ INSERT_SESSION_SQL = (
 INSERT_MESSAGE_SQL = (
     f"INSERT INTO messages ({MESSAGE_LIST}) VALUES ({placeholders(len(MESSAGE_COLUMNS))})"
 )
-
-LATEST_LEAF_SQL = """
-    WITH RECURSIVE descent(id, depth) AS (
-        SELECT id, 0 FROM messages WHERE id = ? AND session_id = ?
-        UNION ALL
-        SELECT (SELECT c.id FROM messages AS c WHERE c.parent_id = d.id
-                ORDER BY c.created DESC, c.rowid DESC LIMIT 1),
-               d.depth + 1
-        FROM descent AS d WHERE d.id IS NOT NULL
-    )
-    SELECT id FROM descent WHERE id IS NOT NULL ORDER BY depth DESC LIMIT 1
-"""
 
 
 class SessionChanges(TypedDict, total=False):
@@ -160,81 +148,3 @@ def advance_session(
         "UPDATE sessions SET current_leaf = ?, updated = ?, title = ? WHERE id = ?",
         (message.id, next_update_time(connection), title, session.id),
     )
-
-
-SESSION_MESSAGES_SQL = (
-    f"SELECT {MESSAGE_LIST} FROM messages WHERE session_id = ? ORDER BY created, rowid"
-)
-SESSION_LINKS_SQL = (
-    "SELECT id, parent_id FROM messages WHERE session_id = ? ORDER BY created, rowid"
-)
-_ID, _PARENT = MESSAGE_COLUMNS.index("id"), MESSAGE_COLUMNS.index("parent_id")
-
-
-def sibling_positions(
-    connection: sqlite3.Connection, session_id: str
-) -> dict[str, tuple[int, int]]:
-    """Map each message of the session to (index among its siblings, number of siblings)."""
-    return _places(connection.execute(SESSION_LINKS_SQL, (session_id,)).fetchall(), 0, 1)
-
-
-def _places(rows: list[Any], id_at: int, parent_at: int) -> dict[str, tuple[int, int]]:
-    by_parent: dict[str | None, list[str]] = {}
-    for row in rows:
-        by_parent.setdefault(row[parent_at], []).append(row[id_at])
-    return {
-        message_id: (index, len(siblings))
-        for siblings in by_parent.values()
-        for index, message_id in enumerate(siblings)
-    }
-
-
-def branch_rows(
-    connection: sqlite3.Connection, session_id: str, leaf_id: str, *, places: bool = False
-) -> tuple[list[sqlite3.Row], dict[str, tuple[int, int]]]:
-    """The rows from the root down to ``leaf_id`` (and, with ``places``, every sibling place).
-
-    One scan of the session's messages, walked up from the leaf in Python: walking parent
-    links in a recursive SQL query looks each one up by id, ~2.5x slower for 10,000 messages.
-    """
-    rows = connection.execute(SESSION_MESSAGES_SQL, (session_id,)).fetchall()
-    by_id = {row[_ID]: row for row in rows}
-    path = _walk_up({row[_ID]: row[_PARENT] for row in rows}, session_id, leaf_id)
-    return [by_id[message_id] for message_id in path], _places(rows, _ID, _PARENT) if places else {}
-
-
-def branch_tail_rows(
-    connection: sqlite3.Connection, session_id: str, leaf_id: str, last: int
-) -> tuple[list[sqlite3.Row], dict[str, tuple[int, int]], int]:
-    """The last ``last`` rows down to ``leaf_id``, their sibling places, how many precede.
-
-    Only the ids and parent links of the session are scanned; whole rows are read for the
-    tail alone, so a long session opens without building every message.
-    """
-    links = connection.execute(SESSION_LINKS_SQL, (session_id,)).fetchall()
-    parent_of: dict[str, str | None] = dict(links)
-    path = _walk_up(parent_of, session_id, leaf_id)
-    tail = path[-last:] if last > 0 else []
-    rows = connection.execute(
-        f"SELECT {MESSAGE_LIST} FROM messages WHERE id IN ({placeholders(len(tail))})", tail
-    ).fetchall()
-    order = {message_id: index for index, message_id in enumerate(tail)}
-    rows.sort(key=lambda row: order[row[_ID]])
-    parents = {parent_of[message_id] for message_id in tail}
-    places = _places([link for link in links if link[1] in parents], 0, 1)
-    return rows, {message_id: places[message_id] for message_id in tail}, len(path) - len(tail)
-
-
-def _walk_up(parent_of: dict[str, str | None], session_id: str, leaf_id: str) -> list[str]:
-    """The ids from the root down to ``leaf_id``, following the parent links."""
-    if leaf_id not in parent_of:
-        raise NotFoundError(f"no message '{leaf_id}' in session '{session_id}'")
-    path: list[str] = []
-    current: str | None = leaf_id
-    while current is not None and current in parent_of:
-        if len(path) == len(parent_of):  # more steps than messages: the parent links loop
-            raise StoreError(f"the messages of session '{session_id}' link in a loop")
-        path.append(current)
-        current = parent_of[current]
-    path.reverse()
-    return path

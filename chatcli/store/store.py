@@ -21,21 +21,17 @@ from chatcli.store.queries import (
     EDITABLE_SESSION_FIELDS,
     INSERT_MESSAGE_SQL,
     INSERT_SESSION_SQL,
-    LATEST_LEAF_SQL,
     MESSAGE_LIST,
     SESSION_LIST,
     SessionChanges,
     SessionNameTakenError,
     advance_session,
-    branch_rows,
-    branch_tail_rows,
     check_session_changes,
     next_update_time,
     require_message,
     require_name_free,
     require_session,
     session_row_by_id_or_prefix,
-    sibling_positions,
 )
 from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
 from chatcli.store.rows import (
@@ -51,6 +47,7 @@ from chatcli.store.rows import (
 )
 from chatcli.store.search import SearchIndex
 from chatcli.store.summaries import SummaryTable
+from chatcli.store.tree import MessageTree
 from chatcli.store.windows import WindowTable
 
 __all__ = ["SessionChanges", "SessionNameTakenError", "Store"]
@@ -80,6 +77,8 @@ class Store:
         """Attached files' texts, kept once each."""
         self.bulk = BulkWriter(self._locked, self._writing)
         """Whole sessions at once: export reads, import writes."""
+        self.tree = MessageTree(self._locked)
+        """Reading the message tree: branches, siblings, leaves."""
         try:
             with translate_errors(path):
                 apply_migrations(self._connection)
@@ -354,79 +353,6 @@ class Store:
                 (evaluation_id,),
             ).fetchone()
         return None if row is None else message_from_row(row)
-
-    def branch(self, session_id: str, leaf_id: str | None = None) -> list[MessageRecord]:
-        """Return the messages from the root down to ``leaf_id``, root first.
-
-        ``leaf_id`` defaults to the session's current leaf; a session without messages gives
-        an empty list. Raises NotFoundError for an unknown session or a leaf not in it.
-        """
-        return [message for message, _, _ in self._branch(session_id, leaf_id, places=False)]
-
-    def branch_with_places(
-        self, session_id: str, leaf_id: str | None = None
-    ) -> list[tuple[MessageRecord, int, int]]:
-        """Like :meth:`branch`, each message with its index among its siblings and their count."""
-        return self._branch(session_id, leaf_id, places=True)
-
-    def branch_tail(
-        self, session_id: str, last: int, leaf_id: str | None = None
-    ) -> tuple[list[tuple[MessageRecord, int, int]], int]:
-        """The last ``last`` messages of :meth:`branch_with_places`, and how many come before.
-
-        Only those messages are read whole, so a long branch costs little more than a short one.
-        """
-        with self._locked() as connection:
-            leaf_id = leaf_id or require_session(connection, session_id).current_leaf
-            if leaf_id is None:
-                return [], 0
-            rows, positions, earlier = branch_tail_rows(connection, session_id, leaf_id, last)
-        messages = records_from_rows(MessageRecord, rows)
-        return [(m, *positions[m.id]) for m in messages], earlier
-
-    def _branch(
-        self, session_id: str, leaf_id: str | None, *, places: bool
-    ) -> list[tuple[MessageRecord, int, int]]:
-        with self._locked() as connection:
-            leaf_id = leaf_id or require_session(connection, session_id).current_leaf
-            if leaf_id is None:
-                return []
-            rows, positions = branch_rows(connection, session_id, leaf_id, places=places)
-        messages = records_from_rows(MessageRecord, rows)
-        return [(m, *positions.get(m.id, (0, 1))) for m in messages]
-
-    def has_pinned(self, session_id: str) -> bool:
-        """Whether any message of the session (on any branch) is pinned."""
-        with self._locked() as connection:
-            query = "SELECT 1 FROM messages WHERE session_id = ? AND pinned LIMIT 1"
-            return connection.execute(query, (session_id,)).fetchone() is not None
-
-    def children(self, session_id: str, parent_id: str | None) -> list[MessageRecord]:
-        """Return the messages directly under ``parent_id`` (None: the roots), oldest first."""
-        with self._locked() as connection:
-            rows = connection.execute(
-                f"SELECT {MESSAGE_LIST} FROM messages WHERE session_id = ? AND parent_id IS ?"
-                " ORDER BY created, rowid",
-                (session_id, parent_id),
-            ).fetchall()
-            return records_from_rows(MessageRecord, rows)
-
-    def sibling_positions(self, session_id: str) -> dict[str, tuple[int, int]]:
-        """For every message: (its index among its siblings, how many siblings), in one query."""
-        with self._locked() as connection:
-            return sibling_positions(connection, session_id)
-
-    def latest_leaf(self, session_id: str, message_id: str) -> str:
-        """Follow the newest child from ``message_id`` down to a leaf and return the leaf's id.
-
-        Returns ``message_id`` itself when it has no children. Raises NotFoundError if the
-        message is not in the session.
-        """
-        with self._locked() as connection:
-            row = connection.execute(LATEST_LEAF_SQL, (message_id, session_id)).fetchone()
-        if row is None:
-            raise NotFoundError(f"no message '{message_id}' in session '{session_id}'")
-        return str(row[0])
 
     def set_pinned(self, message_id: str, pinned: bool) -> None:
         """Pin a message (never dropped from the context) or unpin it."""

@@ -34,14 +34,19 @@ def test_edit_sends_new_text_as_a_sibling_of_the_original(
     session = core.new_session()
     run(core.reply(session, "first", SamplingParams()))
     run(core.reply(session, "second", SamplingParams()))
-    original = store.branch(session.id)[2]
+    original = store.tree.branch(session.id)[2]
     run(core.edit(session, original, "second, edited", SamplingParams()))
-    assert [m.content for m in store.children(session.id, original.parent_id)] == [
+    assert [m.content for m in store.tree.children(session.id, original.parent_id)] == [
         "second",
         "second, edited",
     ]
     assert [m.content for m in engine.requests[-1]][1:] == ["first", "a1", "second, edited"]
-    assert [m.content for m in store.branch(session.id)] == ["first", "a1", "second, edited", "a3"]
+    assert [m.content for m in store.tree.branch(session.id)] == [
+        "first",
+        "a1",
+        "second, edited",
+        "a3",
+    ]
 
 
 def test_reply_streams_and_is_saved_with_usage(core: ChatCore, engine: FakeEngine, store: Store):
@@ -49,7 +54,7 @@ def test_reply_streams_and_is_saved_with_usage(core: ChatCore, engine: FakeEngin
     session = core.new_session()
     text, finished, _ = run(core.reply(session, "Capital of France?", SamplingParams(seed=7)))
     assert text == "Paris is the capital."
-    saved = store.branch(session.id)
+    saved = store.tree.branch(session.id)
     assert [m.role for m in saved] == ["user", "assistant"]
     assert saved[1].content == text
     assert saved[1].status == "complete"
@@ -89,7 +94,7 @@ def test_user_message_is_saved_before_generation_starts(store: Store):
     session = core.new_session()
     events = core.reply(session, "question", SamplingParams())
     next_text(events)  # first token: generation is under way
-    saved = store.branch(session.id)
+    saved = store.tree.branch(session.id)
     assert [m.role for m in saved] == ["user", "assistant"]
     assert saved[1].status == "streaming"
     engine.gate.set()  # type: ignore[union-attr]
@@ -111,7 +116,7 @@ def test_cancel_keeps_partial_reply_marked_interrupted(store: Store):
         elif isinstance(event, ReplyFinished):
             finished = event
     assert finished is not None and finished.finish_reason == "interrupted"
-    reply = store.branch(session.id)[-1]
+    reply = store.tree.branch(session.id)[-1]
     assert reply.content == text == "one two "
     assert reply.status == "interrupted"
 
@@ -124,7 +129,7 @@ def test_abandoned_stream_saves_partial_text(core: ChatCore, engine: FakeEngine,
     next_text(events)
     next_text(events)
     events.close()
-    reply = store.branch(session.id)[-1]
+    reply = store.tree.branch(session.id)[-1]
     assert reply.content == "alpha beta "
     assert reply.status == "interrupted"
 
@@ -169,11 +174,11 @@ def test_regenerate_creates_a_sibling_branch(core: ChatCore, engine: FakeEngine,
     engine.replies = ["first", "second"]
     session = core.new_session()
     run(core.reply(session, "q", SamplingParams()))
-    user = store.branch(session.id)[0]
+    user = store.tree.branch(session.id)[0]
     run(core.regenerate(session, user, SamplingParams()))
-    replies = store.children(session.id, user.id)
+    replies = store.tree.children(session.id, user.id)
     assert [r.content for r in replies] == ["first", "second"]
-    assert store.branch(session.id)[-1].content == "second"
+    assert store.tree.branch(session.id)[-1].content == "second"
     assert [m.content for m in engine.requests[1]][-1] == "q"
     assert len(engine.requests[1]) == 2  # system + the question, not the old reply
 
@@ -206,7 +211,9 @@ def test_summarize_policy_writes_a_summary_once_and_sends_it_in_the_system_promp
     assert last[0].role == "system" and last[0].content.startswith("sys")
     assert "SUMMARY of" in last[0].content
     assert engine.count_tokens(last) <= 160 - 20
-    saved = store.summaries.latest_on_branch(session.id, [m.id for m in store.branch(session.id)])
+    saved = store.summaries.latest_on_branch(
+        session.id, [m.id for m in store.tree.branch(session.id)]
+    )
     assert saved is not None and saved.content in last[0].content
     # the summary is reused: not every turn writes a new one
     assert len(summary_requests) < len(trimmed)

@@ -99,7 +99,7 @@ def test_a_pinned_message_before_the_window_is_still_sent(
 ):
     session = small_core.new_session()
     chat(small_core, session, range(2))
-    first = store.branch(session.id)[0]
+    first = store.tree.branch(session.id)[0]
     store.set_pinned(first.id, True)
     chat(small_core, session, range(2, 30))
     last = small_engine.requests[-1]
@@ -113,7 +113,7 @@ def test_an_edit_of_an_early_message_plans_its_new_branch_afresh(
 ):
     session = small_core.new_session()
     chat(small_core, session, range(25))
-    early = store.branch(session.id)[2]
+    early = store.tree.branch(session.id)[2]
     run(small_core.edit(session, early, "an edited question", PARAMS))
     sent = small_engine.requests[-1]
     assert [m.content for m in sent[1:]] == [question(0), REPLY, "an edited question"]
@@ -145,13 +145,13 @@ def test_a_longer_system_prompt_moves_the_window_only_when_it_must(
 def reads_of_tails(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record how many messages each branch-tail read asks for."""
     reads: list[int] = []
-    read = store.branch_tail
+    read = store.tree.branch_tail
 
     def recorded(session_id: str, last: int, leaf_id: str | None = None):  # type: ignore[no-untyped-def]
         reads.append(last)
         return read(session_id, last, leaf_id)
 
-    monkeypatch.setattr(store, "branch_tail", recorded)
+    monkeypatch.setattr(store.tree, "branch_tail", recorded)
     return reads
 
 
@@ -189,7 +189,7 @@ def test_with_a_pin_before_the_window_the_count_still_holds_it(
     monkeypatch.setattr(planning, "FIRST_TAIL_READ", 4)
     session = small_core.new_session()
     chat(small_core, session, range(2))
-    store.set_pinned(store.branch(session.id)[0].id, True)
+    store.set_pinned(store.tree.branch(session.id)[0].id, True)
     chat(small_core, session, range(2, 30))
     assert counts_match_each_next_prompt(small_core, small_engine, session, range(30, 45)) >= 10
     assert small_engine.requests[-1][1].content == question(0)  # the pinned question

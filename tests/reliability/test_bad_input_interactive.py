@@ -48,7 +48,7 @@ async def test_a_tiny_terminal_mid_reply_still_completes_and_saves_the_reply(
             await pilot.resize_terminal(80, 24)
             await pilot.pause()
             assert app.session is not None
-            reply = store.branch(app.session.id)[-1]
+            reply = store.tree.branch(app.session.id)[-1]
         assert app.return_code in (None, 0)
     assert (reply.role, reply.status, reply.content) == ("assistant", "complete", REPLY)
 
@@ -77,6 +77,6 @@ def test_a_signal_mid_reply_in_the_line_chat_saves_it_and_ends(
 
     assert ended.value.exit_code == code
     assert chat.session is not None
-    reply = core.store.branch(chat.session.id)[-1]
+    reply = core.store.tree.branch(chat.session.id)[-1]
     assert (reply.status, reply.content) == ("interrupted", "one ")
     assert next(lines, None) == "never read\n"

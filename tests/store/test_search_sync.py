@@ -103,7 +103,7 @@ class SearchFollowsTheMessages(RuleBasedStateMachine):
         found = self._shown(pick, "assistant")
         if found and found[1].finish_reason == "length":
             session, reply = found
-            if not self.store.children(session.id, reply.id):
+            if not self.store.tree.children(session.id, reply.id):
                 self._drain(self.core.continue_reply(session, reply, PARAMS))
 
     @precondition(lambda self: len(self._sessions()) > 1)

@@ -438,7 +438,7 @@ def test_reply_saved_while_streaming_survives_reopen(db_path: Path) -> None:
         with Store(db_path) as crashed_view:
             assert crashed_view.get_message(reply.id).content == "one two three"
     with Store(db_path) as reopened:
-        assert _ids(reopened.branch(session.id)) == [question.id, reply.id]
+        assert _ids(reopened.tree.branch(session.id)) == [question.id, reply.id]
         saved = reopened.get_message(reply.id)
         assert (saved.content, saved.status) == ("one two three", "streaming")
 
@@ -492,11 +492,11 @@ def test_two_replies_to_one_question_are_sibling_branches(store: Store) -> None:
     question = store.add_message(session.id, parent_id=None, role="user", content="q")
     first = store.add_message(session.id, parent_id=question.id, role="assistant", content="a1")
     second = store.add_message(session.id, parent_id=question.id, role="assistant", content="a2")
-    assert _ids(store.children(session.id, question.id)) == [first.id, second.id]
-    assert _ids(store.children(session.id, None)) == [question.id]
-    assert store.children(session.id, second.id) == []
-    assert _ids(store.branch(session.id)) == [question.id, second.id]
-    assert _ids(store.branch(session.id, first.id)) == [question.id, first.id]
+    assert _ids(store.tree.children(session.id, question.id)) == [first.id, second.id]
+    assert _ids(store.tree.children(session.id, None)) == [question.id]
+    assert store.tree.children(session.id, second.id) == []
+    assert _ids(store.tree.branch(session.id)) == [question.id, second.id]
+    assert _ids(store.tree.branch(session.id, first.id)) == [question.id, first.id]
 
 
 def test_branch_follows_current_leaf_after_switching(store: Store) -> None:
@@ -505,7 +505,7 @@ def test_branch_follows_current_leaf_after_switching(store: Store) -> None:
     first = store.add_message(session.id, parent_id=question.id, role="assistant", content="a1")
     store.add_message(session.id, parent_id=question.id, role="assistant", content="a2")
     store.update_session(session.id, current_leaf=first.id)
-    assert _ids(store.branch(session.id)) == [question.id, first.id]
+    assert _ids(store.tree.branch(session.id)) == [question.id, first.id]
 
 
 def test_latest_leaf_follows_the_newest_child_down(store: Store) -> None:
@@ -515,11 +515,11 @@ def test_latest_leaf_follows_the_newest_child_down(store: Store) -> None:
     follow_up = store.add_message(session.id, parent_id=first.id, role="user", content="q2")
     deep = store.add_message(session.id, parent_id=follow_up.id, role="assistant", content="a3")
     second = store.add_message(session.id, parent_id=question.id, role="assistant", content="a2")
-    assert store.latest_leaf(session.id, question.id) == second.id
-    assert store.latest_leaf(session.id, first.id) == deep.id
-    assert store.latest_leaf(session.id, deep.id) == deep.id
+    assert store.tree.latest_leaf(session.id, question.id) == second.id
+    assert store.tree.latest_leaf(session.id, first.id) == deep.id
+    assert store.tree.latest_leaf(session.id, deep.id) == deep.id
     with pytest.raises(NotFoundError):
-        store.latest_leaf(session.id, "missing")
+        store.tree.latest_leaf(session.id, "missing")
 
 
 def test_sibling_order_is_stable_when_timestamps_tie(
@@ -532,19 +532,19 @@ def test_sibling_order_is_stable_when_timestamps_tie(
         store.add_message(session.id, parent_id=question.id, role="assistant", content=str(n))
         for n in range(5)
     ]
-    assert _ids(store.children(session.id, question.id)) == _ids(replies)
-    assert store.latest_leaf(session.id, question.id) == replies[-1].id
+    assert _ids(store.tree.children(session.id, question.id)) == _ids(replies)
+    assert store.tree.latest_leaf(session.id, question.id) == replies[-1].id
 
 
 def test_branch_of_empty_session_is_empty_and_unknown_leaf_is_not_found(store: Store) -> None:
     session = store.create_session(model="m")
     other = store.create_session(model="m")
     foreign = store.add_message(other.id, parent_id=None, role="user", content="x")
-    assert store.branch(session.id) == []
+    assert store.tree.branch(session.id) == []
     with pytest.raises(NotFoundError):
-        store.branch(session.id, foreign.id)
+        store.tree.branch(session.id, foreign.id)
     with pytest.raises(NotFoundError):
-        store.branch("missing")
+        store.tree.branch("missing")
 
 
 def test_long_branch_is_returned_root_first(store: Store) -> None:
@@ -555,7 +555,7 @@ def test_long_branch_is_returned_root_first(store: Store) -> None:
         role = "user" if n % 2 == 0 else "assistant"
         parent = store.add_message(session.id, parent_id=parent, role=role, content=str(n)).id
         expected.append(parent)
-    assert _ids(store.branch(session.id)) == expected
+    assert _ids(store.tree.branch(session.id)) == expected
 
 
 def test_branch_with_places_gives_each_message_its_sibling_place(store: Store) -> None:
@@ -565,14 +565,14 @@ def test_branch_with_places_gives_each_message_its_sibling_place(store: Store) -
     second = store.add_message(session.id, parent_id=question.id, role="assistant", content="a2")
     follow = store.add_message(session.id, parent_id=second.id, role="user", content="q2")
 
-    placed = store.branch_with_places(session.id)
+    placed = store.tree.branch_with_places(session.id)
 
     assert [(m.id, index, count) for m, index, count in placed] == [
         (question.id, 0, 1),
         (second.id, 1, 2),
         (follow.id, 0, 1),
     ]
-    assert [m for m, _, _ in placed] == store.branch(session.id)
+    assert [m for m, _, _ in placed] == store.tree.branch(session.id)
 
 
 def test_branch_tail_reads_the_newest_messages_with_their_places(store: Store) -> None:
@@ -582,24 +582,24 @@ def test_branch_tail_reads_the_newest_messages_with_their_places(store: Store) -
         parent = store.add_message(session.id, parent_id=parent, role="user", content=str(n)).id
     other = store.add_message(session.id, parent_id=parent, role="assistant", content="a1")
     store.add_message(session.id, parent_id=parent, role="assistant", content="a2")
-    whole = store.branch_with_places(session.id)
+    whole = store.tree.branch_with_places(session.id)
 
-    tail, earlier = store.branch_tail(session.id, 5)
+    tail, earlier = store.tree.branch_tail(session.id, 5)
     assert (tail, earlier) == (whole[-5:], 26)
     assert tail[-1][1:] == (1, 2)  # the second of two replies
-    above, earlier = store.branch_tail(session.id, 10, tail[0][0].parent_id)
+    above, earlier = store.tree.branch_tail(session.id, 10, tail[0][0].parent_id)
     assert (above, earlier) == (whole[16:26], 16)
-    assert store.branch_tail(session.id, 100, other.id) == ([*whole[:-1], (other, 0, 2)], 0)
-    assert store.branch_tail(session.id, 0) == ([], 31)
+    assert store.tree.branch_tail(session.id, 100, other.id) == ([*whole[:-1], (other, 0, 2)], 0)
+    assert store.tree.branch_tail(session.id, 0) == ([], 31)
 
 
 def test_branch_tail_of_an_empty_or_unknown_session_or_leaf(store: Store) -> None:
     session = store.create_session(model="m")
-    assert store.branch_tail(session.id, 5) == ([], 0)
+    assert store.tree.branch_tail(session.id, 5) == ([], 0)
     with pytest.raises(NotFoundError):
-        store.branch_tail("missing", 5)
+        store.tree.branch_tail("missing", 5)
     with pytest.raises(NotFoundError):
-        store.branch_tail(session.id, 5, "no-such-message")
+        store.tree.branch_tail(session.id, 5, "no-such-message")
 
 
 def test_parent_links_that_loop_are_a_store_error_not_a_hang(store: Store, db_path: Path) -> None:
@@ -610,9 +610,9 @@ def test_parent_links_that_loop_are_a_store_error_not_a_hang(store: Store, db_pa
         raw.execute("UPDATE messages SET parent_id = ? WHERE id = ?", (second.id, first.id))
 
     with pytest.raises(StoreError, match="link in a loop"):
-        store.branch(session.id)
+        store.tree.branch(session.id)
     with pytest.raises(StoreError, match="link in a loop"):
-        store.branch_tail(session.id, 1)
+        store.tree.branch_tail(session.id, 1)
     assert store.message_count(session.id) == 2  # nothing was changed
 
 
@@ -643,7 +643,7 @@ def test_concurrent_writers_and_a_reader_lose_nothing(store: Store) -> None:
             start.wait()
             for _ in range(100):
                 store.list_sessions()
-                store.branch(session.id)
+                store.tree.branch(session.id)
         except BaseException as error:  # pragma: no cover - reported below
             failures.append(error)
 
@@ -655,10 +655,10 @@ def test_concurrent_writers_and_a_reader_lose_nothing(store: Store) -> None:
         thread.join()
     assert failures == []
     assert store.message_count(session.id) == 2 * per_thread
-    roots = store.children(session.id, None)
+    roots = store.tree.children(session.id, None)
     for root in roots:
-        leaf = store.latest_leaf(session.id, root.id)
-        chain = store.branch(session.id, leaf)
+        leaf = store.tree.latest_leaf(session.id, root.id)
+        chain = store.tree.branch(session.id, leaf)
         assert len(chain) == per_thread
         assert all(message.content.endswith("!") for message in chain)
 
@@ -669,8 +669,8 @@ def test_sibling_positions_of_every_message_in_one_call(tmp_path: Path) -> None:
         question = store.add_message(session.id, parent_id=None, role="user", content="q")
         first = store.add_message(session.id, parent_id=question.id, role="assistant", content="a")
         second = store.add_message(session.id, parent_id=question.id, role="assistant", content="b")
-        positions = store.sibling_positions(session.id)
+        positions = store.tree.sibling_positions(session.id)
         assert positions == {question.id: (0, 1), first.id: (0, 2), second.id: (1, 2)}
         for message in (question, first, second):
-            siblings = [m.id for m in store.children(session.id, message.parent_id)]
+            siblings = [m.id for m in store.tree.children(session.id, message.parent_id)]
             assert positions[message.id] == (siblings.index(message.id), len(siblings))

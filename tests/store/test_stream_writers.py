@@ -123,7 +123,7 @@ def test_another_live_process_keeps_its_reply_until_it_is_killed(db_path: Path) 
             writer.wait(timeout=30)
             assert store.mark_streaming_interrupted() == 1
             (session,) = store.list_sessions()
-            assert [m.status for m in store.branch(session.id)] == ["complete", "interrupted"]
+            assert [m.status for m in store.tree.branch(session.id)] == ["complete", "interrupted"]
     finally:
         writer.kill()
         writer.wait()

@@ -42,8 +42,8 @@ async def test_ctrl_r_regenerates_the_reply_as_a_sibling(make_app: MakeApp):
         await pilot.press("ctrl+r")
         await wait_for_reply(app, pilot)
         assert app.session is not None
-        user = make_app.store.branch(app.session.id)[0]
-        replies = make_app.store.children(app.session.id, user.id)
+        user = make_app.store.tree.branch(app.session.id)[0]
+        replies = make_app.store.tree.children(app.session.id, user.id)
         assert [r.content for r in replies] == ["first answer", "second answer"]
         assert views(app) == [("user", "Question?"), ("assistant", "second answer")]
         assert "2/2" in header(last(app, "assistant"))
@@ -61,7 +61,9 @@ async def test_alt_left_and_right_switch_between_the_replies(make_app: MakeApp):
         await wait_for_reply(app, pilot)
         assert app.session is not None
         session_id = app.session.id
-        first, second = make_app.store.children(session_id, make_app.store.branch(session_id)[0].id)
+        first, second = make_app.store.tree.children(
+            session_id, make_app.store.tree.branch(session_id)[0].id
+        )
         await pilot.press("alt+left")
         await pilot.pause()
         assert views(app)[-1] == ("assistant", "first answer")
@@ -105,7 +107,7 @@ async def test_a_new_message_after_switching_continues_the_branch_shown(make_app
         sent = [m.content for m in engine.requests[-1] if m.role != "system"]
         assert sent == ["Question?", "first answer", "Follow-up"]
         assert app.session is not None
-        assert [m.content for m in make_app.store.branch(app.session.id)] == [
+        assert [m.content for m in make_app.store.tree.branch(app.session.id)] == [
             "Question?",
             "first answer",
             "Follow-up",
@@ -130,9 +132,9 @@ async def test_ctrl_e_edits_the_last_question_as_a_new_branch(make_app: MakeApp)
         assert views(app) == [("user", "Tell me about dogs"), ("assistant", "about dogs")]
         assert "2/2" in header(last(app, "user"))
         assert app.session is not None
-        roots = make_app.store.children(app.session.id, None)
+        roots = make_app.store.tree.children(app.session.id, None)
         assert [m.content for m in roots] == ["Tell me about cats", "Tell me about dogs"]
-        assert [m.content for m in make_app.store.children(app.session.id, roots[1].id)] == [
+        assert [m.content for m in make_app.store.tree.children(app.session.id, roots[1].id)] == [
             "about dogs"
         ]
         request = [m.content for m in engine.requests[-1]]
@@ -270,7 +272,7 @@ async def test_a_cut_reply_says_so_and_ctrl_g_continues_it_in_place(make_app: Ma
         assert views(app) == [("user", "Count"), ("assistant", "one two four five ")]
         assert "(cut at 4 tokens" in header(last(app, "assistant"))
         assert app.session is not None
-        saved = make_app.store.branch(app.session.id)
+        saved = make_app.store.tree.branch(app.session.id)
         assert [m.content for m in saved] == ["Count", "one two four five "]
         assert engine.requests[-1][-1].content == "one two "
 

@@ -39,7 +39,7 @@ async def test_send_streams_reply_and_saves_it(make_app: MakeApp):
         await wait_for_reply(app, pilot)
         assert views(app) == [("user", "Hi!"), ("assistant", "Hello **there**, friend.")]
         assert app.session is not None
-        saved = app.core.store.branch(app.session.id)
+        saved = app.core.store.tree.branch(app.session.id)
         assert [(m.role, m.content, m.status) for m in saved] == [
             ("user", "Hi!", "complete"),
             ("assistant", "Hello **there**, friend.", "complete"),
@@ -61,7 +61,7 @@ async def test_escape_cancels_reply_and_keeps_partial_text(make_app: MakeApp):
         await pilot.press("escape")
         gate.set()
         await wait_for_reply(app, pilot)
-        reply = app.core.store.branch(app.session.id)[-1]  # type: ignore[union-attr]
+        reply = app.core.store.tree.branch(app.session.id)[-1]  # type: ignore[union-attr]
         assert reply.status == "interrupted"
         assert reply.content == "one "
         assert app.query(MessageView).last().text == "one "

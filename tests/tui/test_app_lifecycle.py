@@ -80,7 +80,7 @@ async def test_ctrl_q_during_a_reply_quits_and_saves_the_partial_reply(make_app:
     thread.join(5)
     assert app.return_code == 0
     assert session is not None
-    user, reply = make_app.store.branch(session.id)
+    user, reply = make_app.store.tree.branch(session.id)
     assert (user.content, user.status) == ("count to five", "complete")
     assert (reply.content, reply.status, reply.finish_reason) == (
         "one ",
@@ -110,7 +110,7 @@ async def test_sigterm_or_sighup_during_a_reply_quits_as_ctrl_q_does(
     assert app.return_code == 128 + signum
     assert signal.getsignal(signum) == signal.SIG_DFL
     assert session is not None
-    user, reply = make_app.store.branch(session.id)
+    user, reply = make_app.store.tree.branch(session.id)
     assert (user.content, reply.content, reply.status) == ("count to five", "one ", "interrupted")
     assert make_app.store.get_session(session.id).draft == "half a thought"
 
@@ -130,7 +130,7 @@ async def test_ctrl_q_with_a_dialog_open_during_a_reply_still_quits(make_app: Ma
     thread.join(5)
     assert app.return_code == 0
     assert session is not None
-    assert make_app.store.branch(session.id)[-1].status == "interrupted"
+    assert make_app.store.tree.branch(session.id)[-1].status == "interrupted"
 
 
 async def test_escape_in_a_dialog_during_a_reply_closes_the_dialog_only(make_app: MakeApp):
@@ -186,7 +186,7 @@ async def test_settings_change_the_temperature_of_the_next_reply(make_app: MakeA
         await send(app, pilot, "again")
         await wait_for_reply(app, pilot)
         assert (engine.params[-1].temperature, engine.params[-1].seed) == (0.25, 7)
-        reply = make_app.store.branch(app.session.id)[-1]
+        reply = make_app.store.tree.branch(app.session.id)[-1]
         assert reply.sampling is not None and reply.sampling["temperature"] == 0.25
 
 
@@ -232,7 +232,7 @@ async def test_choosing_another_model_in_settings_switches_the_engine(make_app: 
         await send(app, pilot, "and now?")
         await wait_for_reply(app, pilot)
         assert views(app)[-1] == ("assistant", "from the new model")
-        assert make_app.store.branch(app.session.id)[-1].model == "qwen2.5-1.5b"
+        assert make_app.store.tree.branch(app.session.id)[-1].model == "qwen2.5-1.5b"
 
 
 async def test_context_size_back_to_default_reloads_with_the_configured_size(make_app: MakeApp):
@@ -320,7 +320,7 @@ async def test_status_bar_shows_the_reply_numbers(make_app: MakeApp):
         assert status.tokens_per_s > 0
         assert status.activity == ""
         assert app.session is not None
-        usage = make_app.store.branch(app.session.id)[-1].usage
+        usage = make_app.store.tree.branch(app.session.id)[-1].usage
         assert usage is not None
         assert (usage["prompt_tokens"], usage["completion_tokens"]) == (
             status.prompt_tokens,
@@ -403,7 +403,7 @@ async def test_escape_while_idle_does_nothing_harmful(make_app: MakeApp):
         assert prompt.text == "half-typed"
         assert views(app) == [("user", "hello"), ("assistant", "done")]
         assert app.session is not None
-        assert [m.status for m in make_app.store.branch(app.session.id)] == ["complete"] * 2
+        assert [m.status for m in make_app.store.tree.branch(app.session.id)] == ["complete"] * 2
 
 
 async def test_a_draft_survives_quit_and_comes_back_with_its_session(make_app: MakeApp):
@@ -450,7 +450,7 @@ async def test_a_new_chat_with_only_a_draft_is_kept_and_sending_clears_the_draft
         await pilot.press("enter")
         await wait_for_reply(again, pilot)
     assert make_app.store.get_session(kept.id).draft == ""
-    assert [m.content for m in make_app.store.branch(kept.id)] == ["not sent yet", "ok"]
+    assert [m.content for m in make_app.store.tree.branch(kept.id)] == ["not sent yet", "ok"]
 
 
 def _meter(app: ChatApp) -> int:

@@ -216,9 +216,9 @@ async def test_ctrl_n_starts_a_new_chat_saved_with_its_first_message(make_app: M
         assert app.session is not None and app.session.id != first.id
         sessions = make_app.store.list_sessions()
         assert [s.id for s in sessions] == [app.session.id, first.id]
-        second = make_app.store.branch(app.session.id)
+        second = make_app.store.tree.branch(app.session.id)
         assert [m.content for m in second] == ["in the second chat", "second reply"]
-        assert len(make_app.store.branch(first.id)) == 2
+        assert len(make_app.store.tree.branch(first.id)) == 2
 
 
 async def test_the_new_chat_entry_in_the_sidebar_starts_a_new_chat(make_app: MakeApp):
