@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from chatcli.core.sessions import ShownBranch
+from chatcli.errors import NotFoundError
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.transcript import (
@@ -36,6 +37,7 @@ class OneTranscript(App[None]):
     def __init__(self) -> None:
         super().__init__()
         self.reads: list[int] = []
+        self.deleted = False  # as if another chatcli deleted the session
 
     def compose(self) -> ComposeResult:
         yield Transcript(self.messages_above)
@@ -43,6 +45,8 @@ class OneTranscript(App[None]):
     def messages_above(self, message: MessageRecord, last: int) -> ShownBranch:
         """The up-to-``last`` messages of BRANCH just above ``message``."""
         self.reads.append(last)
+        if self.deleted:
+            raise NotFoundError("no session 's'")
         at = [shown.record.id for shown in BRANCH].index(message.id)
         return ShownBranch(BRANCH[max(0, at - last) : at], max(0, at - last))
 
@@ -122,3 +126,18 @@ async def test_a_branch_longer_than_the_mount_limit_mounts_its_newest_and_reads_
             await transcript.reveal_earlier()
             await pilot.pause()
         assert [v.text for v in app.query(MessageView)] == [f"message {i}" for i in range(COUNT)]
+
+
+async def test_earlier_messages_that_cannot_be_read_any_more_are_a_notice_not_a_crash():
+    app = OneTranscript()
+    async with app.run_test() as pilot:
+        transcript = app.query_one(Transcript)
+        await transcript.show(newest(MOUNT_LIMIT))
+        app.deleted = True
+        await transcript.reveal_earlier()
+        await pilot.pause()
+        assert not app.query(EarlierMessages)
+        assert len(app.query(MessageView)) == MOUNT_LIMIT  # what was shown stays
+        assert any("cannot be read" in str(n.message) for n in app._notifications)
+        await transcript.reveal_earlier()  # and nothing more is tried
+        assert app.reads == [REVEAL_BATCH]

@@ -16,6 +16,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from chatcli.core.sessions import ShownBranch, ShownMessage
+from chatcli.errors import ChatcliError
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.attachments import AttachmentItem
 from chatcli.tui.chat.message import MessageView
@@ -126,7 +127,13 @@ class Transcript(VerticalScroll, can_focus=False):
         """
         if not self._earlier or self._oldest is None or self._load_earlier is None:
             return
-        batch = self._load_earlier(self._oldest, REVEAL_BATCH)
+        try:
+            batch = self._load_earlier(self._oldest, REVEAL_BATCH)
+        except ChatcliError as error:  # the session was changed or deleted meanwhile
+            self._earlier = 0
+            await self.query(EarlierMessages).remove()
+            self.notify(f"Earlier messages cannot be read: {error.message}", severity="warning")
+            return
         self._earlier = batch.earlier if batch.messages else 0
         self._oldest = batch.messages[0].record if batch.messages else self._oldest
         height_before = self.virtual_size.height
