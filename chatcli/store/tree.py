@@ -45,7 +45,7 @@ class MessageTree:
         Only those messages are read whole, so a long branch costs little more than a short one.
         """
         with self._locked() as connection:
-            leaf_id = leaf_id or require_session(connection, session_id).current_leaf
+            leaf_id = _leaf(connection, session_id, leaf_id)
             if leaf_id is None:
                 return [], 0
             rows, positions, earlier = branch_tail_rows(connection, session_id, leaf_id, last)
@@ -54,7 +54,7 @@ class MessageTree:
 
     def _branch(self, session_id: str, leaf_id: str | None, *, places: bool) -> list[Placed]:
         with self._locked() as connection:
-            leaf_id = leaf_id or require_session(connection, session_id).current_leaf
+            leaf_id = _leaf(connection, session_id, leaf_id)
             if leaf_id is None:
                 return []
             rows, positions = branch_rows(connection, session_id, leaf_id, places=places)
@@ -93,6 +93,11 @@ class MessageTree:
         if row is None:
             raise NotFoundError(f"no message '{message_id}' in session '{session_id}'")
         return str(row[0])
+
+
+def _leaf(connection: sqlite3.Connection, session_id: str, leaf_id: str | None) -> str | None:
+    """``leaf_id``, else the session's current leaf (None for a session without messages)."""
+    return leaf_id if leaf_id is not None else require_session(connection, session_id).current_leaf
 
 
 LATEST_LEAF_SQL = """
