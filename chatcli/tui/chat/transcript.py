@@ -71,7 +71,6 @@ class Transcript(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self._load_earlier = load_earlier
         self._earlier = 0  # messages of the branch above the oldest mounted one
-        self._oldest: MessageRecord | None = None
         self._upgrade_timer: Timer | None = None
         self._context_note: tuple[int, bool] | None = None
         self._placing = False  # a reveal is waiting for layout to put the view back
@@ -82,7 +81,6 @@ class Transcript(VerticalScroll, can_focus=False):
         self._context_note = None
         visible = branch.messages[-MOUNT_LIMIT:]
         self._earlier = branch.earlier + len(branch.messages) - len(visible)
-        self._oldest = visible[0].record if visible else None
         views = [
             self._view(item, rich=i >= len(visible) - RICH_RECENT) for i, item in enumerate(visible)
         ]
@@ -125,17 +123,17 @@ class Transcript(VerticalScroll, can_focus=False):
 
         They are mounted as plain text; the ones scrolled into view become Markdown.
         """
-        if not self._earlier or self._oldest is None or self._load_earlier is None:
+        oldest = next((v.record for v in self.query(MessageView) if v.record is not None), None)
+        if not self._earlier or oldest is None or self._load_earlier is None:
             return
         try:
-            batch = self._load_earlier(self._oldest, REVEAL_BATCH)
+            batch = self._load_earlier(oldest, REVEAL_BATCH)
         except ChatcliError as error:  # the session was changed or deleted meanwhile
             self._earlier = 0
             await self.query(EarlierMessages).remove()
             self.notify(f"Earlier messages cannot be read: {error.message}", severity="warning")
             return
         self._earlier = batch.earlier if batch.messages else 0
-        self._oldest = batch.messages[0].record if batch.messages else self._oldest
         height_before = self.virtual_size.height
         marker = self.query_one(EarlierMessages)
         await self.mount_all([self._view(m, rich=False) for m in batch.messages], after=marker)
