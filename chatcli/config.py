@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -116,6 +115,8 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path}: cannot be read ({exc})") from None
+    import tomllib  # ~8 ms at start-up, needed only when there is a config file
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -334,6 +335,8 @@ def save_setting(key: str, value: str, config_path: Path | None = None) -> None:
         document = tomlkit.parse(text + "\n")
     document[key] = value
     updated = tomlkit.dumps(document)
+    import tomllib
+
     if tomllib.loads(updated).get(key) != value:  # never write a file that reads differently
         raise ConfigError(f"config file {path}: cannot set '{key}' automatically; edit it by hand")
     paths.ensure_private_dir(path.parent)

@@ -11,8 +11,8 @@ from typing import Any
 
 import typer
 from typer._click import ClickException  # typer's own click (it vendors one)
-from typer.core import TyperGroup
 
+from chatcli.cli.help import SectionedGroup
 from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, ContextOverflowError, UsageError
 
 CONTEXT_HINT = "; use a larger --ctx or a shorter input"
@@ -57,7 +57,7 @@ def setup_logging(verbose: bool) -> None:
     )
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(SectionedGroup):
     """The root command: a usage mistake is one line on stderr (exit 2), like every error.
 
     Typer would draw a box with the usage and a hint around it; here it is the message and

@@ -15,6 +15,7 @@ import typer
 
 from chatcli import __version__
 from chatcli.cli.errors import OneLineErrors, setup_logging, user_errors
+from chatcli.cli.help import SectionedCommand, SectionedGroup, summary
 from chatcli.cli.options import (
     FLAG,
     SAMPLING,
@@ -51,12 +52,12 @@ def sampling_option(name: str) -> Any:
     if declared.kind == "texts":
         return typer.Option(metavar="TEXT", help=declared.help, rich_help_panel=SAMPLING)
     default = getattr(DEFAULTS, name)
-    shown = f"the model's advice, else {default}" if default is not None else False
+    shown = f"Default: the model's advice, else {default}." if default is not None else ""
     return typer.Option(
         metavar="FLOAT" if declared.kind == "float" else "INT",
         callback=in_knob_range(declared),
-        help=declared.help,
-        show_default=shown,
+        help=f"{declared.help} {shown}".strip(),
+        show_default=False,
         rich_help_panel=SAMPLING,
     )
 
@@ -302,6 +303,13 @@ COMMAND_SOURCES: dict[str, tuple[str, str]] = {
 COMMANDS = frozenset(COMMAND_SOURCES)
 
 
+HELP_WIDTH = 120
+"""Help fills the terminal up to this many columns (click stops at 80)."""
+
+ROOT_ONLY = ""
+"""``build_app(ROOT_ONLY)``: the root's options and no command (for the root's ``--help``)."""
+
+
 def build_app(only: str | None = None) -> typer.Typer:
     """The command line: every command, or just ``only`` (the one a command line runs).
 
@@ -315,6 +323,8 @@ def build_app(only: str | None = None) -> typer.Typer:
         no_args_is_help=False,
         add_completion=True,
         pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"max_content_width": HELP_WIDTH},
         cls=OneLineErrors,
     )
     app.callback(invoke_without_command=True)(main)
@@ -324,8 +334,19 @@ def build_app(only: str | None = None) -> typer.Typer:
             if isinstance(command, typer.Typer):
                 app.add_typer(command, name=name)
             else:
-                app.command(name)(command)
+                app.command(name, cls=SectionedCommand)(command)
     return app
+
+
+def show_root_help(args: list[str]) -> None:
+    """``chatcli --help``: the root's options, and the commands listed without building them."""
+    root = typer.main.get_command(build_app(ROOT_ONLY))
+    assert isinstance(root, SectionedGroup)
+    root.listed = {
+        name: summary(getattr(import_module(module), attribute))
+        for name, (module, attribute) in COMMAND_SOURCES.items()
+    }
+    root(args=args)
 
 
 _FULL_APP: list[typer.Typer] = []
@@ -354,9 +375,8 @@ def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:
 
 def run() -> None:
     """Run the command line in ``sys.argv`` (``chatcli.cli.entry`` calls this)."""
-    from chatcli.cli.deferred import defer_rich_markdown
-
-    defer_rich_markdown()
     args = arguments_for(sys.argv[1:], sys.stdin.isatty())
+    if "--help" in args and not COMMANDS & set(args):
+        show_root_help(args)
     command = args[0] if args and args[0] in COMMANDS else None
     build_app(command)(args=args)

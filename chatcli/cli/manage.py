@@ -12,6 +12,7 @@ from chatcli.assembly import open_sessions
 from chatcli.cli import transfer
 from chatcli.cli.completion import complete_roles, complete_sessions
 from chatcli.cli.errors import confirm_deletion, say, user_errors
+from chatcli.cli.help import command_group
 from chatcli.cli.options import JsonOpt
 from chatcli.core.roles import get_role, list_roles
 from chatcli.errors import UsageError
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     from chatcli.core.sessions import Sessions, ShownMessage
     from chatcli.store.records import SessionRecord
 
-roles_app = typer.Typer(help="System-prompt presets.", no_args_is_help=True)
-sessions_app = typer.Typer(help="Saved conversations.", no_args_is_help=True)
+roles_app = command_group("System-prompt presets.")
+sessions_app = command_group("Saved conversations.")
 
 SessionArg = Annotated[str, typer.Argument(metavar="NAME|ID", autocompletion=complete_sessions)]
 

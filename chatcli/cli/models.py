@@ -11,6 +11,7 @@ import typer
 from chatcli.assembly import endpoints, served_models
 from chatcli.cli.completion import complete_models
 from chatcli.cli.errors import confirm_deletion, say, user_errors
+from chatcli.cli.help import command_group
 from chatcli.cli.options import JsonOpt
 from chatcli.config import load_settings
 from chatcli.errors import ChatcliError, UsageError
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 # chatcli.models (the catalog, GGUF headers, downloads) is imported by the commands that use
 # it: ``chatcli --help`` must not pay for it.
 
-models_app = typer.Typer(help="The model catalog and the model files.", no_args_is_help=True)
+models_app = command_group("The model catalog and the model files.")
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", autocompletion=complete_models)]
 TEMPLATE_LINES = 6

@@ -5,7 +5,6 @@ Nothing here imports llama_cpp; the chat core, the CLI and the TUI only ever see
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,6 +152,8 @@ class TextDelta:
 
 def prompt_digest(tokens: Sequence[int]) -> str:
     """The sha256 of a prompt's token ids (how a replay checks it rebuilt the same prompt)."""
+    import hashlib  # its OpenSSL binding costs ~4 ms at start-up, needed only here
+
     return hashlib.sha256(",".join(map(str, tokens)).encode()).hexdigest()
 
 

@@ -1,7 +1,7 @@
 """Start-up imports only what a command needs.
 
 `chatcli --version` answers before typer is imported; `--help` imports no model, TUI, store or
-rich.markdown (typer's help formatter gets a stand-in for it); a command builds only itself;
+rich (its help is plain text); a command builds only itself;
 a piped `ask` imports no Markdown renderer; and nothing imports pydantic (typer 0.29 would,
 for every parameter).
 """
@@ -23,13 +23,10 @@ try:
     run()
 except SystemExit:
     pass
-markdown = sys.modules.get("rich.markdown")
-heavy = [name for name in ("llama_cpp", "textual", "markdown_it", "chatcli.store.store",
+heavy = [name for name in ("llama_cpp", "textual", "markdown_it", "rich", "chatcli.store.store",
          "chatcli.core.chat", "sqlite3", "pydantic") if name in sys.modules]
 others = [name for name in ("chatcli.cli.bench", "chatcli.cli.models", "chatcli.cli.search")
           if name in sys.modules]
-if getattr(markdown, "__file__", None) is not None:
-    heavy.append("rich.markdown")
 print("HEAVY", heavy, "OTHERS", others, "TYPER", "typer" in sys.modules, file=sys.stderr)
 """
 
@@ -46,7 +43,7 @@ def run_check(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
-def test_help_and_version_import_neither_the_model_the_tui_nor_rich_markdown(flag: str):
+def test_help_and_version_import_neither_the_model_the_tui_nor_rich(flag: str):
     done = run_check(flag)
     assert "HEAVY []" in done.stderr, done.stderr
     assert done.stdout.strip()  # the help or the version was printed
@@ -73,21 +70,3 @@ def test_a_piped_ask_imports_no_markdown_renderer(chatcli_home: Path):
     assert "llama_cpp" in heavy  # it did answer with the model
     assert "rich.markdown" not in heavy and "markdown_it" not in heavy, done.stderr
     assert "pydantic" not in heavy and "textual" not in heavy, done.stderr
-
-
-def test_rich_markdown_is_the_real_module_for_everyone_but_typers_help():
-    code = """
-import sys
-from chatcli.cli.deferred import defer_rich_markdown
-defer_rich_markdown()
-import typer.rich_utils
-assert "markdown_it" not in sys.modules
-from rich.markdown import CodeBlock, Markdown
-import rich.markdown
-assert rich.markdown.Markdown is Markdown and Markdown.__module__ == "rich.markdown"
-assert sys.modules["rich.markdown"].__file__
-assert isinstance(typer.rich_utils.Markdown("# title"), Markdown)
-print("ok")
-"""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "ok"
