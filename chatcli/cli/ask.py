@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
-from types import FrameType
 
 import typer
 
@@ -19,6 +16,7 @@ from chatcli.cli.attach import describe, gather_attachments
 from chatcli.cli.errors import say
 from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
 from chatcli.cli.render import AnswerWriter, PrefillMeter, make_writer
+from chatcli.cli.stopping import StopRequest, stop_on_signals
 from chatcli.config import Settings
 from chatcli.core.attachments import Attachment
 from chatcli.core.chat import (
@@ -32,7 +30,7 @@ from chatcli.core.chat import (
 from chatcli.core.sessions import Sessions, settings_for_session
 from chatcli.core.truncate import truncate_attachments, truncate_to_fit
 from chatcli.engine.base import LoraAdapter, PrefillProgress, SamplingParams, TextDelta
-from chatcli.errors import EXIT_INTERRUPTED, ChatcliError, UsageError, exit_code_for_signal
+from chatcli.errors import ChatcliError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord
 
 
@@ -354,52 +352,3 @@ def _stats(core: ChatCore, session: SessionRecord, finished: ReplyFinished) -> d
         "lora": _adapter_json(core.adapter_of(session)),
         "attachments": describe(core.attachments_of(core.sessions.question_of(finished.message))),
     }
-
-
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-"""Signals that stop a reply cleanly: Ctrl+C, a polite kill, the terminal going away."""
-
-
-class StopRequest(threading.Event):
-    """Set when a stop signal arrives during a reply; remembers which signal it was."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.signum: int | None = None
-
-    def exit_code(self) -> int:
-        """The exit code for a reply stopped this way: 130 for Ctrl+C, else 128 + signal."""
-        if self.signum is None or self.signum == signal.SIGINT:
-            return EXIT_INTERRUPTED
-        return exit_code_for_signal(self.signum)
-
-    def ends_the_process(self) -> bool:
-        """Whether the stop came from outside (SIGTERM, SIGHUP): the process should end too."""
-        return self.signum is not None and self.signum != signal.SIGINT
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[StopRequest]:
-    """Stop the reply on Ctrl+C, SIGTERM or SIGHUP: the first asks it to stop at the next token.
-
-    The text so far is then saved, marked interrupted; a second signal aborts at once.
-    """
-    cancel = StopRequest()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if cancel.is_set():
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            say("interrupted")
-            raise typer.Exit(exit_code_for_signal(signum))
-        cancel.signum = signum
-        cancel.set()
-
-    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
-    try:
-        yield cancel
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import typer
 
-from chatcli.cli.ask import stop_on_signals, stream_events
+from chatcli.cli.ask import stream_events
 from chatcli.cli.errors import CONTEXT_HINT, say
 from chatcli.cli.render import RawWriter
 from chatcli.cli.startup import ChatStart, started
+from chatcli.cli.stopping import stop_on_signals
 from chatcli.core.chat import ChatCore, sampling_from
 from chatcli.errors import ChatcliError, ContextOverflowError
 from chatcli.store.records import SessionRecord

@@ -6,21 +6,18 @@ objects it holds; the model runs in a thread worker (see replying.py).
 
 from __future__ import annotations
 
-import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from chatcli.config import Settings, save_setting
-from chatcli.core.chat import ChatCore, ChatEvent, sampling_from
+from chatcli.core.chat import ChatCore, sampling_from
 from chatcli.core.sessions import ShownBranch
-from chatcli.engine.base import PrefillProgress, SamplingParams
+from chatcli.engine.base import SamplingParams
 from chatcli.errors import ConfigError
 from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.tui.attaching import Attaching, transcript_items
@@ -29,7 +26,8 @@ from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.transcript import MOUNT_LIMIT, Transcript
 from chatcli.tui.chat_screen import ChatScreen
-from chatcli.tui.replying import GIL_SWITCH_INTERVAL_S, ReplyEnded, ReplyStream, describe_failure
+from chatcli.tui.replies import Replies
+from chatcli.tui.replying import ReplyEnded, ReplyStream
 from chatcli.tui.sessions import EngineFactory, EngineLoaded, SessionControls
 from chatcli.tui.sidebar import SessionsSidebar
 from chatcli.tui.signals import default_signals, quit_on_signals
@@ -65,14 +63,11 @@ class ChatApp(App[int]):
         """The settings the app started with: what "default" means in the settings screen."""
         self.engine_factory = engine_factory
         self.session: SessionRecord | None = None
-        self._reply: ReplyStream | None = None
+        self.replies = Replies(self)
         self.branches = Branches(self)
         self.sessions = SessionControls(self)
         self.attaching = Attaching(self)
         self._theme_ready = False
-        self._created_for_send: str | None = None
-        """The session made by the message being sent (deleted again if it is never saved)."""
-        self._gil_interval = sys.getswitchinterval()
 
     def get_default_screen(self) -> Screen[Any]:
         """The chat screen, with its widgets; dialogs are pushed over it."""
@@ -93,7 +88,7 @@ class ChatApp(App[int]):
 
     def on_unmount(self) -> None:
         """Give the GIL switch interval and the quitting signals back."""
-        sys.setswitchinterval(self._gil_interval)
+        self.replies.restore_switch_interval()
         default_signals()
 
     def watch_theme(self, theme: str) -> None:
@@ -109,13 +104,7 @@ class ChatApp(App[int]):
     @property
     def reply(self) -> ReplyStream | None:
         """The reply streaming now, if any."""
-        return self._reply
-
-    @reply.setter
-    def reply(self, stream: ReplyStream | None) -> None:
-        """Start or end a reply; the footer's keys follow (Stop only while one streams)."""
-        self._reply = stream
-        self.refresh_bindings()
+        return self.replies.stream
 
     @property
     def replying(self) -> bool:
@@ -165,135 +154,37 @@ class ChatApp(App[int]):
         session = self.sessions.ensure_session()
         if session.draft:  # the draft is being sent now
             self.session = session = self.core.sessions.save_draft(session, "")
-        self._created_for_send = session.id if new_chat else None
         attachments = await self.attaching.take()
         user_view = await self.query_one(Transcript).add(
             MessageView(
                 None, role="user", text=event.text, attachments=transcript_items(attachments)
             )
         )
-        await self.start_reply(
+        await self.replies.start(
             lambda cancel: self.core.reply(
                 session, event.text, self.params(), cancel, attachments=attachments
             ),
             user_view,
             failed_text=event.text,
+            created_session=session.id if new_chat else None,
         )
-
-    async def start_reply(
-        self,
-        events: Callable[[threading.Event], Iterator[ChatEvent]],
-        user_view: MessageView | None,
-        failed_text: str = "",
-        reply_view: MessageView | None = None,
-    ) -> None:
-        """Stream a reply produced by ``events(cancel)`` into a new message view.
-
-        ``reply_view``: the view of a saved reply that goes on (a continued reply).
-        """
-        if reply_view is None:
-            reply_view = await self.query_one(Transcript).add(MessageView(None, role="assistant"))
-        stream = ReplyStream(self, user_view, reply_view, self._first_token, self._prefill)
-        self.reply = stream
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-        await stream.start_draining()
-        self.query_one(StatusBar).update_status(activity="processing prompt…")
-        self._run_reply(stream, events, failed_text)
 
     def set_status(self, **changes: object) -> None:
         """Change fields of the status bar (UI thread; workers go through call_from_thread)."""
         self.query_one(StatusBar).update_status(**changes)
 
-    def _prefill(self, progress: PrefillProgress) -> None:
-        self.set_status(
-            activity=f"processing prompt {progress.done:,}/{progress.total:,} tokens, "
-            f"~{progress.eta_s:.0f} s left"
-        )
-
-    def _first_token(self) -> None:
-        self.query_one(StatusBar).update_status(activity="generating… (Esc stops)")
-
-    @work(thread=True, exclusive=True, group="reply")
-    def _run_reply(
-        self,
-        stream: ReplyStream,
-        events: Callable[[threading.Event], Iterator[ChatEvent]],
-        failed_text: str,
-    ) -> None:
-        try:
-            stream.consume(events(stream.cancel))
-        finally:
-            self.post_message(ReplyEnded(stream, failed_text))
-
     async def on_reply_ended(self, event: ReplyEnded) -> None:
         """Finish the reply on screen and show what it cost."""
-        sys.setswitchinterval(self._gil_interval)
-        stream, failed_text = event.stream, event.failed_text
-        await stream.stop_draining()
-        self.reply = None
-        status = self.query_one(StatusBar)
-        status.update_status(activity="")
-        outcome = stream.outcome
-        if outcome.error is not None:
-            await self._reply_failed(stream, describe_failure(outcome.error), failed_text)
-            return
-        if outcome.trimmed is not None:
-            trimmed = outcome.trimmed
-            await self.query_one(Transcript).mark_context_start(
-                trimmed.dropped_messages, summarized=trimmed.summarized
-            )
-        for view in (stream.user_view, stream.reply_view):
-            if view is not None:
-                self._place_among_siblings(view)
-        if outcome.finished is not None:
-            usage = outcome.finished.usage
-            status.update_status(
-                tokens_per_s=usage.gen_tokens_per_s,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-            )
-        if self.session is not None:
-            self.sessions.count_context(self.session)  # what the next send starts from
-        self.sessions.refresh_sidebar()
-
-    def _place_among_siblings(self, view: MessageView) -> None:
-        """Update a view's "2/3" branch position from the store."""
-        if view.record is None or self.session is None:
-            return
-        view.sibling_index, view.sibling_count = self.core.sessions.position(view.record)
-        view.refresh_header()
-
-    async def _reply_failed(self, stream: ReplyStream, message: str, failed_text: str) -> None:
-        """Show the error; take back views of messages that were never saved.
-
-        A session made just for this message (not one the user set up first) is deleted again
-        if the message was never saved: no empty "(untitled)" session is left behind.
-        """
-        self.notify(message, title="Reply failed", severity="error", timeout=8)
-        if stream.reply_view.record is None:
-            await stream.reply_view.remove()
-        if stream.user_view is not None and stream.user_view.record is None:
-            await stream.user_view.remove()
-            self.query_one(PromptInput).restore(failed_text)
-            await self.attaching.give_back()
-        created, self._created_for_send = self._created_for_send, None
-        session = self.session
-        if session is None or session.id != created:
-            return
-        if self.core.sessions.discard_if_empty(session):
-            self.session = None
-            self.sessions.refresh_sidebar()
+        await self.replies.finish(event)
 
     def action_stop_reply(self) -> None:
         """Stop the reply at the next token; its text so far is kept."""
-        if self.reply is not None:
-            self.reply.cancel.set()
+        self.replies.stop()
 
     async def action_quit(self, code: int = 0) -> None:
         """Quit; a reply in progress is stopped and saved first, and so is the draft."""
         self.sessions.keep_draft()
-        if self.reply is not None:
-            self.reply.cancel.set()
+        if self.replies.stop():
             # Only the reply's worker: a dialog's would wait for an answer that never comes
             # (and an empty list would mean every worker to ``wait_for_complete``).
             replies = [w for w in self.workers if w.group == "reply"]

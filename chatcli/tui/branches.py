@@ -71,7 +71,7 @@ class Branches:
                 "raise the temperature with Ctrl+O for a different one",
                 severity="warning",
             )
-        await app.start_reply(lambda c: app.core.regenerate(session, user, params, c), None)
+        await app.replies.start(lambda c: app.core.regenerate(session, user, params, c), None)
 
     def edit(self, record: MessageRecord) -> None:
         """Edit an earlier user message and send it again as a new branch (in a modal worker)."""
@@ -94,7 +94,7 @@ class Branches:
         # The edited text becomes a new branch after the original's parent.
         await transcript.show(app.messages_above(record, MOUNT_LIMIT))
         user_view = await transcript.add(MessageView(None, role="user", text=text))
-        await app.start_reply(
+        await app.replies.start(
             lambda c: app.core.edit(session, record, text, app.params(), c), user_view
         )
 
@@ -115,7 +115,7 @@ class Branches:
             return
         session, params = app.session, app.params()
         assert session is not None
-        await app.start_reply(
+        await app.replies.start(
             lambda c: app.core.continue_reply(session, record, params, c), None, reply_view=newest
         )
 
