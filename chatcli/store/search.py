@@ -67,35 +67,67 @@ class SearchIndex:
         """
         if not query.strip():
             raise UsageError("nothing to search for")
-        hits = []
-        for sql in (_MESSAGE_HITS_SQL, _ATTACHMENT_HITS_SQL):
-            parameters: list[object] = [MARK_START, MARK_END, query]
-            if role is not None:
-                sql += " AND m.role = ?"
-                parameters.append(role)
-            if session_id is not None:
-                sql += " AND m.session_id = ?"
-                parameters.append(session_id)
-            hits += self._hits(
-                sql + " ORDER BY rank LIMIT ?", [*parameters, sql_limit(limit)], query
-            )
-        return sorted(hits, key=lambda hit: hit.rank)[:limit]
-
-    def _hits(self, sql: str, parameters: list[object], query: str) -> list[SearchHit]:
+        narrowing, filters = _filters(role, session_id)
         with self._locked() as connection:
             try:
-                rows = connection.execute(sql, parameters).fetchall()
+                hits = self._message_hits(connection, query, narrowing, filters, limit)
+                rows = connection.execute(
+                    f"{_ATTACHMENT_HITS_SQL}{narrowing} ORDER BY rank LIMIT ?",
+                    [MARK_START, MARK_END, query, *filters, sql_limit(limit)],
+                ).fetchall()
             except sqlite3.OperationalError as error:
                 raise UsageError(f"cannot search for {query!r}: {_plain(error)}") from None
-        return [_hit(row) for row in rows]
+        hits += [_hit(row, row["rank"]) for row in rows]
+        return sorted(hits, key=lambda hit: hit.rank)[:limit]
+
+    @staticmethod
+    def _message_hits(
+        connection: sqlite3.Connection,
+        query: str,
+        narrowing: str,
+        filters: list[object],
+        limit: int,
+    ) -> list[SearchHit]:
+        """The best ``limit`` messages: ranked in the index first, then only those read.
+
+        Reading every match's row and snippet before ranking cost more than the ranking
+        itself (a word in 77,000 messages: 250 ms → 160 ms in a new process).
+        """
+        join = _FILTER_JOIN if narrowing else ""
+        ranked = connection.execute(
+            f"{_RANK_SQL}{join} WHERE message_search MATCH ?{narrowing} ORDER BY rank LIMIT ?",
+            [query, *filters, sql_limit(limit)],
+        ).fetchall()
+        hits = []
+        for rowid, rank in ranked:
+            row = connection.execute(
+                _MESSAGE_HIT_SQL, [MARK_START, MARK_END, query, rowid]
+            ).fetchone()
+            if row is not None:  # deleted meanwhile by another chatcli
+                hits.append(_hit(row, rank))
+        return hits
 
 
-_MESSAGE_HITS_SQL = (
+def _filters(role: str | None, session_id: str | None) -> tuple[str, list[object]]:
+    """The SQL narrowing the matches to a role and a session, and its parameters."""
+    narrowing, parameters = "", list[object]()
+    if role is not None:
+        narrowing += " AND m.role = ?"
+        parameters.append(role)
+    if session_id is not None:
+        narrowing += " AND m.session_id = ?"
+        parameters.append(session_id)
+    return narrowing, parameters
+
+
+_RANK_SQL = "SELECT message_search.rowid, bm25(message_search) AS rank FROM message_search"
+_FILTER_JOIN = " JOIN messages AS m ON m.rowid = message_search.rowid"
+_MESSAGE_HIT_SQL = (
     f"SELECT {QUALIFIED_MESSAGE_LIST}, s.name AS session_name, s.title AS session_title,"
-    f" snippet(message_search, 0, ?, ?, '…', {SNIPPET_TOKENS}) AS snippet,"
-    " bm25(message_search) AS rank, NULL AS attachment"
+    f" snippet(message_search, 0, ?, ?, '…', {SNIPPET_TOKENS}) AS snippet, NULL AS attachment"
     " FROM message_search JOIN messages AS m ON m.rowid = message_search.rowid"
-    " JOIN sessions AS s ON s.id = m.session_id WHERE message_search MATCH ?"
+    " JOIN sessions AS s ON s.id = m.session_id"
+    " WHERE message_search MATCH ? AND message_search.rowid = ?"
 )
 _ATTACHMENT_HITS_SQL = (
     f"SELECT {QUALIFIED_MESSAGE_LIST}, s.name AS session_name, s.title AS session_title,"
@@ -108,13 +140,13 @@ _ATTACHMENT_HITS_SQL = (
 )
 
 
-def _hit(row: sqlite3.Row) -> SearchHit:
+def _hit(row: sqlite3.Row, rank: float) -> SearchHit:
     return SearchHit(
         message_from_row(row),
         row["session_name"],
         row["session_title"],
         " ".join(str(row["snippet"]).split()),
-        float(row["rank"]),
+        float(rank),
         row["attachment"],
     )
 
