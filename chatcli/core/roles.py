@@ -7,7 +7,6 @@ A user role is ``<config dir>/roles/NAME.toml`` with ``prompt = "..."`` and an o
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +107,8 @@ def _scan(roles_dir: Path | None) -> tuple[list[Role], dict[str, ConfigError]]:
 
 
 def _read_role_file(path: Path) -> Role:
+    import tomllib  # ~8 ms at start-up; only the user's own role files are TOML
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -21,6 +20,8 @@ def put_texts(connection: sqlite3.Connection, texts: Mapping[str, str]) -> None:
     Runs inside the caller's write transaction, so a message and its attachments' texts are
     saved together or not at all.
     """
+    import hashlib  # its OpenSSL binding costs ~3 ms at start-up; only attaching needs it
+
     now = time.time()
     for digest, text in texts.items():
         if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != digest:

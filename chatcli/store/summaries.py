@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -10,6 +9,7 @@ from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from chatcli.store.records import SummaryRecord
+from chatcli.store.rows import new_id
 
 Locked = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
@@ -22,9 +22,7 @@ class SummaryTable:
 
     def add(self, session_id: str, upto_message_id: str, content: str) -> SummaryRecord:
         """Save a summary of the session's messages up to ``upto_message_id``."""
-        record = SummaryRecord(
-            secrets.token_hex(6), session_id, upto_message_id, content, time.time()
-        )
+        record = SummaryRecord(new_id(), session_id, upto_message_id, content, time.time())
         with self._locked() as connection:
             connection.execute(
                 "INSERT INTO summaries (id, session_id, upto_message_id, content, created)"

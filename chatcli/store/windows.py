@@ -7,11 +7,11 @@ new message. A window is per branch: it belongs to the branch whose messages inc
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Sequence
 
 from chatcli.store.records import WindowRecord
+from chatcli.store.rows import new_id
 from chatcli.store.summaries import Locked, furthest_along
 
 
@@ -23,9 +23,7 @@ class WindowTable:
 
     def add(self, session_id: str, start_message_id: str, context_length: int) -> WindowRecord:
         """Remember that the session's prompt starts at ``start_message_id`` at this context."""
-        record = WindowRecord(
-            secrets.token_hex(6), session_id, start_message_id, context_length, time.time()
-        )
+        record = WindowRecord(new_id(), session_id, start_message_id, context_length, time.time())
         with self._locked() as connection:
             connection.execute(
                 "INSERT INTO context_windows"

@@ -10,7 +10,6 @@ process does not pass for the writer that died.
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import time
 from functools import cache
@@ -69,4 +68,6 @@ def process_started(pid: int) -> str | None:
 
 @cache
 def _host() -> str:
+    import socket  # ~3 ms at start-up; only a write needs the host's name
+
     return socket.gethostname()
