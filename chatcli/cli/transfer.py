@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -77,7 +80,7 @@ def import_(
     """Import sessions from an export; the whole file is checked before anything is written."""
     from chatcli.core.portable import import_bundles, read_export
 
-    with user_errors():
+    with user_errors(), without_cycle_collection():
         bundles = read_export(_read(source))
         with open_sessions() as sessions:
             notices = import_bundles(sessions, bundles)
@@ -85,6 +88,23 @@ def import_(
             say(notice)
         count = sum(len(b.messages) for b in bundles)
         say(f"imported {len(bundles):,} sessions, {count:,} messages")
+
+
+@contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a whole file's records are built.
+
+    Parsed JSON and records hold no reference cycles, but each of the collector's passes walks
+    every container alive: importing 110,000 messages spent about a third of its Python time
+    in them (records built: 1.2-1.5 s with the collector, 0.55-0.6 s without).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _read(source: str) -> object:

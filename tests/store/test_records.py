@@ -70,6 +70,31 @@ def test_from_dict_names_the_bad_field(change: dict[str, object], words: str) ->
     assert words in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"status": "half-done"}, {"pinned": 1}, {"created": True}, {"content": None}],
+)
+def test_a_shape_seen_before_still_has_its_values_checked(change: dict[str, object]) -> None:
+    good = MESSAGE.to_dict()
+    assert MessageRecord.from_dict(good) == MESSAGE  # the shape is now known
+    with pytest.raises(ValueError, match=f"field '{next(iter(change))}' has the wrong type"):
+        MessageRecord.from_dict(good | change)
+
+
+def test_a_record_of_a_known_shape_is_a_whole_frozen_record() -> None:
+    data = MESSAGE.to_dict()
+    MessageRecord.from_dict(data)
+    record = MessageRecord.from_dict(data)  # the known shape's way
+    data["sampling"]["seed"] = 99
+
+    assert record == MESSAGE and hash(record.id) == hash(MESSAGE.id)
+    assert record.sampling == {"seed": 1}  # a copy, unless the caller gives the data away
+    assert repr(record) == repr(MESSAGE)
+    with pytest.raises(AttributeError):
+        record.content = "changed"  # type: ignore[misc]
+    assert MessageRecord.from_dict(data, owned=True).sampling is data["sampling"]
+
+
 def test_from_dict_names_a_missing_field() -> None:
     data = MESSAGE.to_dict()
     del data["content"]
