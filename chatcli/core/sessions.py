@@ -39,6 +39,8 @@ class ShownBranch:
     messages: list[ShownMessage]
     earlier: int
     """Messages of the branch above the first of ``messages``, not read."""
+    later: int = 0
+    """Messages of the branch below the last of ``messages``, not read."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,24 @@ class Sessions:
             return ShownBranch([], 0)
         placed, earlier = self.store.tree.branch_tail(message.session_id, last, message.parent_id)
         return ShownBranch([ShownMessage(*item) for item in placed], earlier)
+
+    def shown_around(
+        self, session: SessionRecord, message_id: str, above: int, count: int
+    ) -> ShownBranch:
+        """``count`` messages of the branch shown, from ``above`` messages above ``message_id``."""
+        placed, earlier, later = self.store.tree.branch_window(
+            session.id, message_id, -above, count, session.current_leaf
+        )
+        return ShownBranch([ShownMessage(*item) for item in placed], earlier, later)
+
+    def shown_after(
+        self, session: SessionRecord, message: MessageRecord, count: int
+    ) -> ShownBranch:
+        """The up-to-``count`` messages just below ``message`` on the branch shown."""
+        placed, earlier, later = self.store.tree.branch_window(
+            session.id, message.id, 1, count, session.current_leaf
+        )
+        return ShownBranch([ShownMessage(*item) for item in placed], earlier, later)
 
     def position(self, message: MessageRecord) -> tuple[int, int]:
         """Where ``message`` stands among its siblings: (index, count)."""

@@ -7,6 +7,7 @@ connection it holds the lock on.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from chatcli.errors import NotFoundError, StoreError
@@ -44,13 +45,37 @@ class MessageTree:
 
         Only those messages are read whole, so a long branch costs little more than a short one.
         """
+        placed, earlier, _ = self._window(session_id, leaf_id, lambda path: len(path) - last, last)
+        return placed, earlier
+
+    def branch_window(
+        self, session_id: str, anchor_id: str, offset: int, count: int, leaf_id: str | None = None
+    ) -> tuple[list[Placed], int, int]:
+        """``count`` messages of the branch, from ``offset`` places after ``anchor_id`` on.
+
+        Returns them with how many messages of the branch come before and after them. The
+        anchor must be on the branch (NotFoundError otherwise); only the window is read whole.
+        """
+
+        def start(path: list[str]) -> int:
+            if anchor_id not in path:
+                raise NotFoundError(f"message '{anchor_id}' is not on the branch shown")
+            return path.index(anchor_id) + offset
+
+        return self._window(session_id, leaf_id, start, count)
+
+    def _window(
+        self, session_id: str, leaf_id: str | None, start: Callable[[list[str]], int], count: int
+    ) -> tuple[list[Placed], int, int]:
         with self._locked() as connection:
             leaf_id = _leaf(connection, session_id, leaf_id)
             if leaf_id is None:
-                return [], 0
-            rows, positions, earlier = branch_tail_rows(connection, session_id, leaf_id, last)
+                return [], 0, 0
+            rows, positions, earlier, later = window_rows(
+                connection, session_id, leaf_id, start, count
+            )
         messages = records_from_rows(MessageRecord, rows)
-        return [(m, *positions[m.id]) for m in messages], earlier
+        return [(m, *positions[m.id]) for m in messages], earlier, later
 
     def _branch(self, session_id: str, leaf_id: str | None, *, places: bool) -> list[Placed]:
         with self._locked() as connection:
@@ -153,26 +178,33 @@ def branch_rows(
     return [by_id[message_id] for message_id in path], _places(rows, _ID, _PARENT) if places else {}
 
 
-def branch_tail_rows(
-    connection: sqlite3.Connection, session_id: str, leaf_id: str, last: int
-) -> tuple[list[sqlite3.Row], dict[str, tuple[int, int]], int]:
-    """The last ``last`` rows down to ``leaf_id``, their sibling places, how many precede.
+def window_rows(
+    connection: sqlite3.Connection,
+    session_id: str,
+    leaf_id: str,
+    start: Callable[[list[str]], int],
+    count: int,
+) -> tuple[list[sqlite3.Row], dict[str, tuple[int, int]], int, int]:
+    """``count`` rows of the branch down to ``leaf_id`` from index ``start(path)`` on.
 
-    Only the ids and parent links of the session are scanned; whole rows are read for the
-    tail alone, so a long session opens without building every message.
+    Also their sibling places and how many messages of the branch come before and after
+    them. Only the ids and parent links of the session are scanned; whole rows are read for
+    the window alone, so a long session opens without building every message.
     """
     links = connection.execute(SESSION_LINKS_SQL, (session_id,)).fetchall()
     parent_of: dict[str, str | None] = dict(links)
     path = _walk_up(parent_of, session_id, leaf_id)
-    tail = path[-last:] if last > 0 else []
+    first = min(max(0, start(path)), len(path))
+    window = path[first : first + max(0, count)]
     rows = connection.execute(
-        f"SELECT {MESSAGE_LIST} FROM messages WHERE id IN ({placeholders(len(tail))})", tail
+        f"SELECT {MESSAGE_LIST} FROM messages WHERE id IN ({placeholders(len(window))})", window
     ).fetchall()
-    order = {message_id: index for index, message_id in enumerate(tail)}
+    order = {message_id: index for index, message_id in enumerate(window)}
     rows.sort(key=lambda row: order[row[_ID]])
-    parents = {parent_of[message_id] for message_id in tail}
+    parents = {parent_of[message_id] for message_id in window}
     places = _places([link for link in links if link[1] in parents], 0, 1)
-    return rows, {message_id: places[message_id] for message_id in tail}, len(path) - len(tail)
+    later = len(path) - first - len(window)
+    return rows, {message_id: places[message_id] for message_id in window}, first, later
 
 
 def _walk_up(parent_of: dict[str, str | None], session_id: str, leaf_id: str) -> list[str]:

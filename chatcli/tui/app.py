@@ -71,7 +71,7 @@ class ChatApp(App[int]):
 
     def get_default_screen(self) -> Screen[Any]:
         """The chat screen, with its widgets; dialogs are pushed over it."""
-        return ChatScreen(self.sessions.search_text, self._chat_ready, self.messages_above)
+        return ChatScreen(self.sessions.search_text, self._chat_ready, self)
 
     def on_mount(self) -> None:
         """Apply the remembered theme."""
@@ -144,6 +144,16 @@ class ChatApp(App[int]):
         """The up-to-``last`` messages just above ``message`` on its branch."""
         return self.core.sessions.shown_before(message, last)
 
+    def messages_below(self, message: MessageRecord, count: int) -> ShownBranch:
+        """The up-to-``count`` messages just below ``message`` on the branch shown."""
+        assert self.session is not None
+        return self.core.sessions.shown_after(self.session, message, count)
+
+    def newest_messages(self) -> ShownBranch:
+        """The newest messages of the branch shown."""
+        assert self.session is not None
+        return self.branch_to_show(self.session)
+
     async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         """Send the typed message."""
         if self.replying:
@@ -192,9 +202,9 @@ class ChatApp(App[int]):
                 await self.workers.wait_for_complete(replies)
         self.exit(code, return_code=code)
 
-    def action_copy_last(self) -> None:
+    async def action_copy_last(self) -> None:
         """Copy the newest reply."""
-        view = self.query_one(Transcript).last_view("assistant")
+        view = await self.branches.newest("assistant")
         if view is not None:
             view.action_copy()
 
@@ -249,9 +259,9 @@ class ChatApp(App[int]):
         """Regenerate the newest reply."""
         await self.branches.regenerate_last()
 
-    def action_edit_last(self) -> None:
+    async def action_edit_last(self) -> None:
         """Edit your newest message."""
-        self.branches.edit_last()
+        await self.branches.edit_last()
 
     async def action_continue_reply(self) -> None:
         """Generate more of the newest reply (cut at the length limit or stopped)."""

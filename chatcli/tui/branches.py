@@ -105,7 +105,10 @@ class Branches:
         newest = transcript.last_view("assistant")
         cut = record.finish_reason in ("length", "interrupted")
         is_newest = (
-            newest is not None and newest.record is not None and newest.record.id == record.id
+            transcript.at_end
+            and newest is not None
+            and newest.record is not None
+            and newest.record.id == record.id
         )
         if record.role != "assistant" or not cut or not is_newest:
             app.notify(
@@ -121,24 +124,30 @@ class Branches:
 
     async def continue_last(self) -> None:
         """Continue the newest reply."""
-        view = self.app.query_one(Transcript).last_view("assistant")
+        view = await self.newest("assistant")
         if view is not None and view.record is not None:
             await self.continue_reply(view.record)
 
     async def regenerate_last(self) -> None:
         """Regenerate the newest reply."""
-        view = self.app.query_one(Transcript).last_view("assistant")
+        view = await self.newest("assistant")
         if view is not None and view.record is not None:
             await self.regenerate(view.record)
 
-    def edit_last(self) -> None:
+    async def edit_last(self) -> None:
         """Edit your newest message."""
-        view = self.app.query_one(Transcript).last_view("user")
+        view = await self.newest("user")
         if view is not None and view.record is not None:
             self.edit(view.record)
 
     async def switch_last(self, step: int) -> None:
         """Switch the newest reply to its previous or next sibling."""
-        view = self.app.query_one(Transcript).last_view("assistant")
+        view = await self.newest("assistant")
         if view is not None and view.record is not None and view.sibling_count > 1:
             await self.switch(view.record, step)
+
+    async def newest(self, role: str) -> MessageView | None:
+        """The view of the branch's newest message of ``role`` (brought back after a jump)."""
+        transcript = self.app.query_one(Transcript)
+        await transcript.show_end()
+        return transcript.last_view(role)

@@ -16,7 +16,7 @@ from textual.widgets import Footer
 from chatcli.tui.chat.attachments import AttachmentChips
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
-from chatcli.tui.chat.transcript import EarlierLoader, Transcript
+from chatcli.tui.chat.transcript import BranchReader, Transcript
 from chatcli.tui.sidebar import SessionsSidebar, TextSearch
 from chatcli.tui.status import StatusBar
 
@@ -33,12 +33,12 @@ class ChatScreen(Screen[None]):
         self,
         search_text: TextSearch,
         ready: Callable[[], Awaitable[None]],
-        load_earlier: EarlierLoader,
+        reader: BranchReader,
     ) -> None:
         super().__init__()
         self._search_text = search_text
         self._ready = ready
-        self._load_earlier = load_earlier
+        self._reader = reader
 
     async def on_mount(self) -> None:
         """Tell the app its widgets are there (it opens the first session then)."""
@@ -51,7 +51,7 @@ class ChatScreen(Screen[None]):
         yield sidebar
         with Vertical(id="main"):
             yield SystemBar(id="system-bar")
-            yield Transcript(self._load_earlier, id="transcript")
+            yield Transcript(self._reader, id="transcript")
             yield AttachmentChips(id="chips")
             yield PromptInput(id="prompt")
             yield StatusBar(id="status")

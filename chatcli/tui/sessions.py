@@ -24,7 +24,7 @@ from chatcli.store.records import SessionRecord
 from chatcli.store.search import MARK_END, MARK_START
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
-from chatcli.tui.chat.transcript import Transcript
+from chatcli.tui.chat.transcript import MOUNT_LIMIT, Transcript
 from chatcli.tui.pull import ModelPuller
 from chatcli.tui.screens import (
     ConfirmScreen,
@@ -38,6 +38,9 @@ from chatcli.tui.status import StatusBar
 
 if TYPE_CHECKING:
     from chatcli.tui.app import ChatApp
+
+JUMP_ABOVE = 2
+"""Messages shown above a search match when the jump leaves the newest ones (for context)."""
 
 EngineFactory = Callable[[Settings], Engine]
 """Builds and loads an engine for settings (used when a session asks for another model)."""
@@ -219,15 +222,17 @@ class SessionControls:
         app = self.app
         if app.session is None:
             return
-        app.session = app.core.sessions.show_message(app.session, message_id)
+        app.session = session = app.core.sessions.show_message(app.session, message_id)
         transcript = app.query_one(Transcript)
-        await transcript.show(app.branch_to_show(app.session))
+        branch = app.branch_to_show(session)
+        if all(shown.record.id != message_id for shown in branch.messages):
+            # Further up than the newest messages: a window from just above it.
+            branch = app.core.sessions.shown_around(session, message_id, JUMP_ABOVE, MOUNT_LIMIT)
+        await transcript.show(branch)
         view = transcript.view_of(message_id)
-        if view is None:
-            app.notify("The match is further up: scroll to the top for older messages")
-            return
-        view.focus()
-        view.scroll_visible(animate=False)
+        if view is not None:
+            view.focus()
+            view.scroll_visible(animate=False, top=not transcript.at_end)
 
     def session_model(self) -> str:
         """The model spec the loaded engine was made for."""

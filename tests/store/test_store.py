@@ -593,6 +593,30 @@ def test_branch_tail_reads_the_newest_messages_with_their_places(store: Store) -
     assert store.tree.branch_tail(session.id, 0) == ([], 31)
 
 
+def test_branch_window_reads_a_slice_around_a_message_with_what_lies_either_side(
+    store: Store,
+) -> None:
+    session = store.create_session(model="m")
+    parent: str | None = None
+    for n in range(30):
+        parent = store.add_message(session.id, parent_id=parent, role="user", content=str(n)).id
+    other = store.add_message(session.id, parent_id=parent, role="assistant", content="a1")
+    store.add_message(session.id, parent_id=parent, role="assistant", content="a2")
+    whole = store.tree.branch_with_places(session.id)
+    anchor = whole[10][0].id
+
+    assert store.tree.branch_window(session.id, anchor, -2, 5) == (whole[8:13], 8, 18)
+    assert store.tree.branch_window(session.id, anchor, 1, 5) == (whole[11:16], 11, 15)
+    assert store.tree.branch_window(session.id, anchor, -20, 3) == (whole[0:3], 0, 28)
+    assert store.tree.branch_window(session.id, anchor, 0, 100) == (whole[10:], 10, 0)
+    last = whole[-1][0].id
+    assert store.tree.branch_window(session.id, last, 1, 5) == ([], 31, 0)
+    on_other = store.tree.branch_window(session.id, anchor, 20, 5, other.id)
+    assert on_other == ([(other, 0, 2)], 30, 0)
+    with pytest.raises(NotFoundError, match="not on the branch"):
+        store.tree.branch_window(session.id, other.id, 0, 5)  # a sibling of the shown leaf
+
+
 def test_branch_tail_of_an_empty_or_unknown_session_or_leaf(store: Store) -> None:
     session = store.create_session(model="m")
     assert store.tree.branch_tail(session.id, 5) == ([], 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apptools import (
+    PAUSES,
     MakeApp,
     seed_session,
     send,
@@ -21,6 +22,7 @@ from chatcli.tui.app import ChatApp
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.system_bar import SystemBar
+from chatcli.tui.chat.transcript import REVEAL_BATCH, LaterMessages, Transcript
 from chatcli.tui.screens import ConfirmScreen, SettingsScreen, SystemPromptScreen, TextInputScreen
 from chatcli.tui.sidebar import SessionList, SessionsSidebar
 from chatcli.tui.status import StatusBar
@@ -355,3 +357,59 @@ async def test_the_sidebar_filter_finds_what_was_said_and_opens_at_the_match(mak
         focused = app.focused
         assert isinstance(focused, MessageView) and focused.record is not None
         assert focused.record.content == "What about the old town of Lyon?"
+
+
+async def test_a_match_far_up_a_long_session_opens_there_and_a_send_returns_to_the_end(
+    make_app: MakeApp,
+):
+    turns = [(f"question {i}", f"answer {i}") for i in range(40)]
+    turns[1] = ("Where is the lighthouse of Alexandria?", "It stood on Pharos.")
+    long = seed_session(make_app.store, turns)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+b")
+        for key in "pharos":
+            await pilot.press(key)
+        assert listed(app) == ["new", long.id]
+        await pilot.press("enter", "enter")
+        await wait_for_workers(app, pilot)
+        focused = app.focused
+        assert isinstance(focused, MessageView) and focused.record is not None
+        assert focused.record.content == "It stood on Pharos."  # 77 messages up
+        transcript = app.query_one(Transcript)
+        assert not transcript.at_end and app.query(LaterMessages)
+        assert views(app)[0] == ("assistant", "answer 0")  # two messages above the match
+        mounted = len(views(app))
+        transcript.scroll_end(animate=False)  # reaching the bottom mounts the next batch
+        for _ in range(PAUSES):
+            if len(views(app)) > mounted:
+                break
+            await pilot.pause(0.05)
+        assert len(views(app)) == mounted + REVEAL_BATCH
+        await send(app, pilot, "And today?")
+        await wait_for_reply(app, pilot)
+        assert transcript.at_end and not app.query(LaterMessages)
+        shown = views(app)
+        assert shown[-4:-2] == [("user", "question 39"), ("assistant", "answer 39")]
+        assert shown[-2][1] == "And today?"
+
+
+async def test_acting_on_the_newest_message_after_a_jump_acts_on_the_branchs_newest(
+    make_app: MakeApp,
+):
+    turns = [(f"question {i}", f"answer {i}") for i in range(30)]
+    turns[0] = ("Tell me about Pharos.", "A lighthouse.")
+    seed_session(make_app.store, turns)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+b")
+        for key in "pharos":
+            await pilot.press(key)
+        await pilot.press("enter", "enter")
+        await wait_for_workers(app, pilot)
+        transcript = app.query_one(Transcript)
+        assert not transcript.at_end
+        await pilot.press("ctrl+e")  # edit my newest message: question 29, not question 0
+        screen = await wait_for_screen(app, pilot, TextInputScreen)
+        assert screen.query_one(TextArea).text == "question 29"
+        assert transcript.at_end

@@ -13,6 +13,7 @@ from chatcli.tui.chat.transcript import (
     REVEAL_BATCH,
     ContextMarker,
     EarlierMessages,
+    LaterMessages,
     Shown,
     Transcript,
 )
@@ -40,7 +41,7 @@ class OneTranscript(App[None]):
         self.deleted = False  # as if another chatcli deleted the session
 
     def compose(self) -> ComposeResult:
-        yield Transcript(self.messages_above)
+        yield Transcript(self)
 
     def messages_above(self, message: MessageRecord, last: int) -> ShownBranch:
         """The up-to-``last`` messages of BRANCH just above ``message``."""
@@ -49,6 +50,23 @@ class OneTranscript(App[None]):
             raise NotFoundError("no session 's'")
         at = [shown.record.id for shown in BRANCH].index(message.id)
         return ShownBranch(BRANCH[max(0, at - last) : at], max(0, at - last))
+
+    def messages_below(self, message: MessageRecord, count: int) -> ShownBranch:
+        """The up-to-``count`` messages of BRANCH just below ``message``."""
+        self.reads.append(count)
+        if self.deleted:
+            raise NotFoundError("no session 's'")
+        at = [shown.record.id for shown in BRANCH].index(message.id) + 1
+        return window(at, count)
+
+    def newest_messages(self) -> ShownBranch:
+        return newest(MOUNT_LIMIT)
+
+
+def window(start: int, count: int) -> ShownBranch:
+    """``count`` messages of BRANCH from ``start`` on, as after a jump up the branch."""
+    shown = BRANCH[start : start + count]
+    return ShownBranch(shown, start, len(BRANCH) - start - len(shown))
 
 
 def newest(count: int) -> ShownBranch:
@@ -141,3 +159,55 @@ async def test_earlier_messages_that_cannot_be_read_any_more_are_a_notice_not_a_
         assert any("cannot be read" in str(n.message) for n in app._notifications)
         await transcript.reveal_earlier()  # and nothing more is tried
         assert app.reads == [REVEAL_BATCH]
+
+
+def texts(app: OneTranscript) -> list[str]:
+    return [v.text for v in app.query(MessageView)]
+
+
+async def test_a_window_up_the_branch_mounts_later_messages_a_batch_at_a_time():
+    app = OneTranscript()
+    async with app.run_test() as pilot:
+        transcript = app.query_one(Transcript)
+        await transcript.show(window(3, MOUNT_LIMIT))
+        assert not transcript.at_end
+        assert texts(app) == [f"message {i}" for i in range(3, 3 + MOUNT_LIMIT)]
+        later = COUNT - 3 - MOUNT_LIMIT
+        assert f"{later} later messages" in str(app.query_one(LaterMessages).render())
+        assert app.query(EarlierMessages)  # and the 3 above it
+        await transcript.reveal_later()
+        await pilot.pause()
+        assert app.reads == [REVEAL_BATCH]
+        assert f"{later - REVEAL_BATCH} later messages" in str(
+            app.query_one(LaterMessages).render()
+        )
+        while app.query(LaterMessages):
+            await transcript.reveal_later()
+            await pilot.pause()
+        assert transcript.at_end
+        assert texts(app) == [f"message {i}" for i in range(3, COUNT)]
+
+
+async def test_a_message_added_after_a_jump_goes_below_the_newest_messages():
+    app = OneTranscript()
+    async with app.run_test() as pilot:
+        transcript = app.query_one(Transcript)
+        await transcript.show(window(0, MOUNT_LIMIT))
+        await transcript.add(MessageView(None, role="user", text="new question"))
+        await pilot.pause()
+        assert transcript.at_end and not app.query(LaterMessages)
+        expected = [f"message {i}" for i in range(COUNT - MOUNT_LIMIT, COUNT)] + ["new question"]
+        assert texts(app) == expected
+
+
+async def test_later_messages_that_cannot_be_read_any_more_are_a_notice_not_a_crash():
+    app = OneTranscript()
+    async with app.run_test() as pilot:
+        transcript = app.query_one(Transcript)
+        await transcript.show(window(0, MOUNT_LIMIT))
+        app.deleted = True
+        await transcript.reveal_later()
+        await pilot.pause()
+        assert not app.query(LaterMessages)
+        assert texts(app) == [f"message {i}" for i in range(MOUNT_LIMIT)]  # what was shown stays
+        assert any("cannot be read" in str(n.message) for n in app._notifications)

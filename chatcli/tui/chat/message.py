@@ -147,9 +147,13 @@ class MessageView(Vertical, can_focus=True):
 
     def make_rich(self) -> None:
         """Replace cheap plain text by rendered Markdown (when it scrolls into view)."""
-        if not self.rich:
-            self.rich = True
-            self.query_one(".body", Static).update(self._body())
+        if self.rich:
+            return
+        self.rich = True
+        # No body yet while the view is being mounted (compose then renders it as Markdown),
+        # nor once it is removed: a scroll's timer can run in between.
+        for body in self.query(".body").results(Static):
+            body.update(self._body())
 
     async def start_stream(self) -> None:
         """Prepare to receive the reply's text in pieces (after any text it already has)."""

@@ -5,11 +5,16 @@ to style and lay out, so only the newest MOUNT_LIMIT are read and mounted, the n
 RICH_RECENT of them as Markdown and the rest as plain text that turns into Markdown when it
 scrolls into view. Older messages are read and mounted REVEAL_BATCH at a time when the user
 scrolls to the top (or presses Enter on the "earlier messages" line).
+
+A jump to a message far up (a search match) shows a window of the branch around it instead,
+with a "later messages" line at the bottom that mounts the next ones the same way; anything
+added to the transcript (a message sent) first brings its newest messages back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from textual.containers import VerticalScroll
 from textual.timer import Timer
@@ -32,28 +37,58 @@ REVEAL_BATCH = 20
 Shown = ShownMessage
 """A message to show and its place among its siblings."""
 
-EarlierLoader = Callable[[MessageRecord, int], ShownBranch]
-"""Reads the up-to-N messages just above a message on its branch."""
+
+class BranchReader(Protocol):
+    """Reads the messages of the branch shown that the transcript has not mounted."""
+
+    def messages_above(self, message: MessageRecord, last: int) -> ShownBranch:
+        """The up-to-``last`` messages just above ``message``."""
+
+    def messages_below(self, message: MessageRecord, count: int) -> ShownBranch:
+        """The up-to-``count`` messages just below ``message``."""
+
+    def newest_messages(self) -> ShownBranch:
+        """The newest messages of the branch (what the transcript shows when it opens)."""
 
 
-class EarlierMessages(Static, can_focus=True):
+class UnmountedMessages(Static, can_focus=True):
     """A line standing in for messages not mounted yet; Enter or a click mounts them."""
 
-    DEFAULT_CSS = "EarlierMessages { color: $text-muted; text-align: center; margin-bottom: 1; }"
+    DEFAULT_CSS = "UnmountedMessages { color: $text-muted; text-align: center; margin: 0 0 1 0; }"
     BINDINGS = [
-        ("enter", "reveal", "Show earlier"),
+        ("enter", "reveal", "Show them"),
         ("escape", "app.focus_prompt", "Back to input"),
     ]
 
     async def on_click(self) -> None:
-        """Mount the earlier messages."""
+        """Mount the messages."""
         await self.action_reveal()
 
     async def action_reveal(self) -> None:
-        """Mount the earlier messages."""
+        """Mount the messages."""
         transcript = self.parent
         if isinstance(transcript, Transcript):
-            await transcript.reveal_earlier()
+            await self.reveal(transcript)
+
+    async def reveal(self, transcript: Transcript) -> None:
+        """Mount the messages this line stands for (the next batch of them)."""
+        raise NotImplementedError
+
+
+class EarlierMessages(UnmountedMessages):
+    """Messages above those mounted."""
+
+    async def reveal(self, transcript: Transcript) -> None:
+        """Mount the batch just above."""
+        await transcript.reveal_earlier()
+
+
+class LaterMessages(UnmountedMessages):
+    """Messages below those mounted (after a jump up the branch)."""
+
+    async def reveal(self, transcript: Transcript) -> None:
+        """Mount the batch just below."""
+        await transcript.reveal_later()
 
 
 class ContextMarker(Static):
@@ -67,28 +102,47 @@ class Transcript(VerticalScroll, can_focus=False):
 
     DEFAULT_CSS = "Transcript { height: 1fr; padding: 0 1; }"
 
-    def __init__(self, load_earlier: EarlierLoader | None = None, *, id: str | None = None):
+    def __init__(self, reader: BranchReader | None = None, *, id: str | None = None):
         super().__init__(id=id)
-        self._load_earlier = load_earlier
+        self._reader = reader
         self._earlier = 0  # messages of the branch above the oldest mounted one
+        self._later = 0  # and below the newest (only after a jump up the branch)
         self._upgrade_timer: Timer | None = None
         self._context_note: tuple[int, bool] | None = None
         self._placing = False  # a reveal is waiting for layout to put the view back
 
+    @property
+    def at_end(self) -> bool:
+        """Whether the newest message of the branch is mounted (not after a jump up)."""
+        return self._later == 0
+
     async def show(self, branch: ShownBranch) -> None:
-        """Replace the transcript with the newest messages of ``branch``."""
+        """Replace the transcript with ``branch``'s messages (its newest, at most MOUNT_LIMIT).
+
+        A branch with messages ``later`` than those given is a window after a jump: it is
+        shown whole, with a line for the later ones, and the view is not kept at the bottom.
+        """
         await self.remove_children()
         self._context_note = None
-        visible = branch.messages[-MOUNT_LIMIT:]
+        visible = branch.messages if branch.later else branch.messages[-MOUNT_LIMIT:]
         self._earlier = branch.earlier + len(branch.messages) - len(visible)
-        views = [
-            self._view(item, rich=i >= len(visible) - RICH_RECENT) for i, item in enumerate(visible)
-        ]
+        self._later = branch.later
+        rich_from = len(visible) - RICH_RECENT if not self._later else len(visible)
+        views = [self._view(item, rich=i >= rich_from) for i, item in enumerate(visible)]
         if self._earlier:
-            await self.mount(EarlierMessages(self._earlier_note()))
+            await self.mount(EarlierMessages(self._note(self._earlier, "earlier", "up")))
         await self.mount_all(views)
+        if self._later:
+            await self.mount(LaterMessages(self._note(self._later, "later", "down")))
+            self.anchor(False)
+            return
         self.scroll_end(animate=False)
         self.anchor()
+
+    async def show_end(self) -> None:
+        """Show the newest messages again if a jump left them unmounted."""
+        if self._later and self._reader is not None:
+            await self.show(self._reader.newest_messages())
 
     def _view(self, item: Shown, *, rich: bool) -> MessageView:
         return MessageView(
@@ -115,8 +169,10 @@ class Transcript(VerticalScroll, can_focus=False):
 
         return read
 
-    def _earlier_note(self) -> str:
-        return f"▲ {self._earlier:,} earlier messages (scroll up or Enter to show)"
+    @staticmethod
+    def _note(count: int, which: str, way: str) -> str:
+        arrow = "▲" if way == "up" else "▼"
+        return f"{arrow} {count:,} {which} messages (scroll {way} or Enter to show)"
 
     async def reveal_earlier(self) -> None:
         """Read and mount the REVEAL_BATCH messages above those shown, keeping the view.
@@ -124,10 +180,10 @@ class Transcript(VerticalScroll, can_focus=False):
         They are mounted as plain text; the ones scrolled into view become Markdown.
         """
         oldest = next((v.record for v in self.query(MessageView) if v.record is not None), None)
-        if not self._earlier or oldest is None or self._load_earlier is None:
+        if not self._earlier or oldest is None or self._reader is None:
             return
         try:
-            batch = self._load_earlier(oldest, REVEAL_BATCH)
+            batch = self._reader.messages_above(oldest, REVEAL_BATCH)
         except ChatcliError as error:  # the session was changed or deleted meanwhile
             self._earlier = 0
             await self.query(EarlierMessages).remove()
@@ -138,7 +194,7 @@ class Transcript(VerticalScroll, can_focus=False):
         marker = self.query_one(EarlierMessages)
         await self.mount_all([self._view(m, rich=False) for m in batch.messages], after=marker)
         if self._earlier:
-            marker.update(self._earlier_note())
+            marker.update(self._note(self._earlier, "earlier", "up"))
         else:
             await marker.remove()
         if self._context_note is not None:  # its place may now be among the new ones
@@ -153,8 +209,31 @@ class Transcript(VerticalScroll, can_focus=False):
         self.scroll_to(y=scroll_y + grown, animate=False)
         self._placing = False
 
+    async def reveal_later(self) -> None:
+        """Read and mount the REVEAL_BATCH messages below those shown (after a jump up)."""
+        views = self.query(MessageView)
+        newest = views.last().record if views else None
+        if not self._later or newest is None or self._reader is None:
+            return
+        try:
+            batch = self._reader.messages_below(newest, REVEAL_BATCH)
+        except ChatcliError as error:  # the session was changed or deleted meanwhile
+            self._later = 0
+            await self.query(LaterMessages).remove()
+            self.notify(f"Later messages cannot be read: {error.message}", severity="warning")
+            return
+        self._later = batch.later if batch.messages else 0
+        marker = self.query_one(LaterMessages)
+        await self.mount_all([self._view(m, rich=False) for m in batch.messages], before=marker)
+        if self._later:
+            marker.update(self._note(self._later, "later", "down"))
+        else:
+            await marker.remove()
+        self.call_after_refresh(self.make_visible_rich)
+
     async def add(self, view: MessageView) -> MessageView:
-        """Append a message at the bottom and follow it."""
+        """Append a message at the bottom (after the newest ones, brought back) and follow it."""
+        await self.show_end()
         await self.mount(view)
         self.anchor()
         return view
@@ -190,8 +269,11 @@ class Transcript(VerticalScroll, can_focus=False):
         self._upgrade_timer = self.set_timer(0.15, self._settle_scroll)
 
     async def _settle_scroll(self) -> None:
-        if self.scroll_y == 0 and self._earlier and self.max_scroll_y > 0 and not self._placing:
+        scrolls = self.max_scroll_y > 0 and not self._placing
+        if scrolls and self.scroll_y == 0 and self._earlier:
             await self.reveal_earlier()
+        elif scrolls and self.scroll_y >= self.max_scroll_y and self._later:
+            await self.reveal_later()
         await self.make_visible_rich()
 
     def last_view(self, role: str) -> MessageView | None:
