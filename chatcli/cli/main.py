@@ -376,7 +376,7 @@ def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:
 def run() -> None:
     """Run the command line in ``sys.argv`` (``chatcli.cli.entry`` calls this)."""
     args = arguments_for(sys.argv[1:], sys.stdin.isatty())
-    if "--help" in args and not COMMANDS & set(args):
-        show_root_help(args)
+    if "--help" in args and args[0].startswith("-") and not COMMANDS & set(args):
+        show_root_help(args)  # not after a mistyped command: that one's error suggests names
     command = args[0] if args and args[0] in COMMANDS else None
     build_app(command)(args=args)

@@ -1,7 +1,7 @@
 """The chat app: built by ``build_app`` from an injected chat core, settings and engine factory.
 
 The app never talks to the model or the database except through the chat core and the store
-objects it holds; the model runs in a thread worker (see replying.py).
+objects it holds; the model runs in a thread worker (see replies.py).
 """
 
 from __future__ import annotations
@@ -150,9 +150,8 @@ class ChatApp(App[int]):
         return self.core.sessions.shown_after(self.session, message, count)
 
     def newest_messages(self) -> ShownBranch:
-        """The newest messages of the branch shown."""
-        assert self.session is not None
-        return self.branch_to_show(self.session)
+        """The newest messages of the branch shown (none in a new chat)."""
+        return ShownBranch([], 0) if self.session is None else self.branch_to_show(self.session)
 
     async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         """Send the typed message."""

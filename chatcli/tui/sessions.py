@@ -53,6 +53,8 @@ class EngineLoaded(Message):
     engine: Engine
     settings: Settings
     session: SessionRecord | None
+    message_id: str | None = None
+    """A message of the session to show (a search match), not its newest ones."""
 
 
 class SessionControls:
@@ -90,7 +92,7 @@ class SessionControls:
         transcript = app.query_one(Transcript)
         app.set_status(tokens_per_s=0.0, prompt_tokens=0, completion_tokens=0)
         if session is None:
-            await transcript.remove_children()
+            await transcript.clear()
             role = None if app.settings.system_prompt else app.settings.role or DEFAULT_ROLE
             self.show_system(role, app.core.new_session_prompt())
         else:
@@ -200,34 +202,39 @@ class SessionControls:
         if event.action == "new":
             await self.new_chat()
         elif event.action == "open" and event.session is not None:
-            await self.switch_to(event.session)
-            if event.message_id is not None:
-                await self.show_message(event.message_id)
+            await self.switch_to(event.session, event.message_id)
         elif event.action == "rename" and event.session is not None:
             self.rename(event.session)
         elif event.action == "delete" and event.session is not None:
             self.delete(event.session)
 
-    async def switch_to(self, session: SessionRecord) -> None:
-        """Open a saved session, loading its model first if it uses another one."""
+    async def switch_to(self, session: SessionRecord, message_id: str | None = None) -> None:
+        """Open a saved session (at ``message_id``), loading its model first if it uses another."""
         app = self.app
         if session.model != self.session_model():
             settings = replace(app.settings, model=session.model, lora=session_adapter(session))
-            self.switch_engine(settings, then_open=session)
+            self.switch_engine(settings, then_open=session, then_show=message_id)
             return
         await self.open_session(app.core.sessions.get(session.id))
+        if message_id is not None:
+            await self.show_message(message_id)
 
     async def show_message(self, message_id: str) -> None:
         """Scroll to (and focus) a message of the open session, on whichever branch it is."""
         app = self.app
         if app.session is None:
             return
-        app.session = session = app.core.sessions.show_message(app.session, message_id)
+        try:
+            app.session = session = app.core.sessions.show_message(app.session, message_id)
+            branch = app.branch_to_show(session)
+            if all(shown.record.id != message_id for shown in branch.messages):
+                # Further up than the newest messages: a window from just above it.
+                sessions = app.core.sessions
+                branch = sessions.shown_around(session, message_id, JUMP_ABOVE, MOUNT_LIMIT)
+        except ChatcliError as error:  # deleted or changed by another chatcli meanwhile
+            app.notify(f"The match cannot be shown: {error.message}", severity="warning")
+            return
         transcript = app.query_one(Transcript)
-        branch = app.branch_to_show(session)
-        if all(shown.record.id != message_id for shown in branch.messages):
-            # Further up than the newest messages: a window from just above it.
-            branch = app.core.sessions.shown_around(session, message_id, JUMP_ABOVE, MOUNT_LIMIT)
         await transcript.show(branch)
         view = transcript.view_of(message_id)
         if view is not None:
@@ -353,7 +360,9 @@ class SessionControls:
         except ChatcliError:
             return []
 
-    def switch_engine(self, settings: Settings, then_open: SessionRecord | None) -> None:
+    def switch_engine(
+        self, settings: Settings, then_open: SessionRecord | None, then_show: str | None = None
+    ) -> None:
         """Load another model in a background thread, then swap it in."""
         app = self.app
 
@@ -366,10 +375,10 @@ class SessionControls:
                 if missing is None:
                     app.call_from_thread(self._engine_failed, error.message)
                 else:  # a catalog model not downloaded yet: offer to pull it, then load it
-                    retry = partial(self.switch_engine, settings, then_open)
+                    retry = partial(self.switch_engine, settings, then_open, then_show)
                     app.call_from_thread(ModelPuller(app).offer, missing, retry)
                 return
-            app.post_message(EngineLoaded(engine, settings, then_open))
+            app.post_message(EngineLoaded(engine, settings, then_open, then_show))
 
         app.run_worker(load, thread=True, exclusive=True, group="engine")
 
@@ -387,6 +396,8 @@ class SessionControls:
         old.close()
         self.show_engine()
         await self.open_session(app.core.sessions.get(session.id) if session else None)
+        if session is not None and event.message_id is not None:
+            await self.show_message(event.message_id)
 
 
 def _host(url: str) -> str:

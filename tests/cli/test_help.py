@@ -62,3 +62,16 @@ def test_a_group_lists_its_commands(chatcli_home: Path):
     text = help_text([*CHATCLI, "sessions", "--help"], chatcli_home)
     names = [line.split()[0] for line in section(text, "Commands")]
     assert {"list", "show", "export", "import", "delete"} <= set(names)
+
+
+def test_help_after_a_mistyped_command_suggests_the_command(chatcli_home: Path):
+    env = cli_env(chatcli_home)
+    done = subprocess.run(
+        [*CHATCLI, "serch", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "No such command 'serch'. Did you mean 'search'" in done.stderr

@@ -413,3 +413,45 @@ async def test_acting_on_the_newest_message_after_a_jump_acts_on_the_branchs_new
         screen = await wait_for_screen(app, pilot, TextInputScreen)
         assert screen.query_one(TextArea).text == "question 29"
         assert transcript.at_end
+
+
+async def test_a_match_in_a_session_of_another_model_opens_there_once_the_model_loads(
+    make_app: MakeApp,
+):
+    turns = [(f"question {i}", f"answer {i}") for i in range(30)]
+    turns[0] = ("Tell me about Pharos.", "A lighthouse.")
+    other = seed_session(make_app.store, turns, model="other-model")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+b")
+        for key in "pharos":
+            await pilot.press(key)
+        await pilot.press("enter", "enter")
+        await wait_for_workers(app, pilot, "engine")
+        for _ in range(PAUSES):
+            if isinstance(app.focused, MessageView):
+                break
+            await pilot.pause()
+        assert app.session is not None and app.session.id == other.id
+        assert app.core.info.model_name == "other-model"
+        focused = app.focused
+        assert isinstance(focused, MessageView) and focused.record is not None
+        assert focused.record.content == "Tell me about Pharos."
+
+
+async def test_a_new_chat_after_a_jump_forgets_the_window(make_app: MakeApp):
+    turns = [(f"question {i}", f"answer {i}") for i in range(30)]
+    turns[0] = ("Tell me about Pharos.", "A lighthouse.")
+    seed_session(make_app.store, turns)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+b")
+        for key in "pharos":
+            await pilot.press(key)
+        await pilot.press("enter", "enter")
+        await wait_for_workers(app, pilot)
+        transcript = app.query_one(Transcript)
+        assert not transcript.at_end
+        await pilot.press("ctrl+b", "ctrl+n", "ctrl+e", "ctrl+y", "ctrl+r")  # nothing to act on
+        await pilot.pause()
+        assert app.session is None and transcript.at_end and views(app) == []

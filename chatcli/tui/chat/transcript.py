@@ -18,6 +18,7 @@ from typing import Protocol
 
 from textual.containers import VerticalScroll
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static
 
 from chatcli.core.sessions import ShownBranch, ShownMessage
@@ -122,27 +123,45 @@ class Transcript(VerticalScroll, can_focus=False):
         A branch with messages ``later`` than those given is a window after a jump: it is
         shown whole, with a line for the later ones, and the view is not kept at the bottom.
         """
-        await self.remove_children()
-        self._context_note = None
+        await self.clear()
         visible = branch.messages if branch.later else branch.messages[-MOUNT_LIMIT:]
-        self._earlier = branch.earlier + len(branch.messages) - len(visible)
-        self._later = branch.later
-        rich_from = len(visible) - RICH_RECENT if not self._later else len(visible)
-        views = [self._view(item, rich=i >= rich_from) for i, item in enumerate(visible)]
-        if self._earlier:
-            await self.mount(EarlierMessages(self._note(self._earlier, "earlier", "up")))
-        await self.mount_all(views)
+        earlier = branch.earlier + len(branch.messages) - len(visible)
+        rich_from = len(visible) - RICH_RECENT if not branch.later else len(visible)
+        widgets: list[Widget] = [
+            self._view(item, rich=i >= rich_from) for i, item in enumerate(visible)
+        ]
+        if earlier:
+            widgets.insert(0, EarlierMessages(self._note(earlier, "earlier", "up")))
+        if branch.later:
+            widgets.append(LaterMessages(self._note(branch.later, "later", "down")))
+        # Counted once their lines are mounted: a scroll's timer may run in between.
+        await self.mount_all(widgets)
+        self._earlier, self._later = earlier, branch.later
         if self._later:
-            await self.mount(LaterMessages(self._note(self._later, "later", "down")))
             self.anchor(False)
+            self.call_after_refresh(self.make_visible_rich)  # the window's views, as Markdown
             return
         self.scroll_end(animate=False)
         self.anchor()
 
+    async def clear(self) -> None:
+        """Remove every message and line (an empty chat)."""
+        if self._upgrade_timer is not None:
+            self._upgrade_timer.stop()
+        self._earlier = self._later = 0
+        self._context_note = None
+        await self.remove_children()
+
     async def show_end(self) -> None:
         """Show the newest messages again if a jump left them unmounted."""
-        if self._later and self._reader is not None:
-            await self.show(self._reader.newest_messages())
+        if not self._later or self._reader is None:
+            return
+        try:
+            branch = self._reader.newest_messages()
+        except ChatcliError as error:  # the session was changed or deleted meanwhile
+            self.notify(f"Newest messages cannot be read: {error.message}", severity="warning")
+            return
+        await self.show(branch)
 
     def _view(self, item: Shown, *, rich: bool) -> MessageView:
         return MessageView(
@@ -191,7 +210,10 @@ class Transcript(VerticalScroll, can_focus=False):
             return
         self._earlier = batch.earlier if batch.messages else 0
         height_before = self.virtual_size.height
-        marker = self.query_one(EarlierMessages)
+        markers = self.query(EarlierMessages)
+        if not markers:  # being replaced meanwhile
+            return
+        marker = markers.first()
         await self.mount_all([self._view(m, rich=False) for m in batch.messages], after=marker)
         if self._earlier:
             marker.update(self._note(self._earlier, "earlier", "up"))
@@ -223,7 +245,10 @@ class Transcript(VerticalScroll, can_focus=False):
             self.notify(f"Later messages cannot be read: {error.message}", severity="warning")
             return
         self._later = batch.later if batch.messages else 0
-        marker = self.query_one(LaterMessages)
+        markers = self.query(LaterMessages)
+        if not markers:  # being replaced meanwhile
+            return
+        marker = markers.first()
         await self.mount_all([self._view(m, rich=False) for m in batch.messages], before=marker)
         if self._later:
             marker.update(self._note(self._later, "later", "down"))
