@@ -16,7 +16,7 @@ from chatcli.store import SessionNameTakenError, Store
 from chatcli.store import db as store_db
 from chatcli.store import migrations as store_migrations
 from chatcli.store import store as store_module
-from chatcli.store.records import MessageRecord
+from chatcli.store.records import MessageRecord, SessionRecord
 
 # -- fixtures and helpers -----------------------------------------------------------------
 
@@ -575,13 +575,19 @@ def test_branch_with_places_gives_each_message_its_sibling_place(store: Store) -
     assert [m for m, _, _ in placed] == store.tree.branch(session.id)
 
 
-def test_branch_tail_reads_the_newest_messages_with_their_places(store: Store) -> None:
+def chain_ending_in_two_replies(store: Store) -> tuple[SessionRecord, MessageRecord]:
+    """A session of 30 messages in a row, then two replies to the last: (it, the first reply)."""
     session = store.create_session(model="m")
     parent: str | None = None
     for n in range(30):
         parent = store.add_message(session.id, parent_id=parent, role="user", content=str(n)).id
     other = store.add_message(session.id, parent_id=parent, role="assistant", content="a1")
     store.add_message(session.id, parent_id=parent, role="assistant", content="a2")
+    return session, other
+
+
+def test_branch_tail_reads_the_newest_messages_with_their_places(store: Store) -> None:
+    session, other = chain_ending_in_two_replies(store)
     whole = store.tree.branch_with_places(session.id)
 
     tail, earlier = store.tree.branch_tail(session.id, 5)
@@ -596,12 +602,7 @@ def test_branch_tail_reads_the_newest_messages_with_their_places(store: Store) -
 def test_branch_window_reads_a_slice_around_a_message_with_what_lies_either_side(
     store: Store,
 ) -> None:
-    session = store.create_session(model="m")
-    parent: str | None = None
-    for n in range(30):
-        parent = store.add_message(session.id, parent_id=parent, role="user", content=str(n)).id
-    other = store.add_message(session.id, parent_id=parent, role="assistant", content="a1")
-    store.add_message(session.id, parent_id=parent, role="assistant", content="a2")
+    session, other = chain_ending_in_two_replies(store)
     whole = store.tree.branch_with_places(session.id)
     anchor = whole[10][0].id
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from apptools import (
     PAUSES,
     MakeApp,
@@ -14,6 +16,7 @@ from apptools import (
     wait_for_workers,
 )
 from fakes import FakeEngine
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList, TextArea
 
 from chatcli.core.roles import get_role
@@ -359,6 +362,18 @@ async def test_the_sidebar_filter_finds_what_was_said_and_opens_at_the_match(mak
         assert focused.record.content == "What about the old town of Lyon?"
 
 
+async def type_in_sidebar(pilot: Pilot[Any], text: str) -> None:
+    """Open the sessions sidebar and type ``text`` into its filter."""
+    await pilot.press("ctrl+b", *text)
+
+
+def pharos_then_questions(count: int) -> list[tuple[str, str]]:
+    """``count`` turns: one about Pharos, then numbered questions (the match is far up)."""
+    return [("Tell me about Pharos.", "A lighthouse.")] + [
+        (f"question {i}", f"answer {i}") for i in range(1, count)
+    ]
+
+
 async def test_a_match_far_up_a_long_session_opens_there_and_a_send_returns_to_the_end(
     make_app: MakeApp,
 ):
@@ -367,9 +382,7 @@ async def test_a_match_far_up_a_long_session_opens_there_and_a_send_returns_to_t
     long = seed_session(make_app.store, turns)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("ctrl+b")
-        for key in "pharos":
-            await pilot.press(key)
+        await type_in_sidebar(pilot, "pharos")
         assert listed(app) == ["new", long.id]
         await pilot.press("enter", "enter")
         await wait_for_workers(app, pilot)
@@ -397,15 +410,12 @@ async def test_a_match_far_up_a_long_session_opens_there_and_a_send_returns_to_t
 async def test_acting_on_the_newest_message_after_a_jump_acts_on_the_branchs_newest(
     make_app: MakeApp,
 ):
-    turns = [(f"question {i}", f"answer {i}") for i in range(30)]
-    turns[0] = ("Tell me about Pharos.", "A lighthouse.")
+    turns = pharos_then_questions(30)
     seed_session(make_app.store, turns)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("ctrl+b")
-        for key in "pharos":
-            await pilot.press(key)
-        await pilot.press("enter", "enter")
+        await type_in_sidebar(pilot, "pharos")
+        await pilot.press("enter", "enter")  # to the list, then open the match
         await wait_for_workers(app, pilot)
         transcript = app.query_one(Transcript)
         assert not transcript.at_end
@@ -418,15 +428,12 @@ async def test_acting_on_the_newest_message_after_a_jump_acts_on_the_branchs_new
 async def test_a_match_in_a_session_of_another_model_opens_there_once_the_model_loads(
     make_app: MakeApp,
 ):
-    turns = [(f"question {i}", f"answer {i}") for i in range(30)]
-    turns[0] = ("Tell me about Pharos.", "A lighthouse.")
+    turns = pharos_then_questions(30)
     other = seed_session(make_app.store, turns, model="other-model")
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("ctrl+b")
-        for key in "pharos":
-            await pilot.press(key)
-        await pilot.press("enter", "enter")
+        await type_in_sidebar(pilot, "pharos")
+        await pilot.press("enter", "enter")  # to the list, then open the match
         await wait_for_workers(app, pilot, "engine")
         for _ in range(PAUSES):
             if isinstance(app.focused, MessageView):
@@ -440,15 +447,12 @@ async def test_a_match_in_a_session_of_another_model_opens_there_once_the_model_
 
 
 async def test_a_new_chat_after_a_jump_forgets_the_window(make_app: MakeApp):
-    turns = [(f"question {i}", f"answer {i}") for i in range(30)]
-    turns[0] = ("Tell me about Pharos.", "A lighthouse.")
+    turns = pharos_then_questions(30)
     seed_session(make_app.store, turns)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("ctrl+b")
-        for key in "pharos":
-            await pilot.press(key)
-        await pilot.press("enter", "enter")
+        await type_in_sidebar(pilot, "pharos")
+        await pilot.press("enter", "enter")  # to the list, then open the match
         await wait_for_workers(app, pilot)
         transcript = app.query_one(Transcript)
         assert not transcript.at_end

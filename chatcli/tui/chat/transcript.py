@@ -55,6 +55,9 @@ class BranchReader(Protocol):
 class UnmountedMessages(Static, can_focus=True):
     """A line standing in for messages not mounted yet; Enter or a click mounts them."""
 
+    WHICH, WAY, ARROW = "", "", ""
+    """Set by each kind: which messages, which way to scroll for them, the arrow shown."""
+
     DEFAULT_CSS = "UnmountedMessages { color: $text-muted; text-align: center; margin: 0 0 1 0; }"
     BINDINGS = [
         ("enter", "reveal", "Show them"),
@@ -75,9 +78,16 @@ class UnmountedMessages(Static, can_focus=True):
         """Mount the messages this line stands for (the next batch of them)."""
         raise NotImplementedError
 
+    @classmethod
+    def note(cls, count: int) -> str:
+        """What the line says for ``count`` messages."""
+        return f"{cls.ARROW} {count:,} {cls.WHICH} messages (scroll {cls.WAY} or Enter to show)"
+
 
 class EarlierMessages(UnmountedMessages):
     """Messages above those mounted."""
+
+    WHICH, WAY, ARROW = "earlier", "up", "▲"
 
     async def reveal(self, transcript: Transcript) -> None:
         """Mount the batch just above."""
@@ -86,6 +96,8 @@ class EarlierMessages(UnmountedMessages):
 
 class LaterMessages(UnmountedMessages):
     """Messages below those mounted (after a jump up the branch)."""
+
+    WHICH, WAY, ARROW = "later", "down", "▼"
 
     async def reveal(self, transcript: Transcript) -> None:
         """Mount the batch just below."""
@@ -131,9 +143,9 @@ class Transcript(VerticalScroll, can_focus=False):
             self._view(item, rich=i >= rich_from) for i, item in enumerate(visible)
         ]
         if earlier:
-            widgets.insert(0, EarlierMessages(self._note(earlier, "earlier", "up")))
+            widgets.insert(0, EarlierMessages(EarlierMessages.note(earlier)))
         if branch.later:
-            widgets.append(LaterMessages(self._note(branch.later, "later", "down")))
+            widgets.append(LaterMessages(LaterMessages.note(branch.later)))
         # Counted once their lines are mounted: a scroll's timer may run in between.
         await self.mount_all(widgets)
         self._earlier, self._later = earlier, branch.later
@@ -188,11 +200,6 @@ class Transcript(VerticalScroll, can_focus=False):
 
         return read
 
-    @staticmethod
-    def _note(count: int, which: str, way: str) -> str:
-        arrow = "▲" if way == "up" else "▼"
-        return f"{arrow} {count:,} {which} messages (scroll {way} or Enter to show)"
-
     async def reveal_earlier(self) -> None:
         """Read and mount the REVEAL_BATCH messages above those shown, keeping the view.
 
@@ -201,24 +208,14 @@ class Transcript(VerticalScroll, can_focus=False):
         oldest = next((v.record for v in self.query(MessageView) if v.record is not None), None)
         if not self._earlier or oldest is None or self._reader is None:
             return
-        try:
-            batch = self._reader.messages_above(oldest, REVEAL_BATCH)
-        except ChatcliError as error:  # the session was changed or deleted meanwhile
-            self._earlier = 0
-            await self.query(EarlierMessages).remove()
-            self.notify(f"Earlier messages cannot be read: {error.message}", severity="warning")
-            return
-        self._earlier = batch.earlier if batch.messages else 0
+        reader = self._reader
+        batch = await self._read_batch(
+            lambda: reader.messages_above(oldest, REVEAL_BATCH), EarlierMessages
+        )
+        self._earlier = batch.earlier if batch is not None and batch.messages else 0
         height_before = self.virtual_size.height
-        markers = self.query(EarlierMessages)
-        if not markers:  # being replaced meanwhile
+        if batch is None or not await self._mount_batch(batch, self._earlier, EarlierMessages):
             return
-        marker = markers.first()
-        await self.mount_all([self._view(m, rich=False) for m in batch.messages], after=marker)
-        if self._earlier:
-            marker.update(self._note(self._earlier, "earlier", "up"))
-        else:
-            await marker.remove()
         if self._context_note is not None:  # its place may now be among the new ones
             dropped, summarized = self._context_note
             await self.mark_context_start(dropped, summarized=summarized)
@@ -237,24 +234,47 @@ class Transcript(VerticalScroll, can_focus=False):
         newest = views.last().record if views else None
         if not self._later or newest is None or self._reader is None:
             return
+        reader = self._reader
+        batch = await self._read_batch(
+            lambda: reader.messages_below(newest, REVEAL_BATCH), LaterMessages
+        )
+        self._later = batch.later if batch is not None and batch.messages else 0
+        if batch is not None and await self._mount_batch(batch, self._later, LaterMessages):
+            self.call_after_refresh(self.make_visible_rich)
+
+    async def _read_batch(
+        self, read: Callable[[], ShownBranch], line: type[UnmountedMessages]
+    ) -> ShownBranch | None:
+        """The batch of messages ``line`` stands for; None (its line gone, a notice) on failure."""
         try:
-            batch = self._reader.messages_below(newest, REVEAL_BATCH)
+            return read()
         except ChatcliError as error:  # the session was changed or deleted meanwhile
-            self._later = 0
-            await self.query(LaterMessages).remove()
-            self.notify(f"Later messages cannot be read: {error.message}", severity="warning")
-            return
-        self._later = batch.later if batch.messages else 0
-        markers = self.query(LaterMessages)
-        if not markers:  # being replaced meanwhile
-            return
-        marker = markers.first()
-        await self.mount_all([self._view(m, rich=False) for m in batch.messages], before=marker)
-        if self._later:
-            marker.update(self._note(self._later, "later", "down"))
+            await self.query(line).remove()
+            which = line.WHICH.capitalize()
+            self.notify(f"{which} messages cannot be read: {error.message}", severity="warning")
+            return None
+
+    async def _mount_batch(
+        self, batch: ShownBranch, remaining: int, line: type[UnmountedMessages]
+    ) -> bool:
+        """Mount ``batch`` beside its ``line``, which then counts ``remaining`` or goes.
+
+        False if the line is gone (the transcript is being replaced meanwhile).
+        """
+        lines = self.query(line)
+        if not lines:
+            return False
+        marker = lines.first()
+        views = [self._view(m, rich=False) for m in batch.messages]
+        if line is EarlierMessages:
+            await self.mount_all(views, after=marker)
+        else:
+            await self.mount_all(views, before=marker)
+        if remaining:
+            marker.update(marker.note(remaining))
         else:
             await marker.remove()
-        self.call_after_refresh(self.make_visible_rich)
+        return True
 
     async def add(self, view: MessageView) -> MessageView:
         """Append a message at the bottom (after the newest ones, brought back) and follow it."""
