@@ -6,12 +6,14 @@ textual are imported only inside the commands that need them.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from importlib import import_module
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from chatcli import __version__
 from chatcli.cli.errors import OneLineErrors, setup_logging, user_errors
@@ -368,15 +370,54 @@ def arguments_for(argv: list[str], stdin_is_terminal: bool) -> list[str]:
     """
     asks_for_help = {"--help", "--version", "--install-completion", "--show-completion"}
     line_chat = "--no-tui" in argv  # a line chat reads its messages from stdin
-    if stdin_is_terminal or line_chat or COMMANDS & set(argv) or asks_for_help & set(argv):
+    if stdin_is_terminal or line_chat or asks_for_help & set(argv) or command_in(argv):
         return argv
     return ["ask", *argv]
+
+
+def command_in(argv: list[str]) -> str | None:
+    """The command ``argv`` runs: its first word, when that names one (None: the root's)."""
+    word = first_word(argv)
+    return word if word in COMMANDS else None
+
+
+def first_word(argv: list[str]) -> str | None:
+    """The first word of ``argv`` that is neither an option nor an option's value.
+
+    ``chatcli --session search`` names a session, not the search command.
+    """
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            return argv[index + 1] if index + 1 < len(argv) else None
+        if token == "-" or not token.startswith("-"):
+            return token
+        followed = index + 1 < len(argv)
+        # Only an option with something after it needs the options built (--help stays fast).
+        if followed and "=" not in token and token in _value_options():
+            index += 1
+        index += 1
+    return None
+
+
+@functools.cache
+def _value_options() -> frozenset[str]:
+    """Every option name that takes a value, before a command: the root's and ``ask``'s."""
+    root = typer.main.get_command(build_app("ask"))
+    assert isinstance(root, TyperGroup)
+    params = [*root.params, *root.commands["ask"].params]
+    return frozenset(
+        name
+        for param in params
+        if isinstance(param, TyperOption) and not param.is_flag and not param.count
+        for name in (*param.opts, *param.secondary_opts)
+    )
 
 
 def run() -> None:
     """Run the command line in ``sys.argv`` (``chatcli.cli.entry`` calls this)."""
     args = arguments_for(sys.argv[1:], sys.stdin.isatty())
-    if "--help" in args and args[0].startswith("-") and not COMMANDS & set(args):
+    if "--help" in args and first_word(args) is None:
         show_root_help(args)  # not after a mistyped command: that one's error suggests names
-    command = args[0] if args and args[0] in COMMANDS else None
-    build_app(command)(args=args)
+    build_app(command_in(args))(args=args)

@@ -75,3 +75,8 @@ def test_help_after_a_mistyped_command_suggests_the_command(chatcli_home: Path):
     )
     assert done.returncode == 2 and done.stdout == ""
     assert "No such command 'serch'. Did you mean 'search'" in done.stderr
+
+
+def test_a_session_named_like_a_command_still_gets_the_roots_help(chatcli_home: Path):
+    text = help_text([*CHATCLI, "--session", "search", "--help"], chatcli_home)
+    assert "Commands:" in text and " search " not in text.splitlines()[0]

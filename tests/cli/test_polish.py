@@ -146,6 +146,20 @@ def test_out_of_range_options_are_refused_in_chatclis_words(
         (["sessions", "list"], False, ["sessions", "list"]),
         (["--help"], False, ["--help"]),
         (["--version"], False, ["--version"]),
+        # A session or a stop word named like a command is a value, not the command.
+        (
+            ["-s", "search", "--max-tokens", "5"],
+            False,
+            ["ask", "-s", "search", "--max-tokens", "5"],
+        ),
+        (
+            ["--session", "ask", "--stop", "replay"],
+            False,
+            ["ask", "--session", "ask", "--stop", "replay"],
+        ),
+        (["--session=sessions"], False, ["ask", "--session=sessions"]),
+        (["--model", "m", "search", "x"], False, ["--model", "m", "search", "x"]),
+        (["-v", "sessions", "list"], False, ["-v", "sessions", "list"]),
     ],
 )
 def test_bare_chatcli_with_piped_input_is_ask(argv: list[str], terminal: bool, expected: list[str]):
@@ -168,3 +182,13 @@ def test_bare_chatcli_with_piped_input_takes_asks_options(chatcli_home: Path):
     reply = chatcli(chatcli_home, "sessions", "show", "--json", listed[0]["id"]).json()
     assert reply["transcript"][-1]["role"] == "assistant"
     assert result.stdout.strip()
+
+
+@pytest.mark.model
+def test_piped_input_into_a_session_named_like_a_command_is_asked(chatcli_home: Path):
+    result = chatcli(
+        chatcli_home, "--session", "search", "--max-tokens", "3", "--temperature", "0", stdin="hi"
+    )
+    assert result.code == 0, result.stderr
+    assert result.stdout.strip()
+    assert [listed["name"] for listed in sessions(chatcli_home)] == ["search"]
