@@ -26,9 +26,10 @@ from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.chat.transcript import MOUNT_LIMIT, Transcript
 from chatcli.tui.chat_screen import ChatScreen
+from chatcli.tui.engine_controls import EngineControls, EngineFactory, EngineLoaded
 from chatcli.tui.replies import Replies
 from chatcli.tui.replying import ReplyEnded, ReplyStream
-from chatcli.tui.sessions import EngineFactory, EngineLoaded, SessionControls
+from chatcli.tui.sessions import SessionControls
 from chatcli.tui.sidebar import SessionsSidebar
 from chatcli.tui.signals import default_signals, quit_on_signals
 from chatcli.tui.status import StatusBar
@@ -66,6 +67,7 @@ class ChatApp(App[int]):
         self.replies = Replies(self)
         self.branches = Branches(self)
         self.sessions = SessionControls(self)
+        self.engines = EngineControls(self)
         self.attaching = Attaching(self)
         self._theme_ready = False
 
@@ -82,7 +84,7 @@ class ChatApp(App[int]):
 
     async def _chat_ready(self) -> None:
         """The chat screen is up: describe the model, open the first session."""
-        self.sessions.show_engine()
+        self.engines.show_engine()
         await self.sessions.open_session(self.session, keep_draft=False)
         self.query_one(PromptInput).focus()
 
@@ -236,7 +238,7 @@ class ChatApp(App[int]):
 
     def action_settings(self) -> None:
         """Edit this session's model, context size and sampling."""
-        self.sessions.settings()
+        self.engines.settings()
 
     async def on_sessions_sidebar_action_requested(
         self, event: SessionsSidebar.ActionRequested
@@ -246,7 +248,7 @@ class ChatApp(App[int]):
 
     async def on_engine_loaded(self, event: EngineLoaded) -> None:
         """Swap a newly loaded model in and reopen the session."""
-        await self.sessions.engine_loaded(event)
+        await self.engines.engine_loaded(event)
 
     # -- branches and focus ---------------------------------------------------------------
 
