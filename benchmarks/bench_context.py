@@ -21,7 +21,8 @@ from pathlib import Path
 
 from chatcli.assembly import build_engine
 from chatcli.config import Settings
-from chatcli.core.chat import ChatCore, ReplyFinished
+from chatcli.core.chat import ChatCore
+from chatcli.core.events import ReplyFinished
 from chatcli.engine.base import SamplingParams
 from chatcli.store.store import Store
 

@@ -40,7 +40,8 @@ from pathlib import Path
 from chatcli import paths
 from chatcli.assembly import build_engine
 from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
-from chatcli.core.chat import ChatCore, ReplyFinished
+from chatcli.core.chat import ChatCore
+from chatcli.core.events import ReplyFinished
 from chatcli.engine.base import SamplingParams
 from chatcli.errors import ChatcliError
 from chatcli.store.records import SessionRecord

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from chatcli.assembly import build_core, build_engine, open_sessions
 from chatcli.config import Settings, load_settings
 from chatcli.core.attachments import find_files, read_files
-from chatcli.core.chat import ChatCore, ReplyFinished, sampling_from
+from chatcli.core.chat import ChatCore, sampling_from
+from chatcli.core.events import ReplyFinished
 from chatcli.core.sessions import settings_for_session
 from chatcli.engine.base import LoraAdapter, SamplingParams, TextDelta
 from chatcli.errors import ChatcliError

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from chatcli.core.chat import ReplyFinished
+from chatcli.core.events import ReplyFinished
 from chatcli.engine.base import (
     ChatMessage,
     EngineCapabilities,

@@ -19,14 +19,8 @@ from chatcli.cli.render import AnswerWriter, PrefillMeter, make_writer
 from chatcli.cli.stopping import StopRequest, stop_on_signals
 from chatcli.config import Settings
 from chatcli.core.attachments import Attachment
-from chatcli.core.chat import (
-    ChatCore,
-    ChatEvent,
-    ContextTrimmed,
-    ReplyFinished,
-    compose_user_text,
-    sampling_from,
-)
+from chatcli.core.chat import ChatCore, compose_user_text, sampling_from
+from chatcli.core.events import ChatEvent, ContextTrimmed, ReplyFinished
 from chatcli.core.sessions import Sessions, settings_for_session
 from chatcli.core.truncate import truncate_attachments, truncate_to_fit
 from chatcli.engine.base import LoraAdapter, PrefillProgress, SamplingParams, TextDelta

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from chatcli.config import Settings, default_sampling
@@ -22,7 +22,7 @@ from chatcli.core.attachments import (
     digests_of,
     largest_attachments,
 )
-from chatcli.core.budget import Budget
+from chatcli.core.events import ChatEvent, ContextTrimmed, MessageSaved, ReplyFinished
 from chatcli.core.naming import clean_session_name
 from chatcli.core.planning import Plan, Planner
 from chatcli.core.replies import ReplyWriter, check_continuable
@@ -37,48 +37,10 @@ from chatcli.engine.base import (
     ReplyDone,
     SamplingParams,
     TextDelta,
-    Usage,
 )
 from chatcli.errors import ChatcliError, ContextOverflowError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.store.store import Store
-
-
-@dataclass(frozen=True)
-class ContextTrimmed:
-    """Older messages were left out of the prompt so that it fits the context."""
-
-    dropped_messages: int
-    """Messages of the branch not sent (left out, or covered by the summary)."""
-    prompt_tokens: int
-    context_length: int
-    summarized: bool = False
-    """Whether a summary of the earlier messages is sent in their place."""
-
-
-@dataclass(frozen=True)
-class MessageSaved:
-    """A message was written to the store: the user's, or the reply about to stream."""
-
-    message: MessageRecord
-
-
-@dataclass(frozen=True)
-class ReplyFinished:
-    """The reply is complete (or was stopped) and saved."""
-
-    message: MessageRecord
-    usage: Usage
-    finish_reason: str
-    plan: Plan
-
-    @property
-    def budget(self) -> Budget:
-        """The token budget the prompt was built with."""
-        return self.plan.budget
-
-
-ChatEvent = ContextTrimmed | MessageSaved | PrefillProgress | TextDelta | ReplyFinished
 
 
 def compose_user_text(material: str | None, instruction: str | None) -> str:

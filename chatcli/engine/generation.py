@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chatcli.engine.base import (
-    Evaluation,
     FinishReason,
     PrefillProgress,
     ReplyDone,
@@ -22,8 +21,8 @@ from chatcli.engine.base import (
     StreamEvent,
     TextDelta,
     Usage,
-    prompt_digest,
 )
+from chatcli.engine.evaluation import Evaluation, prompt_digest
 from chatcli.engine.kvcache import common_prefix
 from chatcli.engine.lineage import new_evaluation_id
 from chatcli.engine.sharing import RECHECK_EVERY
@@ -147,8 +146,8 @@ class Generation:
 
     def _sample(self) -> Iterator[TextDelta | ReplyDone]:
         """Sample tokens until end of turn, a stop string, the limit, or a cancel."""
-        params, engine = self.params, self.engine
-        decoder = PieceDecoder(engine.piece)
+        params, vocabulary = self.params, self.engine.vocabulary
+        decoder = PieceDecoder(vocabulary.piece)
         stops = StopScanner(params.stop)
         finish: FinishReason = "length"
         tokens = self.llama.generate(
@@ -163,7 +162,7 @@ class Generation:
             if self.cancelled():
                 finish = "interrupted"
                 break
-            if engine.is_end_of_generation(token):
+            if vocabulary.is_end_of_generation(token):
                 finish = "stop"
                 break
             self.sampled.append(token)

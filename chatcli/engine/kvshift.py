@@ -126,7 +126,7 @@ def plan_for(
         return None
     if not llama_cpp.llama_memory_can_shift(llama._ctx.memory):
         return None
-    pieces = [engine.spelled(token) for token in memo_tokens]
+    pieces = [engine.vocabulary.spelled(token) for token in memo_tokens]
     return plan_shift(memo_text, pieces, text)
 
 

@@ -8,7 +8,6 @@ template (from the GGUF, or a catalog override) — never a silent fallback form
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import logging
 import threading
@@ -25,13 +24,13 @@ from chatcli.engine.base import (
     ChatMessage,
     EngineCapabilities,
     EngineInfo,
-    Evaluation,
     LoraAdapter,
     ReplyDone,
     SamplingParams,
     StreamEvent,
 )
 from chatcli.engine.elastic import capacity, grow, size_for
+from chatcli.engine.evaluation import Evaluation
 from chatcli.engine.generation import Generation, reply_limit
 from chatcli.engine.gguf import check_context, check_magic
 from chatcli.engine.handoff import SerialThread, iterate_on
@@ -43,6 +42,7 @@ from chatcli.engine.llama_backend import DEFAULT_CONTEXT
 from chatcli.engine.llama_load import chat_template_of, construct_llama
 from chatcli.engine.llama_log import last_llama_error, route_llama_log
 from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded, warn_once
+from chatcli.engine.llama_vocab import Vocabulary
 from chatcli.engine.replaying import replay_chain
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot
@@ -91,8 +91,7 @@ class LlamaEngine:
         self._info: EngineInfo | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._pieces: dict[int, bytes] = {}
-        self._spelled: dict[int, bytes] = {}
+        self._vocabulary: Vocabulary | None = None
         # The text and token ids now in the KV cache, so that the next prompt can reuse the
         # sampled ids of the last reply instead of re-tokenizing its text (which can differ).
         self._cached_text = ""
@@ -122,6 +121,7 @@ class LlamaEngine:
         log.info("model %s: chat format %s", self.options.model_name, chat_format)
         architecture = str(self._llama.metadata.get("general.architecture", ""))
         self._adapters = LoadedAdapters(self._llama, architecture, last_llama_error)
+        self._vocabulary = Vocabulary(self._llama, self.options.ignore_eos)
         self._snapshots = self._snapshot_store()
         supported = bool(llama_cpp.llama_supports_gpu_offload())
         warn_once(log, cpu_only_notice(self.options.gpu_layers, supported))
@@ -199,19 +199,12 @@ class LlamaEngine:
     def _prompt_tokens(self, text: str) -> list[int]:
         if self._cached_text and text.startswith(self._cached_text):
             rest = text[len(self._cached_text) :]
-            return self._cached_tokens + self._tokenize(rest)
-        return self._tokenize(text)
+            return self._cached_tokens + self.vocabulary.tokenize(rest)
+        return self.vocabulary.tokenize(text)
 
     def tokenize_prompt(self, text: str) -> list[int]:
         """Token ids of a rendered prompt, tokenized afresh."""
-        return self._tokenize(text)
-
-    def _tokenize(self, text: str) -> list[int]:
-        if not text:
-            return []
-        # The Jinja template writes the BOS token itself when the model wants one.
-        tokens: list[int] = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        return tokens
+        return self.vocabulary.tokenize(text)
 
     def stop(self) -> None:
         """End the reply in progress at the next token."""
@@ -220,6 +213,12 @@ class LlamaEngine:
     def stop_requested(self) -> bool:
         """Whether ``stop`` was called during the reply in progress."""
         return self._stop.is_set()
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The loaded model's vocabulary (for the generation and context helpers)."""
+        assert self._vocabulary is not None, "the model is not loaded"
+        return self._vocabulary
 
     @property
     def llama(self) -> Any:
@@ -242,6 +241,7 @@ class LlamaEngine:
         if self._llama is not None:
             self._llama.close()
             self._llama = None
+            self._vocabulary = None
             self._info = None
 
     def set_adapter(self, adapter: LoraAdapter | None) -> None:
@@ -319,7 +319,7 @@ class LlamaEngine:
             if len(tokens) >= info.context_length:
                 # The reused sampled ids can be more than the text's own tokens (the planner
                 # counted those): a prompt that fits afresh is sent afresh, not refused.
-                tokens = self._tokenize(text)
+                tokens = self.vocabulary.tokenize(text)
             limit = reply_limit(len(tokens), params, info.context_length)
             run = Generation(self, tokens, params, limit, cancel or threading.Event())
             run.share_cpu = self._share_cpu
@@ -385,29 +385,3 @@ class LlamaEngine:
             self._cached_tokens = tokens + run.sampled
         else:
             self._cached_text, self._cached_tokens = text, tokens
-
-    def piece(self, token: int) -> bytes:
-        """The raw bytes of one token (cached: the vocabulary is fixed)."""
-        piece = self._pieces.get(token)
-        if piece is None:
-            piece = self._pieces[token] = self._token_bytes(token, special=False)
-        return piece
-
-    def spelled(self, token: int) -> bytes:
-        """One token's bytes with special tokens written out, as the tokenizer reads them."""
-        piece = self._spelled.get(token)
-        if piece is None:
-            piece = self._spelled[token] = self._token_bytes(token, special=True)
-        return piece
-
-    def _token_bytes(self, token: int, special: bool) -> bytes:
-        buffer = ctypes.create_string_buffer(64)
-        vocab = self._llama._model.vocab
-        size = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, special)
-        return buffer.raw[: max(size, 0)]
-
-    def is_end_of_generation(self, token: int) -> bool:
-        """True for end-of-turn tokens (unless told to ignore them)."""
-        if self.options.ignore_eos:
-            return False
-        return bool(llama_cpp.llama_vocab_is_eog(self._llama._model.vocab, token))

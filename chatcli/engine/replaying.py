@@ -13,7 +13,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from chatcli.engine.base import Evaluation, SamplingParams, StreamEvent
+from chatcli.engine.base import SamplingParams, StreamEvent
+from chatcli.engine.evaluation import Evaluation
 from chatcli.engine.generation import Generation, truncate
 from chatcli.errors import ChatcliError
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
-from chatcli.core.chat import ChatEvent
+from chatcli.core.events import ChatEvent
 from chatcli.engine.base import PrefillProgress
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.prompt import PromptInput

@@ -20,7 +20,7 @@ from textual.app import App
 from textual.message import Message
 from textual.timer import Timer
 
-from chatcli.core.chat import ChatEvent, ContextTrimmed, MessageSaved, ReplyFinished
+from chatcli.core.events import ChatEvent, ContextTrimmed, MessageSaved, ReplyFinished
 from chatcli.engine.base import PrefillProgress, TextDelta
 from chatcli.errors import ChatcliError, ContextOverflowError
 from chatcli.tui.chat.buffer import TokenBuffer

@@ -8,7 +8,8 @@ from fakes import FakeEngine
 from fakes import run_reply as run
 
 from chatcli.config import Settings
-from chatcli.core.chat import ChatCore, ContextTrimmed, ReplyFinished
+from chatcli.core.chat import ChatCore
+from chatcli.core.events import ContextTrimmed, ReplyFinished
 from chatcli.engine.base import ChatMessage, SamplingParams, TextDelta
 from chatcli.errors import ContextOverflowError
 from chatcli.store.store import Store

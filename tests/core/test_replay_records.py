@@ -6,7 +6,8 @@ import pytest
 
 from chatcli.core.replay import check_engine, plan_replay, reply_to_replay
 from chatcli.core.sessions import Sessions
-from chatcli.engine.base import EngineCapabilities, EngineInfo, Evaluation, prompt_digest
+from chatcli.engine.base import EngineCapabilities, EngineInfo
+from chatcli.engine.evaluation import Evaluation, prompt_digest
 from chatcli.errors import NotReproducibleError, UsageError
 from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
 from chatcli.store.store import Store

@@ -167,13 +167,13 @@ def test_snapshot_store_is_private_to_the_configuration(tmp_path: Path):
 def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngine):
     """One OpenMP team: a second decoding thread made libgomp stop spinning (3x slower)."""
     seen: list[tuple[str, int]] = []
-    original = engine.piece
+    original = engine.vocabulary.piece
 
     def spying_piece(token: int) -> bytes:
         seen.append((threading.current_thread().name, threading.get_ident()))
         return original(token)
 
-    engine.piece = spying_piece  # type: ignore[method-assign]
+    engine.vocabulary.piece = spying_piece  # type: ignore[method-assign]
     try:
         callers = [threading.Thread(target=reply, args=(engine, [ChatMessage("user", "Hi")]))]
         callers.append(threading.Thread(target=reply, args=(engine, [ChatMessage("user", "Yo")])))
@@ -181,7 +181,7 @@ def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngi
             caller.start()
             caller.join()
     finally:
-        del engine.piece
+        del engine.vocabulary.piece
     assert len(seen) > 2
     assert {name for name, _ in seen} == {"chatcli-llama"}
     assert len({ident for _, ident in seen}) == 1

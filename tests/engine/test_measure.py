@@ -130,7 +130,9 @@ def test_conversations_score_only_the_assistant_turns_and_their_ends() -> None:
     (sequence,) = conversation_tokens(engine, conversation)
     result = perplexity(engine, conversations=[conversation], windows=Windows(64, 32))
     scored_text = b"".join(
-        engine.spelled(t) for t, s in zip(sequence.tokens, sequence.scored, strict=True) if s
+        engine.vocabulary.spelled(t)
+        for t, s in zip(sequence.tokens, sequence.scored, strict=True)
+        if s
     ).decode()
     engine.close()
 
