@@ -203,11 +203,9 @@ class ChatApp(App[int]):
                 await self.workers.wait_for_complete(replies)
         self.exit(code, return_code=code)
 
-    async def action_copy_last(self) -> None:
-        """Copy the newest reply."""
-        view = await self.branches.newest("assistant")
-        if view is not None:
-            view.action_copy()
+    def action_copy_last(self) -> None:
+        """Copy the newest reply (after a search jump too, without leaving the match)."""
+        self.branches.copy_newest_reply()
 
     # -- whole sessions (see sessions.py) --------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chatcli.errors import ChatcliError
 from chatcli.store.records import MessageRecord
 from chatcli.tui.chat.message import MessageView
 from chatcli.tui.chat.transcript import MOUNT_LIMIT, Transcript
@@ -151,3 +152,22 @@ class Branches:
         transcript = self.app.query_one(Transcript)
         await transcript.show_end()
         return transcript.last_view(role)
+
+    def copy_newest_reply(self) -> None:
+        """Copy the branch's newest reply, staying where a search jump left the transcript."""
+        app = self.app
+        transcript = app.query_one(Transcript)
+        if transcript.at_end:
+            view = transcript.last_view("assistant")
+            if view is not None:
+                view.action_copy()
+            return
+        try:
+            newest = app.newest_messages().messages
+        except ChatcliError as error:  # deleted by another chatcli meanwhile
+            app.notify(f"Nothing copied: {error.message}", severity="warning")
+            return
+        reply = next((m.record for m in reversed(newest) if m.record.role == "assistant"), None)
+        if reply is not None:
+            app.copy_to_clipboard(reply.content)
+            app.notify("Copied the newest reply")

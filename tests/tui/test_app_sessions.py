@@ -425,6 +425,19 @@ async def test_acting_on_the_newest_message_after_a_jump_acts_on_the_branchs_new
         assert transcript.at_end
 
 
+async def test_copying_the_newest_reply_after_a_jump_keeps_the_match_in_view(make_app: MakeApp):
+    seed_session(make_app.store, pharos_then_questions(30))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_in_sidebar(pilot, "pharos")
+        await pilot.press("enter", "enter")  # to the list, then open the match
+        await wait_for_workers(app, pilot)
+        await pilot.press("ctrl+y")
+        assert app.clipboard == "answer 29"  # the branch's newest reply, not a mounted one
+        transcript = app.query_one(Transcript)
+        assert not transcript.at_end and views(app)[0] == ("user", "Tell me about Pharos.")
+
+
 async def test_a_match_in_a_session_of_another_model_opens_there_once_the_model_loads(
     make_app: MakeApp,
 ):
