@@ -65,6 +65,21 @@ def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     connection.execute("COMMIT")
 
 
+@contextmanager
+def snapshot(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block's reads against one state of the database (a deferred read transaction).
+
+    With WAL, a commit by another chatcli during the block is not seen: a query made of
+    several statements agrees with itself.
+    """
+    connection.execute("BEGIN")
+    try:
+        yield connection
+    finally:
+        if connection.in_transaction:
+            connection.execute("COMMIT")  # nothing was written: this only ends the snapshot
+
+
 def _create_private_file(path: Path) -> None:
     """Create ``path`` empty with mode 0600 unless it exists, then force mode 0600."""
     descriptor = os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE_MODE)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatcli.errors import UsageError
+from chatcli.store.db import snapshot
 from chatcli.store.queries import QUALIFIED_MESSAGE_LIST
 from chatcli.store.records import MessageRecord
 from chatcli.store.rows import message_from_row, sql_limit
@@ -68,7 +69,7 @@ class SearchIndex:
         if not query.strip():
             raise UsageError("nothing to search for")
         narrowing, filters = _filters(role, session_id)
-        with self._locked() as connection:
+        with self._locked() as connection, snapshot(connection):
             try:
                 hits = self._message_hits(connection, query, narrowing, filters, limit)
                 rows = connection.execute(
@@ -103,7 +104,7 @@ class SearchIndex:
             row = connection.execute(
                 _MESSAGE_HIT_SQL, [MARK_START, MARK_END, query, rowid]
             ).fetchone()
-            if row is not None:  # deleted meanwhile by another chatcli
+            if row is not None:
                 hits.append(_hit(row, rank))
         return hits
 

@@ -128,3 +128,29 @@ def test_an_existing_database_is_backfilled(db_path: Path, monkeypatch: pytest.M
         assert _found(upgraded, "existed") == ["written before search existed"]
     with sqlite3.connect(db_path) as raw:  # the index is consistent with its content table
         raw.execute("INSERT INTO message_search(message_search) VALUES ('integrity-check')")
+
+
+def test_a_session_deleted_by_another_chatcli_mid_search_still_fills_the_limit(
+    store: Store, db_path: Path
+) -> None:
+    """The ranking and the reading of the best rows see one state of the database."""
+    for name in ("first", "second"):
+        session = store.create_session(model="m", name=name)
+        _say(store, session.id, f"lighthouse in the {name} chat")
+    other = Store.open(db_path)  # another process's connection, as far as SQLite can tell
+    deleted: list[str] = []
+
+    def delete_once_ranked(statement: str) -> None:
+        if "snippet(message_search" in statement and not deleted:  # reading the best row
+            victim = other.list_sessions()[0]
+            other.delete_session(victim.id)
+            deleted.append(victim.id)
+
+    store._connection.set_trace_callback(delete_once_ranked)
+    try:
+        hits = store.search.find("lighthouse", limit=2)
+    finally:
+        store._connection.set_trace_callback(None)
+        other.close()
+    assert deleted and len(hits) == 2  # as the database stood when the search began
+    assert len(store.search.find("lighthouse")) == 1  # and the next search sees the delete
