@@ -225,9 +225,13 @@ class Sessions:
     def shown_around(
         self, session: SessionRecord, message_id: str, above: int, count: int
     ) -> ShownBranch:
-        """``count`` messages of the branch shown, from ``above`` messages above ``message_id``."""
-        placed, earlier, later = self.store.tree.branch_window(
-            session.id, message_id, -above, count, session.current_leaf
+        """``count`` messages of the branch shown that show ``message_id``.
+
+        The newest ``count`` when it is among them (as the session opens), else a window
+        from ``above`` messages above it.
+        """
+        placed, earlier, later = self.store.tree.branch_around(
+            session.id, message_id, above, count, session.current_leaf
         )
         return ShownBranch([ShownMessage(*item) for item in placed], earlier, later)
 

@@ -58,9 +58,22 @@ class MessageTree:
         """
 
         def start(path: list[str]) -> int:
-            if anchor_id not in path:
-                raise NotFoundError(f"message '{anchor_id}' is not on the branch shown")
-            return path.index(anchor_id) + offset
+            return _index_on(path, anchor_id) + offset
+
+        return self._window(session_id, leaf_id, start, count)
+
+    def branch_around(
+        self, session_id: str, anchor_id: str, above: int, count: int, leaf_id: str | None = None
+    ) -> tuple[list[Placed], int, int]:
+        """``count`` messages of the branch that show ``anchor_id``, with how many lie either side.
+
+        They are the newest ``count`` when the anchor is among them, else they start ``above``
+        messages above it. The parent links are scanned once for both answers.
+        """
+
+        def start(path: list[str]) -> int:
+            index, newest = _index_on(path, anchor_id), len(path) - count
+            return newest if index >= newest else index - above
 
         return self._window(session_id, leaf_id, start, count)
 
@@ -205,6 +218,13 @@ def window_rows(
     places = _places([link for link in links if link[1] in parents], 0, 1)
     later = len(path) - first - len(window)
     return rows, {message_id: places[message_id] for message_id in window}, first, later
+
+
+def _index_on(path: list[str], message_id: str) -> int:
+    """Where ``message_id`` stands on the branch ``path`` (NotFoundError when it is not on it)."""
+    if message_id not in path:
+        raise NotFoundError(f"message '{message_id}' is not on the branch shown")
+    return path.index(message_id)
 
 
 def _walk_up(parent_of: dict[str, str | None], session_id: str, leaf_id: str) -> list[str]:

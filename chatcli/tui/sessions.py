@@ -182,12 +182,9 @@ class SessionControls:
         if app.session is None:
             return
         try:
-            app.session = session = app.core.sessions.show_message(app.session, message_id)
-            branch = app.branch_to_show(session)
-            if all(shown.record.id != message_id for shown in branch.messages):
-                # Further up than the newest messages: a window from just above it.
-                sessions = app.core.sessions
-                branch = sessions.shown_around(session, message_id, JUMP_ABOVE, MOUNT_LIMIT)
+            sessions = app.core.sessions
+            app.session = session = sessions.show_message(app.session, message_id)
+            branch = sessions.shown_around(session, message_id, JUMP_ABOVE, MOUNT_LIMIT)
         except ChatcliError as error:  # deleted or changed by another chatcli meanwhile
             app.notify(f"The match cannot be shown: {error.message}", severity="warning")
             return

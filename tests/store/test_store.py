@@ -618,6 +618,18 @@ def test_branch_window_reads_a_slice_around_a_message_with_what_lies_either_side
         store.tree.branch_window(session.id, other.id, 0, 5)  # a sibling of the shown leaf
 
 
+def test_branch_around_is_the_newest_messages_when_they_hold_the_anchor(store: Store) -> None:
+    session, _ = chain_ending_in_two_replies(store)
+    whole = store.tree.branch_with_places(session.id)  # 31 messages
+    newest, earlier = store.tree.branch_tail(session.id, 10)
+
+    assert store.tree.branch_around(session.id, whole[25][0].id, 2, 10) == (newest, earlier, 0)
+    assert store.tree.branch_around(session.id, whole[21][0].id, 2, 10) == (newest, 21, 0)
+    assert store.tree.branch_around(session.id, whole[20][0].id, 2, 10) == (whole[18:28], 18, 3)
+    assert store.tree.branch_around(session.id, whole[1][0].id, 2, 10) == (whole[0:10], 0, 21)
+    assert store.tree.branch_around(session.id, whole[1][0].id, 2, 100) == (whole, 0, 0)
+
+
 def test_branch_tail_of_an_empty_or_unknown_session_or_leaf(store: Store) -> None:
     session = store.create_session(model="m")
     assert store.tree.branch_tail(session.id, 5) == ([], 0)
