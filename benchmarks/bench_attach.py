@@ -84,7 +84,7 @@ def disk_growth(path: Path, folder: Path) -> tuple[float, float]:
                 parent_id=store.get_session(session.id).current_leaf,
                 role="user",
                 content=f"Question {turn} about the file.",
-                attachments=refs,  # type: ignore[arg-type]
+                attachments=refs,
                 attachment_texts={attachment.sha256: attachment.text},
             )
         kept = store.attachments.stored_bytes()

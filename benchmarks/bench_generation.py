@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 
@@ -30,7 +31,13 @@ from chatcli.engine.llama import LlamaEngine, LlamaOptions
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 CONTEXT = 4096
-SAMPLING = {"temp": 0.0, "top_k": 40, "top_p": 0.95, "min_p": 0.05, "repeat_penalty": 1.1}
+SAMPLING: dict[str, Any] = {
+    "temp": 0.0,
+    "top_k": 40,
+    "top_p": 0.95,
+    "min_p": 0.05,
+    "repeat_penalty": 1.1,
+}
 
 
 SYSTEM = "You are a helpful, concise assistant. Answer clearly and accurately."
@@ -56,7 +63,7 @@ def prompt_tokens(model_path: Path) -> list[int]:
 
 def bare_loop(llama: llama_cpp.Llama, tokens: list[int], count: int) -> float:
     """Tokens/s after the first token of a plain generate loop (no detokenizing)."""
-    llama.reset()
+    llama.reset()  # type: ignore[no-untyped-call]
     first = 0.0
     for generated, _ in enumerate(llama.generate(tokens, **SAMPLING), start=1):
         if generated == 1:

@@ -134,7 +134,7 @@ def write_chat(llama: llama_cpp.Llama, turns: int, reply_tokens: int) -> Chat:
 
 def evaluate(llama: llama_cpp.Llama, tokens: list[int]) -> float:
     """Start a fresh cache holding ``tokens``; the seconds it took."""
-    llama.reset()
+    llama.reset()  # type: ignore[no-untyped-call]
     started = time.perf_counter()
     llama.eval(tokens)
     return time.perf_counter() - started

@@ -116,7 +116,9 @@ def _shown(times: list[float]) -> str:
     return f"{statistics.median(times):.3f} s (spread {min(times):.3f}–{max(times):.3f})"
 
 
-def measure(sessions: int, messages: int, long_session: int = 10_000, rounds: int = 5) -> dict:
+def measure(
+    sessions: int, messages: int, long_session: int = 10_000, rounds: int = 5
+) -> dict[str, object]:
     """Fill a store, time each command in whole processes; print and return the figures."""
     rng = random.Random(1)
     figures: dict[str, object] = {}
@@ -157,17 +159,18 @@ def measure(sessions: int, messages: int, long_session: int = 10_000, rounds: in
         seconds = _cli(str(other), "sessions", "import", str(out))
         figures["import"] = total / seconds
         print(f"import:             {total / seconds:,.0f} messages/s ({seconds:.1f} s)")
-        opened = [
+        opens = [
             asyncio.run(_open_in_tui(database, f"s{sessions:011x}")) for _ in range(min(rounds, 3))
         ]
-        figures["tui_open"] = opened
-        print(f"TUI opens the {long_session:,}-message session, input takes keys: {_shown(opened)}")
+        figures["tui_open"] = opens
+        print(f"TUI opens the {long_session:,}-message session, input takes keys: {_shown(opens)}")
     return figures
 
 
 async def _open_in_tui(database: Path, session_id: str) -> float:
     """Seconds from starting the app on the session until a key typed reaches the input."""
-    from bench_tui import FakeEngine, seconds_until_input_takes_keys
+    from bench_tui import seconds_until_input_takes_keys
+    from fakes import FakeEngine
 
     from chatcli.config import Settings
     from chatcli.core.chat import ChatCore
@@ -176,8 +179,8 @@ async def _open_in_tui(database: Path, session_id: str) -> float:
 
     engine, settings = FakeEngine(), Settings()
     with Store.open(database) as store:
-        core = ChatCore(engine, store, settings)  # type: ignore[arg-type]
-        app = build_app(core, settings, lambda _: engine, store.get_session(session_id))  # type: ignore[arg-type, return-value]
+        core = ChatCore(engine, store, settings)
+        app = build_app(core, settings, lambda _: engine, store.get_session(session_id))
         return await seconds_until_input_takes_keys(app)
 
 

@@ -136,7 +136,7 @@ async def render_rates(folder: Path, speed: float = 40 * MODEL_SPEED) -> RenderR
         rendered.append((time.perf_counter(), count))
         ui_cpu.append((time.thread_time(), count))  # this is the UI's thread
 
-    MessageView.append = timed_append  # type: ignore[method-assign]
+    MessageView.append = timed_append  # type: ignore[method-assign, assignment]
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             app.query_one(PromptInput).load_text("go")

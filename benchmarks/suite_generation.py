@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bench_generation import CONTEXT, bare_loop, chatcli_ask, prompt_tokens
@@ -88,13 +89,13 @@ def generation_rows(settings: Settings) -> list[Row]:
     with tempfile.TemporaryDirectory() as home:
         for count in settings.tokens:
             samplers: dict[str, Callable[[], float]] = {
-                "bare": lambda c=count: bare_loop(llama, tokens, c),
-                "ask": lambda c=count: chatcli_ask(c, home, threads=threads),
+                "bare": partial(bare_loop, llama, tokens, count),
+                "ask": partial(chatcli_ask, count, home, threads=threads),
                 "bandwidth": lambda: read_bandwidth(threads, settings.bandwidth_mib),
             }
             if isinstance(native, NativeBench):
-                samplers["native"] = lambda c=count: native.tokens_per_s(
-                    model, c, len(tokens), threads
+                samplers["native"] = partial(
+                    native.tokens_per_s, model, count, len(tokens), threads
                 )
             samples = rotated(samplers, settings.reps)
             ask = samples["ask"]

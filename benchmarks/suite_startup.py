@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import bench_contention
@@ -150,7 +151,8 @@ def help_version_rows(reps: int) -> list[Row]:
     rows = []
     bare = [sys.executable, "-c", "pass"]
     for flag, before in (("--version", "0.12"), ("--help", "0.21")):
-        pair = paired(lambda f=flag: wall_time(chatcli_command(f)), lambda: wall_time(bare), reps)
+        command = chatcli_command(flag)
+        pair = paired(partial(wall_time, command), partial(wall_time, bare), reps)
         row = pair.row(
             f"chatcli {flag} wall time", "s", Goal("<=", 0.15, on="chatcli"), "python -c pass"
         )
