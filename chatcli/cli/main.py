@@ -204,25 +204,40 @@ def first_word(argv: list[str]) -> str | None:
 
     ``chatcli --session search`` names a session, not the search command.
     """
+    index = _first_word_index(argv)
+    return None if index is None else argv[index]
+
+
+def _first_word_index(argv: list[str]) -> int | None:
     index = 0
     while index < len(argv):
         token = argv[index]
         if token == "--":
-            return argv[index + 1] if index + 1 < len(argv) else None
+            return index + 1 if index + 1 < len(argv) else None
         if token == "-" or not token.startswith("-"):
-            return token
-        followed = index + 1 < len(argv)
+            return index
         # Only an option with something after it needs the options built (--help stays fast).
-        if followed and "=" not in token and token in _value_options():
+        if index + 1 < len(argv) and _value_follows(token):
             index += 1
         index += 1
     return None
 
 
+def _value_follows(option: str) -> bool:
+    """Whether ``option`` takes the next argument as its value (in ``-cm NAME``, -m does)."""
+    names = _value_options()
+    if option.startswith("--"):
+        return "=" not in option and option in names
+    for position, letter in enumerate(option[1:], start=2):
+        if f"-{letter}" in names:  # it takes the rest of the cluster, or else the next argument
+            return position == len(option)
+    return False
+
+
 @functools.cache
 def _value_options() -> frozenset[str]:
     """Every option name that takes a value, before a command: the root's and ``ask``'s."""
-    root = typer.main.get_command(build_app("ask"))
+    root = _command("ask")
     assert isinstance(root, TyperGroup)
     params = [*root.params, *root.commands["ask"].params]
     return frozenset(
@@ -233,9 +248,15 @@ def _value_options() -> frozenset[str]:
     )
 
 
+@functools.cache
+def _command(only: str | None) -> Any:
+    """``build_app(only)`` made into its click command once (routing and running share it)."""
+    return typer.main.get_command(build_app(only))
+
+
 def run() -> None:
     """Run the command line in ``sys.argv`` (``chatcli.cli.entry`` calls this)."""
     args = arguments_for(sys.argv[1:], sys.stdin.isatty())
-    if "--help" in args and first_word(args) is None:
-        show_root_help(args)  # not after a mistyped command: that one's error suggests names
-    build_app(command_in(args))(args=args)
+    if "--help" in args[: _first_word_index(args)]:
+        show_root_help(args)  # the root's own help: click shows it before any command runs
+    _command(command_in(args))(args=args)

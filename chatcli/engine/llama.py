@@ -1,4 +1,4 @@
-"""LlamaEngine: the Engine protocol over llama-cpp-python (the only module importing llama_cpp).
+"""LlamaEngine: the Engine protocol over llama-cpp-python (with its llama_* helper modules).
 
 Generation drives ``Llama.generate`` directly and decodes each token's piece incrementally:
 ``create_chat_completion`` re-detokenizes the whole reply on every token, which is quadratic

@@ -67,17 +67,21 @@ def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 @contextmanager
 def snapshot(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the block's reads against one state of the database (a deferred read transaction).
+    """Run the block's reads against one state of the database (a read transaction).
 
-    With WAL, a commit by another chatcli during the block is not seen: a query made of
-    several statements agrees with itself.
+    With WAL, a commit by another chatcli after the block's first read is not seen: a query
+    made of several statements agrees with itself. Inside a transaction already, the block
+    simply shares it. The block must only read: nothing it does is kept.
     """
+    if connection.in_transaction:
+        yield connection
+        return
     connection.execute("BEGIN")
     try:
         yield connection
     finally:
         if connection.in_transaction:
-            connection.execute("COMMIT")  # nothing was written: this only ends the snapshot
+            connection.execute("ROLLBACK")  # ends the snapshot; there is nothing to keep
 
 
 def _create_private_file(path: Path) -> None:

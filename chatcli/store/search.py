@@ -104,7 +104,7 @@ class SearchIndex:
             row = connection.execute(
                 _MESSAGE_HIT_SQL, [MARK_START, MARK_END, query, rowid]
             ).fetchone()
-            if row is not None:
+            if row is not None:  # None only if the index and the table ever disagreed
                 hits.append(_hit(row, rank))
         return hits
 

@@ -207,7 +207,7 @@ class ChatApp(App[int]):
         """Copy the newest reply (after a search jump too, without leaving the match)."""
         self.branches.copy_newest_reply()
 
-    # -- whole sessions (see sessions.py) --------------------------------------------------
+    # -- whole sessions and the model (see sessions.py, engine_controls.py) ----------------
 
     def action_toggle_sidebar(self) -> None:
         """Show or hide the sessions sidebar."""

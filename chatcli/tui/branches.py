@@ -1,7 +1,7 @@
 """Branches of a conversation: switching between siblings, regenerating, editing, pinning.
 
-The app owns one ``Branches``; its message-action handler and its Ctrl+R / Ctrl+E / Alt+arrow
-actions call into it. Every change goes through the chat core and its sessions API.
+The app owns one ``Branches``; its message-action handler and its Ctrl+R / Ctrl+E / Ctrl+Y /
+Alt+arrow actions call into it. Every change goes through the chat core and its sessions API.
 """
 
 from __future__ import annotations
@@ -170,4 +170,4 @@ class Branches:
         reply = next((m.record for m in reversed(newest) if m.record.role == "assistant"), None)
         if reply is not None:
             app.copy_to_clipboard(reply.content)
-            app.notify("Copied the newest reply")
+            app.notify("Copied the message")
