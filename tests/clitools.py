@@ -29,7 +29,8 @@ class Result:
     def stats(self) -> dict[str, Any]:
         lines = [line for line in self.stderr.splitlines() if line.startswith("{")]
         assert len(lines) == 1, self.stderr
-        return json.loads(lines[0])  # type: ignore[no-any-return]
+        stats: dict[str, Any] = json.loads(lines[0])
+        return stats
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:

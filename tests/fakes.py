@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from chatcli.core.events import ReplyFinished
@@ -170,9 +170,9 @@ class ScriptedBackend:
         return engine
 
 
-def run_reply(events: object) -> tuple[str, ReplyFinished, list[object]]:
+def run_reply(events: Iterable[object]) -> tuple[str, ReplyFinished, list[object]]:
     """Drain a core reply: its text, its one ReplyFinished, and every event in order."""
-    seen = list(events)  # type: ignore[call-overload]
+    seen = list(events)
     text = "".join(e.text for e in seen if isinstance(e, TextDelta))
     finished = [e for e in seen if isinstance(e, ReplyFinished)]
     assert len(finished) == 1

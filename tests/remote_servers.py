@@ -34,7 +34,7 @@ class Behaviour:
     """Answer with something that is not JSON."""
     chats: int = 0
     """How many chat requests came in."""
-    bodies: list[dict] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
     flavour: str = "plain"
     """Which tokenizing routes it offers: "plain" (none), "vllm" or "llama-server"."""
     keys: list[str] = field(default_factory=list)
@@ -93,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._stream(plan)
 
-    def _tokenizing(self, body: dict) -> bool:
+    def _tokenizing(self, body: dict[str, Any]) -> bool:
         """The tokenizer routes of vLLM and llama-server: one token per word, +2 per message."""
         flavour = self.behaviour.flavour
         if flavour == "vllm" and self.path == "/tokenize":

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ],
     ids=["ruff", "ruff-format", "mypy"],
 )
-def test_tool_is_clean(command: list[str]):
+def test_tool_is_clean(command: list[str]) -> None:
     done = subprocess.run(
         [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, check=False
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 
 import typer.main
+from typer.core import TyperGroup
 
 from chatcli.cli.main import app
 from chatcli.cli.options import SamplingFlags
@@ -21,14 +23,16 @@ def test_the_declaration_covers_every_parameter() -> None:
 
 
 def test_ask_has_one_option_per_parameter_with_its_range() -> None:
-    ask = typer.main.get_command(app).commands["ask"]  # type: ignore[attr-defined]
+    root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
+    ask = root.commands["ask"]
     options = {opt: param for param in ask.params for opt in getattr(param, "opts", [])}
     for declared in SAMPLING_KNOBS:
         assert declared.flag in options, declared.flag
         assert options[declared.flag].name == declared.name
 
 
-def test_config_keys_and_environment_names_are_the_declared_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_config_keys_and_environment_names_are_the_declared_ones(tmp_path: Path) -> None:
     assert list(_SAMPLING_TYPES) == NAMES
     environ = {"CHATCLI_" + name.upper(): "1" for name in NAMES}
     settings = load_settings(config_path=tmp_path / "none.toml", environ=environ)

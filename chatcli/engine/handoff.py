@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -51,7 +51,9 @@ class SerialThread:
             job()
 
 
-def iterate_on(runner: SerialThread, start: Callable[[], Iterator[Item]]) -> Iterator[Item]:
+def iterate_on(
+    runner: SerialThread, start: Callable[[], Iterator[Item]]
+) -> Generator[Item, None, None]:
     """Yield the items of ``start()``, each produced on ``runner``'s thread when asked for."""
     requests: queue.SimpleQueue[bool] = queue.SimpleQueue()
     replies: queue.SimpleQueue[tuple[bool, Item | None, BaseException | None]] = queue.SimpleQueue()

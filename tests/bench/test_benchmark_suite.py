@@ -16,7 +16,7 @@ sys.path.insert(0, str(BENCHMARKS))
 from harness import COLUMNS, Goal, Pair, Row, paired, skipped  # noqa: E402
 
 
-def test_one_cheap_benchmark_prints_valid_json_with_the_tables_columns(tmp_path: Path):
+def test_one_cheap_benchmark_prints_valid_json_with_the_tables_columns(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--only", "startup", "--json"],
         capture_output=True,
@@ -35,7 +35,7 @@ def test_one_cheap_benchmark_prints_valid_json_with_the_tables_columns(tmp_path:
         assert row["chatcli"] > 0 and row["reference"] > 0
 
 
-def test_an_unknown_benchmark_name_is_refused():
+def test_an_unknown_benchmark_name_is_refused() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / "run.py"), "--only", "nosuch"],
         capture_output=True,
@@ -58,17 +58,17 @@ def test_an_unknown_benchmark_name_is_refused():
 )
 def test_a_rows_verdict_compares_its_ratio_with_its_goal(
     goal: Goal | None, ratio: float, verdict: str
-):
+) -> None:
     assert Row("x", 1.0, 2.0, "s", ratio=ratio, goal=goal).verdict == verdict
 
 
-def test_an_absolute_goal_judges_chatclis_own_figure():
+def test_an_absolute_goal_judges_chatclis_own_figure() -> None:
     row = Row("help", 0.12, 0.05, "s", ratio=2.4, goal=Goal("<=", 0.15, on="chatcli"))
     assert row.verdict == "met"
     assert skipped("native", "no cmake").verdict == "skipped"
 
 
-def test_pairs_alternate_which_side_goes_first_and_ratio_pair_by_pair():
+def test_pairs_alternate_which_side_goes_first_and_ratio_pair_by_pair() -> None:
     calls: list[str] = []
 
     def ours() -> float:

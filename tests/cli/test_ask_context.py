@@ -16,7 +16,7 @@ def snapshots(home: Path) -> list[Path]:
     return sorted((home / "cache" / "kv").glob("*/*.kv"))
 
 
-def test_continuing_in_a_new_process_loads_the_kv_snapshot(chatcli_home: Path):
+def test_continuing_in_a_new_process_loads_the_kv_snapshot(chatcli_home: Path) -> None:
     first = chatcli(chatcli_home, "ask", *SHORT, "Describe a lighthouse.")
     assert first.code == 0 and len(snapshots(chatcli_home)) == 1
     second = chatcli(chatcli_home, "ask", *SHORT, "-c", "Who lives there?")
@@ -26,7 +26,7 @@ def test_continuing_in_a_new_process_loads_the_kv_snapshot(chatcli_home: Path):
     assert len(snapshots(chatcli_home)) == 1  # the longer snapshot replaced the shorter one
 
 
-def test_corrupt_snapshot_is_ignored_and_the_answer_still_comes(chatcli_home: Path):
+def test_corrupt_snapshot_is_ignored_and_the_answer_still_comes(chatcli_home: Path) -> None:
     assert chatcli(chatcli_home, "ask", *SHORT, "Name a river.").code == 0
     for path in snapshots(chatcli_home):
         path.write_bytes(b"garbage")
@@ -37,14 +37,14 @@ def test_corrupt_snapshot_is_ignored_and_the_answer_still_comes(chatcli_home: Pa
     assert "Traceback" not in result.stderr
 
 
-def test_no_save_keeps_no_snapshot(chatcli_home: Path):
+def test_no_save_keeps_no_snapshot(chatcli_home: Path) -> None:
     assert chatcli(chatcli_home, "ask", *SHORT, "--no-save", "hi").code == 0
     assert snapshots(chatcli_home) == []
 
 
 def test_session_longer_than_the_context_still_answers_and_says_what_was_dropped(
     chatcli_home: Path,
-):
+) -> None:
     paragraph = "Lighthouses guide ships along dangerous coasts at night. " * 12
     args = ["ask", "--ctx", "512", "--max-tokens", "24", *DETERMINISTIC, "--session", "long"]
     for turn in range(4):
@@ -61,7 +61,7 @@ def test_session_longer_than_the_context_still_answers_and_says_what_was_dropped
     assert len(shown["transcript"]) == 10  # nothing was deleted from the store
 
 
-def test_truncate_input_cuts_the_middle_of_piped_text_with_a_warning(chatcli_home: Path):
+def test_truncate_input_cuts_the_middle_of_piped_text_with_a_warning(chatcli_home: Path) -> None:
     lines = "\n".join(f"log line {n}: all systems nominal" for n in range(400))
     args = ["ask", "--ctx", "512", "--max-tokens", "16", *DETERMINISTIC, "--stats"]
     refused = chatcli(chatcli_home, *args, "What happened last?", stdin=lines)
@@ -78,7 +78,7 @@ def test_truncate_input_cuts_the_middle_of_piped_text_with_a_warning(chatcli_hom
     assert text.endswith("What happened last?")  # the instruction is never cut
 
 
-def test_summarize_policy_keeps_a_summary_note_of_dropped_turns(chatcli_home: Path):
+def test_summarize_policy_keeps_a_summary_note_of_dropped_turns(chatcli_home: Path) -> None:
     paragraph = "The harbour master logs every ship, its cargo and its captain. " * 10
     args = ["ask", "--ctx", "512", "--max-tokens", "24", *DETERMINISTIC, "--session", "sum"]
     first = chatcli(chatcli_home, *args, "--overflow", "summarize", f"{paragraph} Note 0.")
@@ -97,7 +97,7 @@ def test_summarize_policy_keeps_a_summary_note_of_dropped_turns(chatcli_home: Pa
 
 def test_a_chat_past_the_context_reuses_its_cached_prefix_on_every_turn_but_drops(
     chatcli_home: Path,
-):
+) -> None:
     args = ["ask", "--ctx", "1024", "--max-tokens", "60", "--ignore-eos", *DETERMINISTIC]
     previous: dict[str, int] | None = None
     drops = 0
@@ -117,7 +117,7 @@ def test_a_chat_past_the_context_reuses_its_cached_prefix_on_every_turn_but_drop
 
 def test_a_drop_turn_in_a_new_process_restores_the_snapshot_and_shifts_out_the_old_turns(
     chatcli_home: Path,
-):
+) -> None:
     """``ask -c`` past the context: the drop turn reuses the kept turns' KV, not just the system."""
     args = ["ask", "--ctx", "512", "--max-tokens", "60", *DETERMINISTIC, "--stats"]
     previous: dict[str, int] | None = None

@@ -11,10 +11,11 @@ pytestmark = pytest.mark.model
 
 
 def sessions(home: Path) -> list[dict[str, object]]:
-    return chatcli(home, "sessions", "list", "--json").json()  # type: ignore[no-any-return]
+    listed: list[dict[str, object]] = chatcli(home, "sessions", "list", "--json").json()
+    return listed
 
 
-def test_the_model_answers_from_an_attached_file(chatcli_home: Path, tmp_path: Path):
+def test_the_model_answers_from_an_attached_file(chatcli_home: Path, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("The secret password is PINEAPPLE.\n")
     result = chatcli(
@@ -37,7 +38,7 @@ def test_the_model_answers_from_an_attached_file(chatcli_home: Path, tmp_path: P
     assert follow.stats()["cached_prompt_tokens"] >= attached["tokens"]
 
 
-def test_a_binary_file_is_refused_and_nothing_is_saved(chatcli_home: Path, tmp_path: Path):
+def test_a_binary_file_is_refused_and_nothing_is_saved(chatcli_home: Path, tmp_path: Path) -> None:
     image = tmp_path / "photo.jpg"
     image.write_bytes(b"\xff\xd8\xff\xe0\0\x10JFIF\0")
     result = chatcli(chatcli_home, "ask", "-f", str(image), "Describe it.")
@@ -47,23 +48,39 @@ def test_a_binary_file_is_refused_and_nothing_is_saved(chatcli_home: Path, tmp_p
 
 def test_a_folder_over_the_limit_needs_yes_when_not_on_a_terminal(
     chatcli_home: Path, tmp_path: Path
-):
+) -> None:
     for index in range(3):
         (tmp_path / "docs" / f"part{index}.txt").parent.mkdir(exist_ok=True)
         (tmp_path / "docs" / f"part{index}.txt").write_text(f"Part {index}.\n")
-    limit = {"CHATCLI_ATTACH_MAX_FILES": "2"}
-    refused = chatcli(chatcli_home, "ask", "-f", str(tmp_path / "docs"), "Count them.", **limit)
+    limit = "2"
+    refused = chatcli(
+        chatcli_home,
+        "ask",
+        "-f",
+        str(tmp_path / "docs"),
+        "Count them.",
+        CHATCLI_ATTACH_MAX_FILES=limit,
+    )
     assert_one_line_error(refused, 2, "3 files", "over the limit (2 files", "add --yes")
     assert sessions(chatcli_home) == []
     args = ["ask", "--max-tokens", "8", *DETERMINISTIC, "--stats", "--yes"]
-    allowed = chatcli(chatcli_home, *args, "-f", str(tmp_path / "docs"), "Count them.", **limit)
+    allowed = chatcli(
+        chatcli_home,
+        *args,
+        "-f",
+        str(tmp_path / "docs"),
+        "Count them.",
+        CHATCLI_ATTACH_MAX_FILES=limit,
+    )
     assert allowed.code == 0, allowed.stderr
     assert [a["path"] for a in allowed.stats()["attachments"]] == [
         str(tmp_path / "docs" / f"part{index}.txt") for index in range(3)
     ]
 
 
-def test_attachments_that_do_not_fit_are_named_or_cut_fairly(chatcli_home: Path, tmp_path: Path):
+def test_attachments_that_do_not_fit_are_named_or_cut_fairly(
+    chatcli_home: Path, tmp_path: Path
+) -> None:
     big, small = tmp_path / "big.log", tmp_path / "small.txt"
     big.write_text("".join(f"line {n}: the pump reported pressure {n % 7}\n" for n in range(900)))
     small.write_text("The pump is in the basement.\n")
@@ -82,7 +99,9 @@ def test_attachments_that_do_not_fit_are_named_or_cut_fairly(chatcli_home: Path,
     assert kept[str(small)] < 100 < 500 < kept[str(big)]  # the small one whole, the rest to the big
 
 
-def test_a_20_mb_file_is_counted_and_refused_in_one_line(chatcli_home: Path, tmp_path: Path):
+def test_a_20_mb_file_is_counted_and_refused_in_one_line(
+    chatcli_home: Path, tmp_path: Path
+) -> None:
     huge = tmp_path / "huge.txt"
     line = "the quick brown fox jumps over the lazy dog again and again\n"
     huge.write_text(line * (20 * (1 << 20) // len(line)))
@@ -91,7 +110,7 @@ def test_a_20_mb_file_is_counted_and_refused_in_one_line(chatcli_home: Path, tmp
     assert sessions(chatcli_home) == []
 
 
-def test_piped_text_and_attached_files_go_together(chatcli_home: Path, tmp_path: Path):
+def test_piped_text_and_attached_files_go_together(chatcli_home: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.txt"
     recipe.write_text("Bake the bread for forty minutes.\n")
     result = chatcli(

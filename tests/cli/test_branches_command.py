@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from chatcli.assembly import open_sessions
@@ -82,7 +83,7 @@ def test_show_prints_a_chosen_branch_or_the_whole_tree() -> None:
     assert _history("s")[-1] == "second, better"  # showing another branch saved nothing
 
 
-def test_delete_older_than_removes_only_old_sessions(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_delete_older_than_removes_only_old_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
     run("ask", *ECHO, "--session", "old", "hi")

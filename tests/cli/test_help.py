@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from clitools import CHATCLI, cli_env
 
 from chatcli.cli.main import COMMAND_SOURCES
@@ -32,14 +33,16 @@ def section(text: str, title: str) -> list[str]:
     return lines[start:end]
 
 
-def test_the_root_help_lists_every_command_as_the_whole_command_line_does(chatcli_home: Path):
+def test_the_root_help_lists_every_command_as_the_whole_command_line_does(
+    chatcli_home: Path,
+) -> None:
     listed = section(help_text([*CHATCLI, "--help"], chatcli_home), "Commands")
     built = section(help_text([sys.executable, "-c", FULL_APP_HELP], chatcli_home), "Commands")
     assert [line.split()[0] for line in listed] == list(COMMAND_SOURCES)  # in the declared order
     assert sorted(listed) == sorted(built)  # same names, same summaries
 
 
-def test_options_are_grouped_in_sections(chatcli_home: Path):
+def test_options_are_grouped_in_sections(chatcli_home: Path) -> None:
     text = help_text([*CHATCLI, "ask", "--help"], chatcli_home)
     assert "Usage: " in text and "ask [OPTIONS] [prompt]" in text.splitlines()[0]
     assert "╭" not in text  # plain text, not typer's rich panels
@@ -52,19 +55,19 @@ def test_options_are_grouped_in_sections(chatcli_home: Path):
     assert not any("--temperature" in line for line in options + model)
 
 
-def test_help_after_a_command_is_that_commands_help(chatcli_home: Path):
+def test_help_after_a_command_is_that_commands_help(chatcli_home: Path) -> None:
     text = help_text([*CHATCLI, "--model", "smollm2", "search", "--help"], chatcli_home)
     assert text.startswith("Usage: ") and " search " in text.splitlines()[0]
     assert "Commands:" not in text
 
 
-def test_a_group_lists_its_commands(chatcli_home: Path):
+def test_a_group_lists_its_commands(chatcli_home: Path) -> None:
     text = help_text([*CHATCLI, "sessions", "--help"], chatcli_home)
     names = [line.split()[0] for line in section(text, "Commands")]
     assert {"list", "show", "export", "import", "delete"} <= set(names)
 
 
-def test_help_after_a_mistyped_command_suggests_the_command(chatcli_home: Path):
+def test_help_after_a_mistyped_command_suggests_the_command(chatcli_home: Path) -> None:
     env = cli_env(chatcli_home)
     done = subprocess.run(
         [*CHATCLI, "serch", "--help"],
@@ -77,6 +80,12 @@ def test_help_after_a_mistyped_command_suggests_the_command(chatcli_home: Path):
     assert "No such command 'serch'. Did you mean 'search'" in done.stderr
 
 
-def test_a_session_named_like_a_command_still_gets_the_roots_help(chatcli_home: Path):
-    text = help_text([*CHATCLI, "--session", "search", "--help"], chatcli_home)
-    assert "Commands:" in text and " search " not in text.splitlines()[0]
+@pytest.mark.parametrize(
+    "argv",
+    [["--session", "search", "--help"], ["--help", "search"], ["-v", "--help", "sessions"]],
+    ids=["a session named like a command", "help before a command", "after a flag"],
+)
+def test_the_roots_own_help_lists_every_command(argv: list[str], chatcli_home: Path) -> None:
+    text = help_text([*CHATCLI, *argv], chatcli_home)
+    assert "chatcli [OPTIONS] COMMAND" in text.splitlines()[0]
+    assert [line.split()[0] for line in section(text, "Commands")] == list(COMMAND_SOURCES)

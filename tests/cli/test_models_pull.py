@@ -34,7 +34,8 @@ def pull(home: Path, hub: Hub, *args: str, **env: str) -> Result:
         "HF_HUB_OFFLINE": "0",
         "HF_TOKEN": "",
     }
-    return chatcli(home, "models", "pull", *args, **{**hub_env, **env})
+    # timeout given by name: mypy cannot tell that the **dict[str, str] holds no "timeout"
+    return chatcli(home, "models", "pull", *args, timeout=120, **{**hub_env, **env})
 
 
 def assert_error_after_progress(result: Result, code: int, *words: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from clitools import capture_logs
 from remote_servers import Behaviour, misbehaving_server
 from typer.testing import CliRunner, Result
@@ -34,10 +35,11 @@ def ask(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(app_under_test(), ["ask", *args], env=env)
 
 
-def app_under_test():  # type: ignore[no-untyped-def]
+def app_under_test() -> typer.Typer:
     from chatcli.cli.main import app
 
-    return app
+    built: typer.Typer = app
+    return built
 
 
 def one_line(result: Result, code: int, *words: str) -> None:

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.model
 SAMPLED = ["--temperature", "0.9", "--max-tokens", "16", "--stats"]
 
 
-def test_a_first_reply_sampled_at_a_seed_replays_identical(chatcli_home: Path):
+def test_a_first_reply_sampled_at_a_seed_replays_identical(chatcli_home: Path) -> None:
     asked = chatcli(chatcli_home, "ask", *SAMPLED, "--seed", "11", "--session", "r", "Name a bird.")
     assert asked.code == 0, asked.stderr
 
@@ -25,7 +25,7 @@ def test_a_first_reply_sampled_at_a_seed_replays_identical(chatcli_home: Path):
     assert replayed.stdout.startswith("identical: reply ")
 
 
-def test_a_third_turn_resumed_from_a_snapshot_replays_its_whole_chain(chatcli_home: Path):
+def test_a_third_turn_resumed_from_a_snapshot_replays_its_whole_chain(chatcli_home: Path) -> None:
     for seed, question in (("1", "Name a river."), ("2", "How long is it?"), ("3", "And why?")):
         asked = chatcli(chatcli_home, "ask", *SAMPLED, "--seed", seed, "--session", "t", question)
         assert asked.code == 0, asked.stderr
@@ -39,7 +39,9 @@ def test_a_third_turn_resumed_from_a_snapshot_replays_its_whole_chain(chatcli_ho
     assert outcome["replayed"] == outcome["recorded"] and outcome["diff"] == ""
 
 
-def test_another_model_digest_is_said_in_one_line_with_exit_11(chatcli_home: Path, tmp_path: Path):
+def test_another_model_digest_is_said_in_one_line_with_exit_11(
+    chatcli_home: Path, tmp_path: Path
+) -> None:
     assert chatcli(chatcli_home, "ask", *SAMPLED, "--seed", "5", "--session", "d", "Hi.").code == 0
     exported = json.loads(chatcli(chatcli_home, "sessions", "export", "d").stdout)
     for session in exported["sessions"]:
@@ -57,7 +59,7 @@ def test_another_model_digest_is_said_in_one_line_with_exit_11(chatcli_home: Pat
     assert_one_line_error(result, 11, "not reproducible: the model file differs")
 
 
-def test_several_turns_in_one_process_replay_identical_from_python():
+def test_several_turns_in_one_process_replay_identical_from_python() -> None:
     with api.open_session("several") as chat:
         for seed, question in enumerate(("Name a tree.", "Where does it grow?", "Why there?")):
             chat.ask(question, temperature=0.8, seed=seed, max_tokens=16)

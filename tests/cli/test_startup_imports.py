@@ -43,26 +43,26 @@ def run_check(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
-def test_help_and_version_import_neither_the_model_the_tui_nor_rich(flag: str):
+def test_help_and_version_import_neither_the_model_the_tui_nor_rich(flag: str) -> None:
     done = run_check(flag)
     assert "HEAVY []" in done.stderr, done.stderr
     assert done.stdout.strip()  # the help or the version was printed
 
 
-def test_the_version_is_printed_without_typer():
+def test_the_version_is_printed_without_typer() -> None:
     done = run_check("--version")
     assert done.stdout.strip().startswith("chatcli ")
     assert "TYPER False" in done.stderr, done.stderr
 
 
-def test_a_command_builds_only_itself(chatcli_home: Path):
+def test_a_command_builds_only_itself(chatcli_home: Path) -> None:
     done = run_check("roles", "list")
     assert "summarize" in done.stdout  # a built-in role
     assert "HEAVY [] OTHERS []" in done.stderr, done.stderr  # no other command's modules
 
 
 @pytest.mark.model
-def test_a_piped_ask_imports_no_markdown_renderer(chatcli_home: Path):
+def test_a_piped_ask_imports_no_markdown_renderer(chatcli_home: Path) -> None:
     done = run_check(
         "ask", "--no-save", "--max-tokens", "2", *DETERMINISTIC, "hi", env=cli_env(chatcli_home)
     )

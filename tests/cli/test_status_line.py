@@ -16,7 +16,7 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_the_prefill_meter_redraws_one_line_and_clears_it(monkeypatch: pytest.MonkeyPatch):
+def test_the_prefill_meter_redraws_one_line_and_clears_it(monkeypatch: pytest.MonkeyPatch) -> None:
     err = Terminal()
     monkeypatch.setattr("sys.stderr", err)
     meter = PrefillMeter()
@@ -28,14 +28,14 @@ def test_the_prefill_meter_redraws_one_line_and_clears_it(monkeypatch: pytest.Mo
     )
 
 
-def test_a_labelled_line_names_its_command(monkeypatch: pytest.MonkeyPatch):
+def test_a_labelled_line_names_its_command(monkeypatch: pytest.MonkeyPatch) -> None:
     err = Terminal()
     monkeypatch.setattr("sys.stderr", err)
     StatusLine("eval").show("window 3/9")
     assert err.getvalue() == "\r\x1b[Kchatcli: eval: window 3/9"
 
 
-def test_a_redirected_stderr_gets_no_progress(monkeypatch: pytest.MonkeyPatch):
+def test_a_redirected_stderr_gets_no_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     err = io.StringIO()
     monkeypatch.setattr("sys.stderr", err)
     meter = PrefillMeter()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from chatcli.cli.main import app
@@ -20,7 +22,9 @@ def _two_sessions() -> None:
     run("ask", "-m", "scripted:echo", "--session", "work", "Draft the memo")
 
 
-def test_export_all_then_import_into_a_fresh_home(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_export_all_then_import_into_a_fresh_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _two_sessions()
     out = tmp_path / "all.json"
     exported = run("sessions", "export", "--all", "-o", str(out))
@@ -102,6 +106,8 @@ def test_a_chatgpt_export_imports_with_its_branches() -> None:
 
 
 def test_a_broken_chatgpt_export_is_one_line() -> None:
-    broken = [{"mapping": {"x": {"parent": None, "children": [], "message": {"author": 3}}}}]
+    broken: list[dict[str, Any]] = [
+        {"mapping": {"x": {"parent": None, "children": [], "message": {"author": 3}}}}
+    ]
     result = run("sessions", "import", "-", stdin=json.dumps(broken))
     assert result.exit_code == 9 and "conversation 1" in result.stderr

@@ -45,7 +45,7 @@ def names(paths: list[Path]) -> list[str]:
     return [path.as_posix() for path in paths]
 
 
-def test_a_folder_brings_its_text_files_and_skips_binaries_and_hidden_ones(tree: Path):
+def test_a_folder_brings_its_text_files_and_skips_binaries_and_hidden_ones(tree: Path) -> None:
     found = find_files(["src"])
     assert names(found.paths) == [
         "src/build/out.py",
@@ -57,19 +57,19 @@ def test_a_folder_brings_its_text_files_and_skips_binaries_and_hidden_ones(tree:
     assert found.from_expansion and found.skipped_binary == 1
 
 
-def test_a_folder_honours_its_gitignore_files(tree: Path):
+def test_a_folder_honours_its_gitignore_files(tree: Path) -> None:
     (tree / "src" / ".gitignore").write_text("*.log\nbuild/\n")
     (tree / "src" / "pkg" / ".gitignore").write_text("util.py\n")
     assert names(find_files(["src"]).paths) == ["src/main.py", "src/notes.md"]
 
 
-def test_globs_recurse_with_two_stars_and_each_file_comes_once(tree: Path):
+def test_globs_recurse_with_two_stars_and_each_file_comes_once(tree: Path) -> None:
     found = find_files(["src/**/*.py", "src/main.py"])
     assert names(found.paths) == ["src/build/out.py", "src/main.py", "src/pkg/util.py"]
     assert names(find_files(["src/*.md"]).paths) == ["src/notes.md"]
 
 
-def test_a_missing_file_or_an_empty_glob_is_a_clear_error(tree: Path):
+def test_a_missing_file_or_an_empty_glob_is_a_clear_error(tree: Path) -> None:
     with pytest.raises(NotFoundError, match=r"no such file: nope\.txt"):
         find_files(["nope.txt"])
     with pytest.raises(NotFoundError, match=r"no files match src/\*\.rs"):
@@ -87,7 +87,7 @@ def test_a_missing_file_or_an_empty_glob_is_a_clear_error(tree: Path):
     ],
     ids=["utf-8", "utf-8-bom", "utf-16-le", "utf-16-be", "empty"],
 )
-def test_each_text_encoding_is_read(tmp_path: Path, data: bytes, expected: str):
+def test_each_text_encoding_is_read(tmp_path: Path, data: bytes, expected: str) -> None:
     path = tmp_path / "text.txt"
     path.write_bytes(data)
     attachment = read_attachment(path)
@@ -96,7 +96,7 @@ def test_each_text_encoding_is_read(tmp_path: Path, data: bytes, expected: str):
     assert attachment.sha256 == text_digest(expected)
 
 
-def test_latin1_and_binary_files_are_refused_by_name(tmp_path: Path):
+def test_latin1_and_binary_files_are_refused_by_name(tmp_path: Path) -> None:
     latin = tmp_path / "latin.txt"
     latin.write_bytes("café".encode("latin-1"))
     with pytest.raises(BadFileError, match=r"latin.txt is not UTF-8 or UTF-16 text \(byte 3\)"):
@@ -111,14 +111,14 @@ def test_latin1_and_binary_files_are_refused_by_name(tmp_path: Path):
         read_attachment(broken)
 
 
-def test_a_file_that_disappears_after_it_was_found_is_named(tree: Path):
+def test_a_file_that_disappears_after_it_was_found_is_named(tree: Path) -> None:
     found = find_files(["src/*.py"])
     os.remove("src/main.py")
     with pytest.raises(NotFoundError, match=r"src/main\.py disappeared"):
         read_files(found)
 
 
-def test_an_unreadable_file_is_a_one_line_error(tmp_path: Path):
+def test_an_unreadable_file_is_a_one_line_error(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root reads every file")
     locked = tmp_path / "locked.txt"
@@ -128,7 +128,7 @@ def test_an_unreadable_file_is_a_one_line_error(tmp_path: Path):
         read_attachment(locked)
 
 
-def test_files_whose_names_look_alike_are_framed_apart(tmp_path: Path):
+def test_files_whose_names_look_alike_are_framed_apart(tmp_path: Path) -> None:
     first = Attachment("notes.txt", "apples", 6)
     second = Attachment("notes.txt.bak", "pears", 5)
     text = with_attachments("Which fruit?", [first, second])
@@ -140,7 +140,7 @@ def test_files_whose_names_look_alike_are_framed_apart(tmp_path: Path):
 
 
 @given(st.lists(st.integers(1, 5000), min_size=1, max_size=8), st.integers(0, 20000))
-def test_fair_shares_fit_the_room_and_cut_the_largest_first(sizes: list[int], room: int):
+def test_fair_shares_fit_the_room_and_cut_the_largest_first(sizes: list[int], room: int) -> None:
     shares = fair_shares(sizes, room)
     assert sum(shares) <= room
     assert all(0 <= share <= size for share, size in zip(shares, sizes, strict=True))
@@ -156,7 +156,7 @@ def message_with(refs: list[dict[str, object]]) -> MessageRecord:
     return MessageRecord("m1", "s1", None, "user", "hi", 0.0, attachments=refs)
 
 
-def test_an_import_checks_every_attachment_reference_and_text():
+def test_an_import_checks_every_attachment_reference_and_text() -> None:
     text = "hello"
     ref = {"path": "a.txt", "sha256": text_digest(text), "size": 5, "tokens": 2}
     assert check_attachments([message_with([ref])], {text_digest(text): text}) == {

@@ -29,7 +29,7 @@ def sent_user_texts(engine: FakeEngine, request: int = -1) -> list[str]:
 
 def test_an_attachment_goes_to_the_model_framed_on_this_and_every_later_turn(
     core: ChatCore, engine: FakeEngine
-):
+) -> None:
     session = core.new_session()
     run_reply(core.reply(session, "Who is the harbour master?", PARAMS, attachments=[NOTES]))
     run_reply(core.reply(session, "Spell the name.", PARAMS))
@@ -45,7 +45,7 @@ def test_an_attachment_goes_to_the_model_framed_on_this_and_every_later_turn(
     assert user.attachments[0]["tokens"] == len(framed.split(" "))  # the fake counts words
 
 
-def test_the_context_count_includes_the_attachments(core: ChatCore, engine: FakeEngine):
+def test_the_context_count_includes_the_attachments(core: ChatCore, engine: FakeEngine) -> None:
     session = core.new_session()
     before = core.count_context(session)
     run_reply(core.reply(session, "Hi", PARAMS, attachments=[NOTES]))
@@ -54,7 +54,9 @@ def test_the_context_count_includes_the_attachments(core: ChatCore, engine: Fake
     assert with_files - before > len(history[0].content.split()) + NOTES.text.count(" ")
 
 
-def test_an_edit_and_a_regenerate_keep_the_message_attachments(core: ChatCore, engine: FakeEngine):
+def test_an_edit_and_a_regenerate_keep_the_message_attachments(
+    core: ChatCore, engine: FakeEngine
+) -> None:
     session = core.new_session()
     run_reply(core.reply(session, "Who?", PARAMS, attachments=[NOTES]))
     question = core.sessions.history(session)[0]
@@ -67,7 +69,7 @@ def test_an_edit_and_a_regenerate_keep_the_message_attachments(core: ChatCore, e
 
 def test_an_attachment_too_big_for_the_context_is_named_and_nothing_is_saved(
     store: Store,
-):
+) -> None:
     engine = FakeEngine(context_length=256)
     core = ChatCore(engine, store, Settings())
     session = core.new_session()
@@ -84,7 +86,7 @@ def test_an_attachment_too_big_for_the_context_is_named_and_nothing_is_saved(
 
 def test_the_same_file_in_two_sessions_is_stored_once_and_goes_with_its_last_user(
     core: ChatCore, store: Store, db_path: Path
-):
+) -> None:
     first, second = core.new_session(), core.new_session()
     for session in (first, second):
         run_reply(core.reply(session, "Who?", PARAMS, attachments=[NOTES]))
@@ -113,7 +115,7 @@ def _growth_of_a_hundred_turns(folder: Path, attachments: list[Attachment]) -> i
 
 def test_a_file_attached_to_a_hundred_messages_costs_less_than_its_size_on_disk(
     tmp_path: Path,
-):
+) -> None:
     words = random.Random(7)
     vocabulary = [
         "".join(words.choices(string.ascii_lowercase, k=words.randint(2, 9))) for _ in range(3_000)
@@ -127,7 +129,7 @@ def test_a_file_attached_to_a_hundred_messages_costs_less_than_its_size_on_disk(
 
 def test_export_import_export_carries_the_attachments_exactly(
     core: ChatCore, store: Store, tmp_path: Path
-):
+) -> None:
     session = core.new_session()
     run_reply(core.reply(session, "Who?", PARAMS, attachments=[NOTES]))
     exported = export_sessions(core.sessions, [session])
@@ -140,7 +142,7 @@ def test_export_import_export_carries_the_attachments_exactly(
     assert again == exported
 
 
-def test_search_finds_words_inside_attachments_and_says_so(core: ChatCore):
+def test_search_finds_words_inside_attachments_and_says_so(core: ChatCore) -> None:
     session = core.new_session()
     run_reply(core.reply(session, "Who?", PARAMS, attachments=[NOTES]))
     hits = core.sessions.search("ingrid")

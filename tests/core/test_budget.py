@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from fakes import FakeEngine
 
@@ -22,7 +24,7 @@ def turn(n: int, words: int = 10, pinned: bool = False) -> Turn:
     )
 
 
-def test_everything_fits_nothing_dropped():
+def test_everything_fits_nothing_dropped() -> None:
     budget = fit_to_context(
         ChatMessage("system", "s"),
         [turn(1)],
@@ -37,7 +39,7 @@ def test_everything_fits_nothing_dropped():
 
 
 @pytest.mark.parametrize("turns", [3, 10, 40])
-def test_drops_oldest_whole_turns_in_one_large_step(turns: int):
+def test_drops_oldest_whole_turns_in_one_large_step(turns: int) -> None:
     history = [turn(i) for i in range(turns)]
     budget = fit_to_context(
         ChatMessage("system", "s"),
@@ -63,7 +65,7 @@ def test_drops_oldest_whole_turns_in_one_large_step(turns: int):
     assert count(one_more) > room * 0.75  # and no more than needed for that
 
 
-def test_falls_back_to_just_fitting_when_the_large_step_is_impossible():
+def test_falls_back_to_just_fitting_when_the_large_step_is_impossible() -> None:
     history = [turn(0, words=10)]
     budget = fit_to_context(
         None,
@@ -77,7 +79,7 @@ def test_falls_back_to_just_fitting_when_the_large_step_is_impossible():
     assert 75 < budget.prompt_tokens <= 100
 
 
-def test_pinned_turn_is_kept_while_newer_ones_drop():
+def test_pinned_turn_is_kept_while_newer_ones_drop() -> None:
     history = [turn(0, pinned=True), *[turn(i) for i in range(1, 8)]]
     budget = fit_to_context(
         None,
@@ -91,7 +93,7 @@ def test_pinned_turn_is_kept_while_newer_ones_drop():
     assert budget.dropped_messages > 0
 
 
-def test_overflow_names_token_counts():
+def test_overflow_names_token_counts() -> None:
     expected = r"your message \(with the system prompt\) takes \d+ tokens but only 32 fit"
     with pytest.raises(ContextOverflowError, match=expected):
         fit_to_context(
@@ -104,14 +106,14 @@ def test_overflow_names_token_counts():
         )
 
 
-def test_reply_reserve_defaults_to_a_quarter_capped():
+def test_reply_reserve_defaults_to_a_quarter_capped() -> None:
     assert reply_reserve(2048, None) == 512
     assert reply_reserve(32768, None) == 1024
     assert reply_reserve(2048, 100) == 100
     assert reply_reserve(512, 4000) == 256
 
 
-def test_turns_start_at_each_user_message_and_are_pinned_if_any_part_is():
+def test_turns_start_at_each_user_message_and_are_pinned_if_any_part_is() -> None:
     records = [
         MessageRecord("1", "s", None, "user", "a", 0.0),
         MessageRecord("2", "s", "1", "assistant", "b", 0.0, pinned=True),
@@ -124,14 +126,14 @@ def test_turns_start_at_each_user_message_and_are_pinned_if_any_part_is():
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_drop_counts_a_few_times_and_still_drops_the_fewest(seed: int):
+def test_a_drop_counts_a_few_times_and_still_drops_the_fewest(seed: int) -> None:
     import random
 
     rng = random.Random(seed)
     history = [turn(i, words=rng.randint(2, 60)) for i in range(300)]
     calls: list[int] = []
 
-    def counting(messages):  # type: ignore[no-untyped-def]
+    def counting(messages: Sequence[ChatMessage]) -> int:
         calls.append(1)
         return count(messages)
 

@@ -9,7 +9,7 @@ from fakes import run_reply as run
 
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
-from chatcli.core.events import ContextTrimmed, ReplyFinished
+from chatcli.core.events import ContextTrimmed, MessageSaved, ReplyFinished
 from chatcli.engine.base import ChatMessage, SamplingParams, TextDelta
 from chatcli.errors import ContextOverflowError
 from chatcli.store.store import Store
@@ -19,18 +19,19 @@ def next_text(events: Iterator[object]) -> str:
     return next(e.text for e in events if isinstance(e, TextDelta))
 
 
-def test_saved_events_come_before_the_text(core: ChatCore, engine: FakeEngine):
+def test_saved_events_come_before_the_text(core: ChatCore, engine: FakeEngine) -> None:
     engine.replies = ["hello there"]
     events = list(core.reply(core.new_session(), "hi", SamplingParams()))
     kinds = [type(e).__name__ for e in events]
     assert kinds == ["MessageSaved", "MessageSaved", "TextDelta", "TextDelta", "ReplyFinished"]
-    user, reply = events[0].message, events[1].message  # type: ignore[union-attr]
+    assert isinstance(events[0], MessageSaved) and isinstance(events[1], MessageSaved)
+    user, reply = events[0].message, events[1].message
     assert (user.role, reply.role, reply.parent_id) == ("user", "assistant", user.id)
 
 
 def test_edit_sends_new_text_as_a_sibling_of_the_original(
     core: ChatCore, engine: FakeEngine, store: Store
-):
+) -> None:
     engine.replies = ["a1", "a2", "a3"]
     session = core.new_session()
     run(core.reply(session, "first", SamplingParams()))
@@ -50,7 +51,9 @@ def test_edit_sends_new_text_as_a_sibling_of_the_original(
     ]
 
 
-def test_reply_streams_and_is_saved_with_usage(core: ChatCore, engine: FakeEngine, store: Store):
+def test_reply_streams_and_is_saved_with_usage(
+    core: ChatCore, engine: FakeEngine, store: Store
+) -> None:
     engine.replies = ["Paris is the capital."]
     session = core.new_session()
     text, finished, _ = run(core.reply(session, "Capital of France?", SamplingParams(seed=7)))
@@ -66,7 +69,9 @@ def test_reply_streams_and_is_saved_with_usage(core: ChatCore, engine: FakeEngin
     assert finished.message.id == saved[1].id
 
 
-def test_system_prompt_comes_from_role_and_is_sent_first(core: ChatCore, engine: FakeEngine):
+def test_system_prompt_comes_from_role_and_is_sent_first(
+    core: ChatCore, engine: FakeEngine
+) -> None:
     session = core.new_session(role="translate")
     run(core.reply(session, "Bonjour", SamplingParams()))
     sent = engine.requests[0]
@@ -74,13 +79,13 @@ def test_system_prompt_comes_from_role_and_is_sent_first(core: ChatCore, engine:
     assert sent[-1].content == "Bonjour"
 
 
-def test_explicit_system_prompt_beats_role(core: ChatCore, engine: FakeEngine):
+def test_explicit_system_prompt_beats_role(core: ChatCore, engine: FakeEngine) -> None:
     session = core.new_session(role="code", system_prompt="Be a pirate.")
     run(core.reply(session, "hi", SamplingParams()))
     assert engine.requests[0][0].content == "Be a pirate."
 
 
-def test_second_turn_sends_earlier_turns(core: ChatCore, engine: FakeEngine):
+def test_second_turn_sends_earlier_turns(core: ChatCore, engine: FakeEngine) -> None:
     engine.replies = ["first answer", "second answer"]
     session = core.new_session()
     run(core.reply(session, "one", SamplingParams()))
@@ -89,8 +94,9 @@ def test_second_turn_sends_earlier_turns(core: ChatCore, engine: FakeEngine):
     assert contents[1:] == ["one", "first answer", "two"]
 
 
-def test_user_message_is_saved_before_generation_starts(store: Store):
-    engine = FakeEngine(replies=["a b c"], gate=threading.Event())
+def test_user_message_is_saved_before_generation_starts(store: Store) -> None:
+    gate = threading.Event()
+    engine = FakeEngine(replies=["a b c"], gate=gate)
     core = ChatCore(engine, store, Settings())
     session = core.new_session()
     events = core.reply(session, "question", SamplingParams())
@@ -98,11 +104,11 @@ def test_user_message_is_saved_before_generation_starts(store: Store):
     saved = store.tree.branch(session.id)
     assert [m.role for m in saved] == ["user", "assistant"]
     assert saved[1].status == "streaming"
-    engine.gate.set()  # type: ignore[union-attr]
+    gate.set()
     list(events)
 
 
-def test_cancel_keeps_partial_reply_marked_interrupted(store: Store):
+def test_cancel_keeps_partial_reply_marked_interrupted(store: Store) -> None:
     cancel = threading.Event()
     engine = FakeEngine(replies=["one two three four five"])
     core = ChatCore(engine, store, Settings())
@@ -122,7 +128,9 @@ def test_cancel_keeps_partial_reply_marked_interrupted(store: Store):
     assert reply.status == "interrupted"
 
 
-def test_abandoned_stream_saves_partial_text(core: ChatCore, engine: FakeEngine, store: Store):
+def test_abandoned_stream_saves_partial_text(
+    core: ChatCore, engine: FakeEngine, store: Store
+) -> None:
     """Ctrl+C raising KeyboardInterrupt in the consumer closes the generator mid-reply."""
     engine.replies = ["alpha beta gamma delta"]
     session = core.new_session()
@@ -135,7 +143,7 @@ def test_abandoned_stream_saves_partial_text(core: ChatCore, engine: FakeEngine,
     assert reply.status == "interrupted"
 
 
-def test_history_that_outgrows_context_drops_oldest_turns(store: Store):
+def test_history_that_outgrows_context_drops_oldest_turns(store: Store) -> None:
     engine = FakeEngine(context_length=120, replies=["short"] * 10)
     core = ChatCore(engine, store, Settings())
     session = core.new_session(system_prompt="sys")
@@ -151,7 +159,7 @@ def test_history_that_outgrows_context_drops_oldest_turns(store: Store):
     assert store.message_count(session.id) == 12  # nothing deleted from the store
 
 
-def test_message_larger_than_context_is_an_error_and_nothing_is_saved(store: Store):
+def test_message_larger_than_context_is_an_error_and_nothing_is_saved(store: Store) -> None:
     engine = FakeEngine(context_length=64)
     core = ChatCore(engine, store, Settings())
     session = core.new_session()
@@ -160,7 +168,7 @@ def test_message_larger_than_context_is_an_error_and_nothing_is_saved(store: Sto
     assert store.message_count(session.id) == 0
 
 
-def test_error_policy_refuses_to_drop(store: Store):
+def test_error_policy_refuses_to_drop(store: Store) -> None:
     engine = FakeEngine(context_length=100, replies=["ok"] * 5)
     core = ChatCore(engine, store, Settings(overflow="error"))
     session = core.new_session()
@@ -171,7 +179,9 @@ def test_error_policy_refuses_to_drop(store: Store):
         list(core.reply(session, "word " * 30, params))
 
 
-def test_regenerate_creates_a_sibling_branch(core: ChatCore, engine: FakeEngine, store: Store):
+def test_regenerate_creates_a_sibling_branch(
+    core: ChatCore, engine: FakeEngine, store: Store
+) -> None:
     engine.replies = ["first", "second"]
     session = core.new_session()
     run(core.reply(session, "q", SamplingParams()))
@@ -184,7 +194,7 @@ def test_regenerate_creates_a_sibling_branch(core: ChatCore, engine: FakeEngine,
     assert len(engine.requests[1]) == 2  # system + the question, not the old reply
 
 
-def test_new_session_uses_model_advice_below_configured_values(store: Store):
+def test_new_session_uses_model_advice_below_configured_values(store: Store) -> None:
     engine = FakeEngine()
     core = ChatCore(engine, store, Settings())
     assert core.default_sampling() == SamplingParams()
@@ -196,7 +206,9 @@ def summarizer(messages: list[ChatMessage]) -> str | None:
     return None
 
 
-def test_summarize_policy_writes_a_summary_once_and_sends_it_in_the_system_prompt(store: Store):
+def test_summarize_policy_writes_a_summary_once_and_sends_it_in_the_system_prompt(
+    store: Store,
+) -> None:
     engine = FakeEngine(context_length=160, responder=summarizer)
     core = ChatCore(engine, store, Settings(overflow="summarize"))
     session = core.new_session(system_prompt="sys")
@@ -222,7 +234,7 @@ def test_summarize_policy_writes_a_summary_once_and_sends_it_in_the_system_promp
 
 def test_regenerate_draws_a_fresh_seed_even_when_the_session_fixes_one(
     core: ChatCore, engine: FakeEngine
-):
+) -> None:
     engine.replies = ["a", "b", "c"]
     session = core.new_session()
     run(core.reply(session, "q", SamplingParams(seed=7)))

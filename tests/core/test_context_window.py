@@ -15,6 +15,7 @@ from chatcli.core.chat import ChatCore
 from chatcli.engine.base import ChatMessage, SamplingParams
 from chatcli.store.records import SessionRecord
 from chatcli.store.store import Store
+from chatcli.store.tree import Placed
 
 CONTEXT = 400
 MAX_TOKENS = 40
@@ -56,7 +57,7 @@ def drop_turns(requests: list[list[ChatMessage]]) -> list[int]:
 
 def test_forty_turns_past_the_context_keep_the_prefix_between_rare_drops(
     small_core: ChatCore, small_engine: FakeEngine
-):
+) -> None:
     chat(small_core, small_core.new_session(), range(40))
     drops = drop_turns(small_engine.requests)
     assert len(drops) >= 3, "the chat must outgrow the context several times"
@@ -67,7 +68,7 @@ def test_forty_turns_past_the_context_keep_the_prefix_between_rare_drops(
         assert small_engine.count_tokens(request) <= room
 
 
-def test_the_window_is_remembered_by_a_new_process(store: Store):
+def test_the_window_is_remembered_by_a_new_process(store: Store) -> None:
     in_process = FakeEngine(context_length=CONTEXT, responder=lambda _: REPLY)
     core = ChatCore(in_process, store, Settings())
     chat(core, core.new_session(), range(30))
@@ -81,7 +82,7 @@ def test_the_window_is_remembered_by_a_new_process(store: Store):
 
 def test_context_count_is_what_the_next_prompt_holds(
     small_core: ChatCore, small_engine: FakeEngine
-):
+) -> None:
     session = small_core.new_session()
     checked = 0
     for n in range(30):
@@ -96,7 +97,7 @@ def test_context_count_is_what_the_next_prompt_holds(
 
 def test_a_pinned_message_before_the_window_is_still_sent(
     small_core: ChatCore, small_engine: FakeEngine, store: Store
-):
+) -> None:
     session = small_core.new_session()
     chat(small_core, session, range(2))
     first = store.tree.branch(session.id)[0]
@@ -110,7 +111,7 @@ def test_a_pinned_message_before_the_window_is_still_sent(
 
 def test_an_edit_of_an_early_message_plans_its_new_branch_afresh(
     small_core: ChatCore, small_engine: FakeEngine, store: Store
-):
+) -> None:
     session = small_core.new_session()
     chat(small_core, session, range(25))
     early = store.tree.branch(session.id)[2]
@@ -119,7 +120,9 @@ def test_an_edit_of_an_early_message_plans_its_new_branch_afresh(
     assert [m.content for m in sent[1:]] == [question(0), REPLY, "an edited question"]
 
 
-def test_a_larger_context_sends_the_whole_history_again(small_engine: FakeEngine, store: Store):
+def test_a_larger_context_sends_the_whole_history_again(
+    small_engine: FakeEngine, store: Store
+) -> None:
     session = ChatCore(small_engine, store, Settings()).new_session()
     chat(ChatCore(small_engine, store, Settings()), session, range(20))
     assert small_engine.requests[-1][1].content != question(0)
@@ -130,7 +133,7 @@ def test_a_larger_context_sends_the_whole_history_again(small_engine: FakeEngine
 
 def test_a_longer_system_prompt_moves_the_window_only_when_it_must(
     small_core: ChatCore, small_engine: FakeEngine, store: Store
-):
+) -> None:
     session = small_core.new_session()
     chat(small_core, session, range(20))
     store.update_session(session.id, system_prompt=" ".join(["rule"] * 60))
@@ -147,7 +150,9 @@ def reads_of_tails(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     reads: list[int] = []
     read = store.tree.branch_tail
 
-    def recorded(session_id: str, last: int, leaf_id: str | None = None):  # type: ignore[no-untyped-def]
+    def recorded(
+        session_id: str, last: int, leaf_id: str | None = None
+    ) -> tuple[list[Placed], int]:
         reads.append(last)
         return read(session_id, last, leaf_id)
 
@@ -174,7 +179,7 @@ def counts_match_each_next_prompt(
 
 def test_the_count_reads_only_the_tail_that_holds_the_window_start(
     small_core: ChatCore, small_engine: FakeEngine, store: Store, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     monkeypatch.setattr(planning, "FIRST_TAIL_READ", 2)  # then 8, 32: the window is in 32
     session = small_core.new_session()
     chat(small_core, session, range(30))
@@ -185,7 +190,7 @@ def test_the_count_reads_only_the_tail_that_holds_the_window_start(
 
 def test_with_a_pin_before_the_window_the_count_still_holds_it(
     small_core: ChatCore, small_engine: FakeEngine, store: Store, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     monkeypatch.setattr(planning, "FIRST_TAIL_READ", 4)
     session = small_core.new_session()
     chat(small_core, session, range(2))
@@ -197,7 +202,7 @@ def test_with_a_pin_before_the_window_the_count_still_holds_it(
 
 def test_a_long_branch_without_a_window_is_counted_from_a_tail_past_the_context(
     small_core: ChatCore, small_engine: FakeEngine, store: Store, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     session = small_core.new_session()
     parent = None
     for n in range(600):  # imported, say: no window remembered, far over the context

@@ -16,7 +16,7 @@ from chatcli.core.sessions import Sessions
 from chatcli.errors import BadFileError, StoreError
 from chatcli.store.store import Store
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
 
 
 def _grow(store: Store, shape: list[tuple[int, str, bool]], name: str | None) -> str:
@@ -86,7 +86,8 @@ def test_colliding_ids_and_names_get_new_ones_with_a_notice(store: Store) -> Non
 def _valid(store: Store) -> dict[str, Any]:
     _grow(store, [(-1, "q", False), (0, "a", False)], name="v")
     sessions = Sessions(store)
-    return json.loads(json.dumps(export_sessions(sessions, sessions.recent())))
+    exported: dict[str, Any] = json.loads(json.dumps(export_sessions(sessions, sessions.recent())))
+    return exported
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chatcli.core.replay import check_engine, plan_replay, reply_to_replay
@@ -16,10 +18,10 @@ DIGEST = "a" * 64
 
 
 def evaluation(
-    eid: str, base: str | None, kept: int, tokens: list[int], **extra: object
+    eid: str, base: str | None, kept: int, tokens: list[int], **extra: Any
 ) -> Evaluation:
     prompt = [*range(kept), *tokens]  # the earlier context in these tests is 0, 1, 2, ...
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "id": eid,
         "base": base,
         "kept": kept,
@@ -31,7 +33,7 @@ def evaluation(
         "context_length": 2048,
     }
     fields.update(extra)
-    return Evaluation(**fields)  # type: ignore[arg-type]
+    return Evaluation(**fields)
 
 
 def add_reply(
@@ -77,7 +79,7 @@ def refusal(store: Store, message: MessageRecord) -> str:
 
 def test_a_reply_chain_is_gathered_back_to_a_generation_from_an_empty_context(
     store: Store, session: SessionRecord
-):
+) -> None:
     add_reply(store, session, "one", evaluation("e1", None, 0, [0, 1, 2]))
     # e1 left 0, 1, 2, 7, 8 in the context; e2 reused all five of them.
     add_reply(store, session, "two", evaluation("e2", "e1", 3, [3, 4]))
@@ -88,7 +90,9 @@ def test_a_reply_chain_is_gathered_back_to_a_generation_from_an_empty_context(
     assert plan.params.max_tokens == 16
 
 
-def test_the_last_reply_on_the_shown_branch_is_the_default(store: Store, session: SessionRecord):
+def test_the_last_reply_on_the_shown_branch_is_the_default(
+    store: Store, session: SessionRecord
+) -> None:
     add_reply(store, session, "one", None)
     last = add_reply(store, session, "two", None)
     sessions = Sessions(store)
@@ -97,34 +101,39 @@ def test_the_last_reply_on_the_shown_branch_is_the_default(store: Store, session
         reply_to_replay(sessions, session, store.get_message(last.parent_id or "").id)
 
 
-def test_an_interrupted_or_failed_reply_is_not_replayed(store: Store, session: SessionRecord):
+def test_an_interrupted_or_failed_reply_is_not_replayed(
+    store: Store, session: SessionRecord
+) -> None:
     cut = add_reply(store, session, "cut", evaluation("e1", None, 0, [1]), status="interrupted")
     assert refusal(store, cut) == "not reproducible: the reply was interrupted"
     failed = add_reply(store, session, "", None, status="error")
     assert "failed" in refusal(store, failed)
 
 
-def test_a_remote_reply_says_it_came_from_a_server(store: Store, session: SessionRecord):
+def test_a_remote_reply_says_it_came_from_a_server(store: Store, session: SessionRecord) -> None:
     remote = add_reply(store, session, "far away", None, sha=None)
     assert "remote server" in refusal(store, remote)
 
 
-def test_a_reply_without_a_seed_or_a_record_says_so(store: Store, session: SessionRecord):
+def test_a_reply_without_a_seed_or_a_record_says_so(store: Store, session: SessionRecord) -> None:
     unseeded = add_reply(store, session, "x", evaluation("e1", None, 0, [1]), usage={})
     assert "no recorded seed" in refusal(store, unseeded)
     old = add_reply(store, session, "y", None)
     assert "no record of how its prompt was evaluated" in refusal(store, old)
 
 
-def test_a_continued_reply_is_two_generations_and_says_so(store: Store, session: SessionRecord):
-    usage = {"seed": 3, "completion_tokens": 40}  # more than the recorded run sampled
+def test_a_continued_reply_is_two_generations_and_says_so(
+    store: Store, session: SessionRecord
+) -> None:
+    # more than the recorded run sampled
+    usage: dict[str, object] = {"seed": 3, "completion_tokens": 40}
     grown = add_reply(store, session, "x", evaluation("e1", None, 0, [1]), usage=usage)
     assert "continued" in refusal(store, grown)
 
 
 def test_a_shifted_context_anywhere_in_the_chain_is_not_replayable(
     store: Store, session: SessionRecord
-):
+) -> None:
     add_reply(store, session, "one", evaluation("e1", None, 0, [0, 1, 2]))
     add_reply(store, session, "two", evaluation("e2", "e1", 3, [3], shifted=True))
     third = add_reply(store, session, "three", evaluation("e3", "e2", 2, [9]))
@@ -133,12 +142,12 @@ def test_a_shifted_context_anywhere_in_the_chain_is_not_replayable(
 
 def test_a_context_reused_from_an_unsaved_generation_is_not_replayable(
     store: Store, session: SessionRecord
-):
+) -> None:
     orphan = add_reply(store, session, "x", evaluation("e2", "gone", 3, [3]))
     assert "not saved" in refusal(store, orphan)
 
 
-def test_records_that_do_not_chain_up_are_refused(store: Store, session: SessionRecord):
+def test_records_that_do_not_chain_up_are_refused(store: Store, session: SessionRecord) -> None:
     add_reply(store, session, "one", evaluation("e1", None, 0, [0, 1, 2]))
     bad = evaluation("e2", "e1", 3, [3], prompt_sha256="0" * 64)
     assert "damaged" in refusal(store, add_reply(store, session, "two", bad))
@@ -155,7 +164,9 @@ def info(sha: str | None, *, remote: bool = False, replay: bool = True) -> Engin
     )
 
 
-def test_another_model_file_or_a_remote_engine_is_refused(store: Store, session: SessionRecord):
+def test_another_model_file_or_a_remote_engine_is_refused(
+    store: Store, session: SessionRecord
+) -> None:
     plan = plan_replay(
         Sessions(store), add_reply(store, session, "x", evaluation("e1", None, 0, [1]))
     )
@@ -168,7 +179,7 @@ def test_another_model_file_or_a_remote_engine_is_refused(store: Store, session:
         check_engine(info(DIGEST, replay=False), plan)
 
 
-def test_evaluations_survive_export_and_import(store: Store, session: SessionRecord):
+def test_evaluations_survive_export_and_import(store: Store, session: SessionRecord) -> None:
     from chatcli.core.portable import export_sessions, import_bundles, read_export
 
     add_reply(store, session, "one", evaluation("e1", None, 0, [0, 1, 2]))
@@ -181,7 +192,9 @@ def test_evaluations_survive_export_and_import(store: Store, session: SessionRec
     )
 
 
-def test_a_reply_made_with_a_lora_adapter_is_not_replayed(store: Store, session: SessionRecord):
+def test_a_reply_made_with_a_lora_adapter_is_not_replayed(
+    store: Store, session: SessionRecord
+) -> None:
     adapter = "lora:" + "b" * 64 + ":1.0"
     plain = add_reply(store, session, "one", evaluation("e1", None, 0, [0, 1, 2]))
     adapted = add_reply(

@@ -9,14 +9,14 @@ from chatcli.engine.base import ChatMessage, SamplingParams
 from chatcli.store.store import Store
 
 
-def test_fitting_text_is_left_alone(store: Store):
+def test_fitting_text_is_left_alone(store: Store) -> None:
     core = ChatCore(FakeEngine(context_length=1000), store, Settings())
     result = truncate_to_fit(core, core.new_session(), "short text", "Summarize", SamplingParams())
     assert result.cut_chars == 0
     assert result.text == "short text\n\nSummarize"
 
 
-def test_middle_is_cut_and_instruction_kept(store: Store):
+def test_middle_is_cut_and_instruction_kept(store: Store) -> None:
     engine = FakeEngine(context_length=200)
     core = ChatCore(engine, store, Settings())
     session = core.new_session(system_prompt="s")

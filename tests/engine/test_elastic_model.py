@@ -28,7 +28,9 @@ def question_filling(engine: LlamaEngine, tokens: int) -> list[ChatMessage]:
     return [SYSTEM, ChatMessage("user", " ".join(words))]
 
 
-def test_a_reply_that_outgrows_the_live_context_grows_it_and_a_snapshot_follows(tmp_path: Path):
+def test_a_reply_that_outgrows_the_live_context_grows_it_and_a_snapshot_follows(
+    tmp_path: Path,
+) -> None:
     engine = LlamaEngine(replace(make_engine(tmp_path, context=2048).options, ignore_eos=True))
     info = engine.load()
     assert info.context_length == 2048  # what the planner budgets for
@@ -39,13 +41,15 @@ def test_a_reply_that_outgrows_the_live_context_grows_it_and_a_snapshot_follows(
     assert done.usage.prompt_tokens + REPLY.max_tokens > INITIAL_CONTEXT
     assert engine.llama.n_ctx() == 2 * INITIAL_CONTEXT
     saved_state = sequence_state(engine)
-    engine._snapshots.wait()  # type: ignore[union-attr]
+    assert engine._snapshots is not None
+    engine._snapshots.wait()
     engine.close()
 
     resumed = make_engine(tmp_path, context=2048)
     resumed.load()
     following = [*history, ChatMessage("assistant", text), ChatMessage("user", "Thanks!")]
-    assert restore_snapshot(resumed, resumed._snapshots, resumed.render(following))  # type: ignore[arg-type]
+    assert resumed._snapshots is not None
+    assert restore_snapshot(resumed, resumed._snapshots, resumed.render(following))
     assert resumed.llama.n_ctx() == 2 * INITIAL_CONTEXT
     assert sequence_state(resumed) == saved_state
     _, after = reply(resumed, following, SamplingParams(temperature=0.0, max_tokens=8))

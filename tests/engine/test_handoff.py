@@ -82,7 +82,12 @@ def test_failures_before_the_first_item_or_beyond_exception_reach_the_caller(
 
 def test_the_thread_is_a_daemon_and_stop_ends_it(runner: SerialThread) -> None:
     names: list[threading.Thread] = []
-    list(iterate_on(runner, lambda: iter([names.append(threading.current_thread())])))
+
+    def record_the_thread() -> Iterator[None]:
+        names.append(threading.current_thread())
+        yield None
+
+    list(iterate_on(runner, record_the_thread))
     (thread,) = names
     assert thread.daemon  # an unclosed reply can never keep the process from exiting
     runner.stop()

@@ -19,7 +19,7 @@ def save(
     snapshots.wait()
 
 
-def test_saved_snapshot_is_found_by_text_and_read_back(tmp_path: Path):
+def test_saved_snapshot_is_found_by_text_and_read_back(tmp_path: Path) -> None:
     snapshots = store(tmp_path)
     save(snapshots, [1, 2, 3], text="<s>hello")
     found = snapshots.best_for_text("<s>hello and more")
@@ -29,7 +29,7 @@ def test_saved_snapshot_is_found_by_text_and_read_back(tmp_path: Path):
     assert (tmp_path / "kv").stat().st_mode & 0o777 == 0o700
 
 
-def test_best_token_match_is_the_longest_shared_prefix(tmp_path: Path):
+def test_best_token_match_is_the_longest_shared_prefix(tmp_path: Path) -> None:
     snapshots = store(tmp_path)
     save(snapshots, [1, 2, 3, 4])
     save(snapshots, [1, 9, 9])
@@ -37,7 +37,7 @@ def test_best_token_match_is_the_longest_shared_prefix(tmp_path: Path):
     assert best is not None and best[0].kv_tokens == [1, 2, 3, 4] and best[1] == 3
 
 
-def test_newer_snapshot_supersedes_its_own_prefix(tmp_path: Path):
+def test_newer_snapshot_supersedes_its_own_prefix(tmp_path: Path) -> None:
     snapshots = store(tmp_path)
     save(snapshots, [1, 2])
     save(snapshots, [5, 6])
@@ -46,7 +46,7 @@ def test_newer_snapshot_supersedes_its_own_prefix(tmp_path: Path):
     assert kept == [[1, 2, 3], [5, 6]]
 
 
-def test_damaged_snapshot_is_ignored(tmp_path: Path):
+def test_damaged_snapshot_is_ignored(tmp_path: Path) -> None:
     snapshots = store(tmp_path)
     save(snapshots, [1, 2, 3], text="abc")
     found = snapshots.snapshots()[0]
@@ -56,7 +56,7 @@ def test_damaged_snapshot_is_ignored(tmp_path: Path):
     assert snapshots.snapshots() == []
 
 
-def test_least_recently_used_snapshots_are_evicted_beyond_the_cap(tmp_path: Path):
+def test_least_recently_used_snapshots_are_evicted_beyond_the_cap(tmp_path: Path) -> None:
     snapshots = store(tmp_path, cap=250)
     for first in (10, 20, 30):
         save(snapshots, [first], size=100)
@@ -67,6 +67,6 @@ def test_least_recently_used_snapshots_are_evicted_beyond_the_cap(tmp_path: Path
     assert remaining == [[20], [30]]
 
 
-def test_key_changes_with_any_part():
+def test_key_changes_with_any_part() -> None:
     assert snapshot_key("sha", 4096, "f16") != snapshot_key("sha", 2048, "f16")
     assert snapshot_key("sha", 4096, "f16") == snapshot_key("sha", 4096, "f16")

@@ -25,7 +25,7 @@ def word_pieces(*parts: str) -> list[bytes]:
     return [part.encode() for part in parts]
 
 
-def test_dropping_the_oldest_turns_removes_exactly_their_tokens():
+def test_dropping_the_oldest_turns_removes_exactly_their_tokens() -> None:
     parts = [SYSTEM, turn(1), turn(2), turn(3), turn(4)]
     cached = "".join(parts)
     prompt = SYSTEM + turn(3) + turn(4) + "<|im_start|>user\nFact 5 please"
@@ -35,7 +35,7 @@ def test_dropping_the_oldest_turns_removes_exactly_their_tokens():
     assert shift.removed == 2
 
 
-def test_removed_stretch_may_start_inside_a_message_when_the_text_agrees():
+def test_removed_stretch_may_start_inside_a_message_when_the_text_agrees() -> None:
     cached = SYSTEM + turn(1) + turn(2)
     prompt = SYSTEM + turn(2) + "<|im_start|>user\nmore"
     shift = plan_shift(cached, pieces_of(cached), prompt)
@@ -47,30 +47,30 @@ def test_removed_stretch_may_start_inside_a_message_when_the_text_agrees():
     assert shift.start * 3 >= len(SYSTEM.encode()) - 3
 
 
-def test_a_prompt_that_continues_the_cache_needs_no_shift():
+def test_a_prompt_that_continues_the_cache_needs_no_shift() -> None:
     cached = SYSTEM + turn(1)
     assert plan_shift(cached, pieces_of(cached), cached + turn(2)) is None
 
 
-def test_no_shift_when_the_kept_text_is_not_a_tail_of_the_cache():
+def test_no_shift_when_the_kept_text_is_not_a_tail_of_the_cache() -> None:
     cached = SYSTEM + turn(1) + turn(2)
     edited = SYSTEM + turn(2).replace("Fact 2 is", "Fact two is") + turn(3)
     assert plan_shift(cached, pieces_of(cached), edited) is None
 
 
-def test_no_shift_when_nothing_would_be_kept_at_the_start():
+def test_no_shift_when_nothing_would_be_kept_at_the_start() -> None:
     cached = turn(1) + turn(2)
     assert plan_shift(cached, word_pieces(turn(1), turn(2)), turn(2) + turn(3)) is None
     assert plan_shift(cached, word_pieces(turn(1), turn(2)), turn(2) + turn(3), keep_first=0)
 
 
-def test_no_shift_when_the_boundaries_fall_inside_tokens():
+def test_no_shift_when_the_boundaries_fall_inside_tokens() -> None:
     parts = [SYSTEM + turn(1)[:5], turn(1)[5:] + turn(2)]
     cached = "".join(parts)
     assert plan_shift(cached, word_pieces(*parts), SYSTEM + turn(2) + turn(3)) is None
 
 
-def test_pieces_that_do_not_spell_the_cached_text_are_never_trusted():
+def test_pieces_that_do_not_spell_the_cached_text_are_never_trusted() -> None:
     cached = SYSTEM + turn(1) + turn(2)
     wrong = pieces_of(cached)[:-1]
     assert plan_shift(cached, wrong, SYSTEM + turn(2) + turn(3)) is None
@@ -83,7 +83,9 @@ def test_pieces_that_do_not_spell_the_cached_text_are_never_trusted():
     size=st.integers(min_value=1, max_value=6),
     new=st.text(max_size=10),
 )
-def test_any_shift_leaves_exactly_the_start_of_the_prompt(turns, dropped, size, new):
+def test_any_shift_leaves_exactly_the_start_of_the_prompt(
+    turns: list[str], dropped: int, size: int, new: str
+) -> None:
     dropped = min(dropped, len(turns) - 1)
     messages = [f"<m>{t}</m>" for t in turns]
     cached = SYSTEM + "".join(messages)

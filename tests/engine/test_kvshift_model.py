@@ -40,7 +40,7 @@ def without_oldest_turns(history: list[ChatMessage], question: str) -> list[Chat
 
 
 @pytest.mark.parametrize("kv_shift", [True, False])
-def test_a_drop_turn_keeps_the_cached_turns_only_when_shifting(kv_shift: bool):
+def test_a_drop_turn_keeps_the_cached_turns_only_when_shifting(kv_shift: bool) -> None:
     engine = make_engine(kv_shift=kv_shift)
     kept = without_oldest_turns(long_chat(engine), "And what is a harbour?")
     _, done = reply(engine, kept, ANSWER)
@@ -54,7 +54,7 @@ def test_a_drop_turn_keeps_the_cached_turns_only_when_shifting(kv_shift: bool):
     assert done.usage.completion_tokens > 0
 
 
-def test_a_snapshot_taken_after_a_shift_restores_the_same_state(tmp_path: Path):
+def test_a_snapshot_taken_after_a_shift_restores_the_same_state(tmp_path: Path) -> None:
     first = make_engine(tmp_path / "kv")
     kept = without_oldest_turns(long_chat(first), "And what is a harbour?")
     text, shifted = reply(first, kept, ANSWER)
@@ -62,7 +62,8 @@ def test_a_snapshot_taken_after_a_shift_restores_the_same_state(tmp_path: Path):
     saved_state = sequence_state(first)
     following = [*kept, ChatMessage("assistant", text), ChatMessage("user", "Thank you!")]
 
-    first._snapshots.wait()  # type: ignore[union-attr]
+    assert first._snapshots is not None
+    first._snapshots.wait()
     first.close()
     # A shift leaves the original's cells out of order (holes where the dropped turns were); a
     # restore lays them out in order, so attention sums in another order and the original's own
@@ -72,7 +73,8 @@ def test_a_snapshot_taken_after_a_shift_restores_the_same_state(tmp_path: Path):
         shutil.copytree(tmp_path / "kv", tmp_path / copy)
         resumed = make_engine(tmp_path / copy)
         resumed.load()
-        assert restore_snapshot(resumed, resumed._snapshots, resumed.render(following))  # type: ignore[arg-type]
+        assert resumed._snapshots is not None
+        assert restore_snapshot(resumed, resumed._snapshots, resumed.render(following))
         assert sequence_state(resumed) == saved_state
         resumed_text, done = reply(resumed, following, ANSWER)
         resumed.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,14 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def engine():  # type: ignore[no-untyped-def]
+def engine() -> Iterator[LlamaEngine]:
     loaded = make_engine()
     loaded.load()
     yield loaded
     loaded.close()
 
 
-def test_prompt_uses_the_gguf_chatml_template(engine: LlamaEngine):
+def test_prompt_uses_the_gguf_chatml_template(engine: LlamaEngine) -> None:
     info = engine.load()
     assert info.chat_format == "GGUF chat template"
     prompt = engine.render([SYSTEM, ChatMessage("user", "Hi")])
@@ -34,7 +35,7 @@ def test_prompt_uses_the_gguf_chatml_template(engine: LlamaEngine):
     )
 
 
-def test_reply_respects_max_tokens_and_reports_usage(engine: LlamaEngine):
+def test_reply_respects_max_tokens_and_reports_usage(engine: LlamaEngine) -> None:
     text, done = reply(engine, [ChatMessage("user", "Tell me a long story.")])
     assert text
     assert done.usage.completion_tokens <= 24
@@ -42,13 +43,13 @@ def test_reply_respects_max_tokens_and_reports_usage(engine: LlamaEngine):
     assert done.usage.prompt_tokens > 5
 
 
-def test_same_seed_same_text(engine: LlamaEngine):
+def test_same_seed_same_text(engine: LlamaEngine) -> None:
     params = SamplingParams(temperature=0.9, seed=123, max_tokens=20)
     question = [ChatMessage("user", "Name an animal and describe it.")]
     assert reply(engine, question, params)[0] == reply(engine, question, params)[0]
 
 
-def test_stop_string_ends_the_reply_without_it(engine: LlamaEngine):
+def test_stop_string_ends_the_reply_without_it(engine: LlamaEngine) -> None:
     question = [ChatMessage("user", "Count from 1 to 10, separated by commas.")]
     full, _ = reply(engine, question, SamplingParams(temperature=0.0, max_tokens=40))
     assert "5" in full  # the premise: the greedy answer does count
@@ -57,7 +58,7 @@ def test_stop_string_ends_the_reply_without_it(engine: LlamaEngine):
     assert done.finish_reason == "stop"
 
 
-def test_cancel_stops_at_the_next_token(engine: LlamaEngine):
+def test_cancel_stops_at_the_next_token(engine: LlamaEngine) -> None:
     cancel = threading.Event()
     pieces = []
     params = SamplingParams(temperature=0.0, max_tokens=200)
@@ -82,7 +83,9 @@ def reply_until_done(engine: LlamaEngine, messages: list[ChatMessage]) -> tuple[
     raise AssertionError("no ReplyDone")
 
 
-def test_next_turn_reuses_the_cached_prefix_including_the_sampled_reply(engine: LlamaEngine):
+def test_next_turn_reuses_the_cached_prefix_including_the_sampled_reply(
+    engine: LlamaEngine,
+) -> None:
     history = [SYSTEM, ChatMessage("user", "What is a lighthouse? Say what 'it's' means too.")]
     first_text, first = reply_until_done(engine, history)
     history += [ChatMessage("assistant", first_text), ChatMessage("user", "Who keeps it?")]
@@ -93,7 +96,7 @@ def test_next_turn_reuses_the_cached_prefix_including_the_sampled_reply(engine: 
     assert evaluated <= new_message_tokens + 8
 
 
-def test_long_prompt_reports_prefill_progress(engine: LlamaEngine):
+def test_long_prompt_reports_prefill_progress(engine: LlamaEngine) -> None:
     text = "The quick brown fox jumps over the lazy dog. " * 120
     events = list(engine.stream([ChatMessage("user", text)], SamplingParams(max_tokens=2)))
     progress = [e for e in events if isinstance(e, PrefillProgress)]
@@ -101,7 +104,7 @@ def test_long_prompt_reports_prefill_progress(engine: LlamaEngine):
     assert [p.done for p in progress] == sorted(p.done for p in progress)
 
 
-def test_snapshot_resumes_a_conversation_in_a_fresh_engine(tmp_path: Path):
+def test_snapshot_resumes_a_conversation_in_a_fresh_engine(tmp_path: Path) -> None:
     """A restored state is the saved one byte for byte, and continues as the original does.
 
     Compared with the original engine continuing, never with a fresh re-prefill: a prompt
@@ -115,8 +118,10 @@ def test_snapshot_resumes_a_conversation_in_a_fresh_engine(tmp_path: Path):
 
     resumed = make_engine(tmp_path)
     resumed.load()
-    first._snapshots.wait()  # type: ignore[union-attr]
-    assert restore_snapshot(resumed, resumed._snapshots, resumed.render(history))  # type: ignore[arg-type]
+    assert first._snapshots is not None
+    first._snapshots.wait()
+    assert resumed._snapshots is not None
+    assert restore_snapshot(resumed, resumed._snapshots, resumed.render(history))
     assert sequence_state(resumed) == saved_state
     resumed_text, resumed_done = reply(resumed, history)
     resumed.close()
@@ -135,7 +140,7 @@ def engine_prompt_tokens(messages: list[ChatMessage]) -> int:
         counter.close()
 
 
-def test_corrupt_snapshot_is_ignored(tmp_path: Path):
+def test_corrupt_snapshot_is_ignored(tmp_path: Path) -> None:
     history = [SYSTEM, ChatMessage("user", "Say hello.")]
     first = make_engine(tmp_path)
     text, _ = reply(first, history)
@@ -151,7 +156,7 @@ def test_corrupt_snapshot_is_ignored(tmp_path: Path):
     assert done.usage.completion_tokens > 0
 
 
-def test_snapshot_store_is_private_to_the_configuration(tmp_path: Path):
+def test_snapshot_store_is_private_to_the_configuration(tmp_path: Path) -> None:
     first = make_engine(tmp_path, context=2048)
     reply(first, [ChatMessage("user", "Hi")])
     first.close()
@@ -164,7 +169,7 @@ def test_snapshot_store_is_private_to_the_configuration(tmp_path: Path):
     assert len({p.parent for p in tmp_path.glob("*/*.kv")}) == 2
 
 
-def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngine):
+def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngine) -> None:
     """One OpenMP team: a second decoding thread made libgomp stop spinning (3x slower)."""
     seen: list[tuple[str, int]] = []
     original = engine.vocabulary.piece
@@ -187,7 +192,7 @@ def test_every_reply_decodes_on_the_engine_thread_whoever_asks(engine: LlamaEngi
     assert len({ident for _, ident in seen}) == 1
 
 
-def test_a_prompt_that_fits_afresh_is_not_refused_for_its_reused_ids(tmp_path: Path):
+def test_a_prompt_that_fits_afresh_is_not_refused_for_its_reused_ids(tmp_path: Path) -> None:
     """The sampled ids kept from the last reply can outnumber the text's own tokens."""
     engine = make_engine(None, context=512)
     history = [SYSTEM, ChatMessage("user", "Say hello.")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from chatcli.engine import sharing
@@ -13,7 +15,7 @@ class Clock:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.wall = self.busy = self.own = 0.0
-        monkeypatch.setattr(sharing.time, "monotonic", lambda: self.wall)
+        monkeypatch.setattr(time, "monotonic", lambda: self.wall)  # the module sharing reads
         monkeypatch.setattr(sharing, "machine_busy_s", lambda: self.busy)
         monkeypatch.setattr(sharing, "own_cpu_s", lambda: self.own)
 
@@ -29,7 +31,7 @@ class Clock:
 )
 def test_a_reply_uses_the_cores_the_others_leave_free(
     monkeypatch: pytest.MonkeyPatch, cores: int, others: float, expected: int
-):
+) -> None:
     clock = Clock(monkeypatch)
     share = CpuShare(cores)
     assert share.threads() == cores  # nothing known yet: every core
@@ -37,7 +39,7 @@ def test_a_reply_uses_the_cores_the_others_leave_free(
     assert share.threads() == expected
 
 
-def test_threads_come_back_when_the_other_work_ends(monkeypatch: pytest.MonkeyPatch):
+def test_threads_come_back_when_the_other_work_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock(monkeypatch)
     share = CpuShare(2)
     share.threads()
@@ -47,7 +49,7 @@ def test_threads_come_back_when_the_other_work_ends(monkeypatch: pytest.MonkeyPa
     assert share.threads() == 2
 
 
-def test_a_look_too_soon_after_the_last_keeps_the_choice(monkeypatch: pytest.MonkeyPatch):
+def test_a_look_too_soon_after_the_last_keeps_the_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock(monkeypatch)
     share = CpuShare(2)
     share.threads()
@@ -57,7 +59,7 @@ def test_a_look_too_soon_after_the_last_keeps_the_choice(monkeypatch: pytest.Mon
     assert share.threads() == 1
 
 
-def test_the_real_counters_are_read():
+def test_the_real_counters_are_read() -> None:
     busy = machine_busy_s()
     assert busy is None or busy > 0
     assert own_cpu_s() > 0

@@ -14,7 +14,8 @@ from clitools import assert_one_line_error, chatcli
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from chatcli.catalog import resolve_model
-from chatcli.engine.template import MAX_TEMPLATE_CHARS, ChatTemplate, TemplateLimits
+from chatcli.engine.template import MAX_TEMPLATE_CHARS, ChatTemplate
+from chatcli.engine.template_budget import TemplateLimits
 from chatcli.errors import ModelError
 
 TEMPLATES = Path(__file__).parent.parent / "data" / "chat_templates"

@@ -60,12 +60,13 @@ def test_a_signal_mid_reply_in_the_line_chat_saves_it_and_ends(
     core: ChatCore, engine: FakeEngine, signum: int, code: int
 ) -> None:
     engine.replies = ["one two three four"]
-    engine.gate = threading.Event()
+    gate = threading.Event()
+    engine.gate = gate
 
     def signal_mid_reply() -> None:
         assert engine.first_token_sent.wait(5)
         os.kill(os.getpid(), signum)
-        engine.gate.set()  # type: ignore[union-attr]
+        gate.set()
 
     lines = iter(["count please\n", "never read\n"])
     chat = LineChat(core, None, None, read=lambda _prompt: next(lines, None))

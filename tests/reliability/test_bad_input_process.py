@@ -10,6 +10,7 @@ import importlib.util
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,7 @@ def model_prefix(path: Path, size: int) -> Path:
     return path
 
 
-BAD_FILES = {
+BAD_FILES: dict[str, tuple[Callable[[Path], object], str]] = {
     "empty": (lambda p: p.write_bytes(b""), "not a GGUF"),
     "random-bytes": (lambda p: p.write_bytes(os.urandom(4096)), "not a GGUF"),
     "png": (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64), "not a GGUF"),

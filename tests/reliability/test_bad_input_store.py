@@ -102,7 +102,10 @@ def test_a_read_only_database_is_a_store_error_and_keeps_what_it_holds(
     real_connect = sqlite3.connect
 
     def read_only(path: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
-        return real_connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
+        connection: sqlite3.Connection = real_connect(
+            f"file:{path}?mode=ro", *args, uri=True, **kwargs
+        )
+        return connection
 
     with monkeypatch.context() as patch:  # undo() would also undo the test's CHATCLI_HOME
         patch.setattr("chatcli.store.db.sqlite3.connect", read_only)

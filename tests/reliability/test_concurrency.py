@@ -20,6 +20,7 @@ import pytest
 from chatcli.assembly import open_sessions
 from chatcli.engine import kvcache
 from chatcli.engine.kvcache import SnapshotStore
+from chatcli.paths import write_private_file
 from chatcli.store.records import MessageRecord
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -87,7 +88,7 @@ def _path_to_root(message: MessageRecord, by_id: dict[str, MessageRecord]) -> li
     return path[::-1]
 
 
-def test_two_processes_append_to_one_session_and_lose_nothing(tmp_path: Path):
+def test_two_processes_append_to_one_session_and_lose_nothing(tmp_path: Path) -> None:
     db = tmp_path / "data" / "chatcli.db"
     with open_sessions(path=db) as sessions:
         sessions.store.create_session(model="scripted:echo", name="shared")
@@ -151,7 +152,7 @@ def _folder_bytes(folder: Path, pattern: str) -> int:
     return sum(path.stat().st_size for path in folder.glob(pattern) if path.is_file())
 
 
-def test_two_processes_writing_snapshots_stay_within_the_cap(tmp_path: Path):
+def test_two_processes_writing_snapshots_stay_within_the_cap(tmp_path: Path) -> None:
     folder = tmp_path / "kv"
     cap = 400_000
     go = tmp_path / "go"
@@ -173,7 +174,7 @@ def _saved(store: SnapshotStore, tokens: list[int], size: int = 1000) -> None:
     store.wait()
 
 
-def test_a_dead_writers_temporary_snapshot_is_deleted_on_the_next_save(tmp_path: Path):
+def test_a_dead_writers_temporary_snapshot_is_deleted_on_the_next_save(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "kv", "key", 1 << 20)
     _saved(store, [1])
     dead = subprocess.run(
@@ -194,7 +195,7 @@ def test_a_dead_writers_temporary_snapshot_is_deleted_on_the_next_save(tmp_path:
 
 def test_a_failed_snapshot_write_leaves_no_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     store = SnapshotStore(tmp_path / "kv", "key", 1 << 20)
 
     def disk_full(self: Path, target: Path) -> None:
@@ -206,7 +207,9 @@ def test_a_failed_snapshot_write_leaves_no_temporary_file(
     assert list(store.folder.iterdir()) == []
 
 
-def test_reading_a_snapshot_evicted_meanwhile_does_not_bring_back_an_empty_file(tmp_path: Path):
+def test_reading_a_snapshot_evicted_meanwhile_does_not_bring_back_an_empty_file(
+    tmp_path: Path,
+) -> None:
     store = SnapshotStore(tmp_path / "kv", "key", 1 << 20)
     _saved(store, [1, 2])
     [snapshot] = store.snapshots()
@@ -226,14 +229,13 @@ def test_reading_a_snapshot_evicted_meanwhile_does_not_bring_back_an_empty_file(
 
 def test_the_snapshot_cache_never_holds_more_than_its_cap_even_while_writing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     size = 1000
     store = SnapshotStore(tmp_path / "kv", "key", int(2.5 * size))
     held: list[int] = []
-    write = kvcache.write_private_file
 
     def measured(path: Path, data: bytes, temporary_suffix: str = ".part") -> None:
-        write(path, data, temporary_suffix)
+        write_private_file(path, data, temporary_suffix)
         held.append(_folder_bytes(store.root, "*/*.kv"))  # just written, before any clean-up
 
     monkeypatch.setattr(kvcache, "write_private_file", measured)

@@ -194,7 +194,7 @@ def _key_folders(home: Path) -> list[Path]:
 @pytest.mark.parametrize("moment", ASK_MOMENTS, ids=lambda m: m.name)
 def test_ask_killed_at_any_moment_loses_nothing(
     prepared_home: Path, tmp_path: Path, moment: Moment
-):
+) -> None:
     home = tmp_path / "home"
     shutil.copytree(prepared_home, home)
     question = f"Write a long story about a dragon ({uuid.uuid4().hex[:6]})."
@@ -262,7 +262,7 @@ def _pid_alive(pid: int) -> bool:
 @pytest.mark.parametrize("moment", TUI_MOMENTS, ids=lambda m: m.name)
 def test_the_app_killed_at_any_moment_loses_nothing(
     prepared_home: Path, tmp_path: Path, tmux: Tmux, moment: Moment
-):
+) -> None:
     home = tmp_path / "home"
     shutil.copytree(prepared_home, home)
     question = f"Write a long story about a dragon ({uuid.uuid4().hex[:6]})."

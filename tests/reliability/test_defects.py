@@ -15,14 +15,14 @@ from clitools import (
 pytestmark = pytest.mark.model
 
 
-def test_a_directory_as_the_model_is_a_model_error(chatcli_home: Path, tmp_path: Path):
+def test_a_directory_as_the_model_is_a_model_error(chatcli_home: Path, tmp_path: Path) -> None:
     folder = tmp_path / "weights.gguf"
     folder.mkdir()
     result = chatcli(chatcli_home, "ask", "--model", str(folder), "hi")
     assert_one_line_error(result, 4, "directory")
 
 
-def test_a_closed_stdout_ends_quietly_and_keeps_the_partial_reply(chatcli_home: Path):
+def test_a_closed_stdout_ends_quietly_and_keeps_the_partial_reply(chatcli_home: Path) -> None:
     with streaming_story(chatcli_home, 300) as process:
         assert process.stdout is not None and process.stderr is not None
         first = process.stdout.read(5)  # what `head -c 5` takes before it exits
@@ -43,7 +43,7 @@ def test_a_closed_stdout_ends_quietly_and_keeps_the_partial_reply(chatcli_home: 
 @pytest.mark.parametrize(("first", "second"), [(256, 128), (512, 300), (1024, 256)])
 def test_a_snapshot_bigger_than_the_new_context_is_a_cache_miss(
     chatcli_home: Path, first: int, second: int
-):
+) -> None:
     long_question = "apple " * 150
     before = ["ask", "--ctx", str(first), "--max-tokens", "8", *DETERMINISTIC, long_question]
     assert chatcli(chatcli_home, *before).code == 0

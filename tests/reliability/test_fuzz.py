@@ -38,7 +38,7 @@ from chatcli.store.store import Store
 FUZZ = settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
 SCALARS = st.one_of(
     st.booleans(),
     st.integers(-(2**63), 2**63 - 1),
@@ -338,7 +338,10 @@ def _valid_export(folder: Path) -> dict[str, Any]:
         first = store.add_message(session.id, parent_id=None, role="user", content="q")
         store.add_message(session.id, parent_id=first.id, role="assistant", content="a")
         sessions = Sessions(store)
-        return json.loads(json.dumps(export_sessions(sessions, sessions.recent())))
+        exported: dict[str, Any] = json.loads(
+            json.dumps(export_sessions(sessions, sessions.recent()))
+        )
+        return exported
 
 
 def _spoil(document: Any, path: list[int], value: Any) -> Any:
@@ -348,7 +351,7 @@ def _spoil(document: Any, path: list[int], value: Any) -> Any:
     keys = list(document) if isinstance(document, dict) else list(range(len(document)))
     key = keys[path[0] % len(keys)]
     copy = dict(document) if isinstance(document, dict) else list(document)
-    copy[key] = _spoil(document[key], path[1:], value)  # type: ignore[index]
+    copy[key] = _spoil(document[key], path[1:], value)
     return copy
 
 

@@ -28,7 +28,7 @@ def open_umask() -> Iterator[None]:
     os.umask(previous)
 
 
-def test_folders_created_on_the_way_are_private_and_existing_ones_are_left(tmp_path: Path):
+def test_folders_created_on_the_way_are_private_and_existing_ones_are_left(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o755)
     paths.ensure_private_dir(shared / "chatcli" / "cache" / "kv")
@@ -37,7 +37,7 @@ def test_folders_created_on_the_way_are_private_and_existing_ones_are_left(tmp_p
         assert mode(shared / folder) == 0o700, folder
 
 
-def test_a_private_file_is_0600_even_over_a_leftover_temporary(tmp_path: Path):
+def test_a_private_file_is_0600_even_over_a_leftover_temporary(tmp_path: Path) -> None:
     target = tmp_path / "notes.json"
     (tmp_path / "notes.json.part").write_text("old")
     (tmp_path / "notes.json.part").chmod(0o644)
@@ -46,7 +46,7 @@ def test_a_private_file_is_0600_even_over_a_leftover_temporary(tmp_path: Path):
     assert not (tmp_path / "notes.json.part").exists()
 
 
-def test_kv_snapshots_are_private(tmp_path: Path):
+def test_kv_snapshots_are_private(tmp_path: Path) -> None:
     snapshots = SnapshotStore(tmp_path / "cache" / "kv", "key", 1 << 20)
     snapshots.save_in_background(b"state", [1, 2, 3], "text", [1, 2, 3])
     snapshots.wait()
@@ -57,13 +57,13 @@ def test_kv_snapshots_are_private(tmp_path: Path):
     assert mode(tmp_path / "cache") == 0o700
 
 
-def test_the_config_file_written_by_chatcli_is_private(tmp_path: Path):
+def test_the_config_file_written_by_chatcli_is_private(tmp_path: Path) -> None:
     config = tmp_path / "config" / "config.toml"
     save_setting("theme", "nord", config)
     assert mode(config) == 0o600 and mode(config.parent) == 0o700
 
 
-def test_exports_and_the_database_are_private(chatcli_home: Path, tmp_path: Path):
+def test_exports_and_the_database_are_private(chatcli_home: Path, tmp_path: Path) -> None:
     with Store.open(paths.database_file()) as store:
         session = store.create_session(model="m", name="secret")
         store.add_message(session.id, parent_id=None, role="user", content="my diary")

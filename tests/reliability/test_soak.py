@@ -70,7 +70,7 @@ def _snapshot_bytes() -> int:
 
 @pytest.mark.timeout(1800)  # minutes on an idle machine; ~20 on two oversubscribed cores
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
-def test_three_hundred_turns_at_a_small_context_leak_nothing():
+def test_three_hundred_turns_at_a_small_context_leak_nothing() -> None:
     settings = Settings(context_length=512).with_backend_values(
         "llama", kv_cache_gib=CAP_GIB, threads=1
     )

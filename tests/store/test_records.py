@@ -117,7 +117,9 @@ def test_rows_keep_every_field(store: Store) -> None:
     message = store.add_message(session.id, parent_id=None, role="user", content="hi")
     store.set_pinned(message.id, True)
 
-    assert store.get_session(session.id).to_dict() == store.find_session("n").to_dict()  # type: ignore[union-attr]
+    found = store.find_session("n")
+    assert found is not None
+    assert store.get_session(session.id).to_dict() == found.to_dict()
     assert store.get_message(message.id).to_dict() == message.to_dict() | {"pinned": True}
 
 

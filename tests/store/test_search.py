@@ -23,8 +23,11 @@ def _say(store: Store, session_id: str, *texts: str) -> list[str]:
     return ids
 
 
-def _found(store: Store, query: str, **filters: object) -> list[str]:
-    return [hit.message.content for hit in store.search.find(query, **filters)]  # type: ignore[arg-type]
+def _found(
+    store: Store, query: str, *, role: str | None = None, session_id: str | None = None
+) -> list[str]:
+    hits = store.search.find(query, role=role, session_id=session_id)
+    return [hit.message.content for hit in hits]
 
 
 def test_words_phrases_prefixes_and_or(store: Store) -> None:

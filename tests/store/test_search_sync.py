@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from fakes import FakeEngine
@@ -49,8 +50,8 @@ class SearchFollowsTheMessages(RuleBasedStateMachine):
     def _sessions(self) -> list[SessionRecord]:
         return self.core.sessions.recent()
 
-    def _drain(self, events: object) -> None:
-        for _ in events:  # type: ignore[attr-defined]
+    def _drain(self, events: Iterable[object]) -> None:
+        for _ in events:
             pass
 
     @initialize()

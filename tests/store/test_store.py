@@ -711,3 +711,19 @@ def test_sibling_positions_of_every_message_in_one_call(tmp_path: Path) -> None:
         for message in (question, first, second):
             siblings = [m.id for m in store.tree.children(session.id, message.parent_id)]
             assert positions[message.id] == (siblings.index(message.id), len(siblings))
+
+
+def test_a_snapshot_inside_a_transaction_shares_it_and_leaves_it_open(db_path: Path) -> None:
+    with Store.open(db_path):
+        pass  # the schema
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("INSERT INTO sessions (id, created, updated, model) VALUES ('s', 1, 1, 'm')")
+    with store_db.snapshot(connection) as reading:
+        assert reading.execute("SELECT COUNT(*) FROM sessions").fetchone() == (1,)
+    assert connection.in_transaction  # the writer's transaction is still its own to end
+    connection.execute("COMMIT")
+    with store_db.snapshot(connection):
+        assert connection.in_transaction
+    assert not connection.in_transaction
+    connection.close()

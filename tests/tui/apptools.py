@@ -9,9 +9,11 @@ from typing import Any
 from fakes import FakeEngine
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widget import Widget
 
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
+from chatcli.engine.base import Engine
 from chatcli.store.records import SessionRecord
 from chatcli.store.store import Store
 from chatcli.tui.app import ChatApp, build_app
@@ -41,7 +43,7 @@ class MakeApp:
         return self._store
 
     def __call__(
-        self, engine: FakeEngine | None = None, session_id: str | None = None, **settings: Any
+        self, engine: Engine | None = None, session_id: str | None = None, **settings: Any
     ) -> ChatApp:
         chosen = Settings(**settings)
         core = ChatCore(engine or FakeEngine(), self.store, chosen)
@@ -144,3 +146,13 @@ def views(app: ChatApp) -> list[tuple[str, str]]:
 def header(view: MessageView) -> str:
     """The header line of a message as shown."""
     return str(view.query_one(".header").render())
+
+
+def focused(app: ChatApp) -> Widget | None:
+    """``app.focused``, read afresh.
+
+    After ``assert app.focused is a_widget`` mypy takes ``app.focused`` to have ``a_widget``'s type
+    until it is assigned, so a later ``is`` check against another kind of widget (after keys moved
+    the focus) looks to mypy like one that can never be true.
+    """
+    return app.focused

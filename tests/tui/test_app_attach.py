@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from apptools import MakeApp, send, wait_for_reply, wait_for_screen, wait_for_workers
 from fakes import FakeEngine
-from textual.widgets import Collapsible, Input, Static
+from textual.pilot import Pilot
+from textual.widgets import Button, Collapsible, Input, Static
 
 from chatcli.tui.app import ChatApp
 from chatcli.tui.chat.attachments import AttachmentChips, AttachmentItem, PathSuggester
@@ -15,7 +17,7 @@ from chatcli.tui.screens import TextInputScreen
 from chatcli.tui.status import StatusBar, describe
 
 
-async def attach(app: ChatApp, pilot, path: str) -> None:  # type: ignore[no-untyped-def]
+async def attach(app: ChatApp, pilot: Pilot[Any], path: str) -> None:
     await pilot.press("ctrl+f")
     screen = await wait_for_screen(app, pilot, TextInputScreen)
     screen.query_one(Input).value = path
@@ -25,7 +27,7 @@ async def attach(app: ChatApp, pilot, path: str) -> None:  # type: ignore[no-unt
 
 async def test_an_attached_file_shows_as_a_chip_counts_in_the_meter_and_goes_with_the_message(
     make_app: MakeApp, tmp_path: Path
-):
+) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("The harbour master is called Ingrid.\n")
     engine = FakeEngine(replies=["Ingrid."])
@@ -37,7 +39,7 @@ async def test_an_attached_file_shows_as_a_chip_counts_in_the_meter_and_goes_wit
         chips = app.query_one(AttachmentChips)
         (attached,) = chips.attachments
         assert attached.tokens and chips.display
-        chip = chips.query_one("Button")
+        chip = chips.query_one("Button", Button)
         assert "notes.txt" in str(chip.label)
         assert chip.region.height == 1 and chip.content_size.height == 1  # its text is drawn
         status = app.query_one(StatusBar).status
@@ -60,7 +62,7 @@ async def test_an_attached_file_shows_as_a_chip_counts_in_the_meter_and_goes_wit
 
 async def test_a_saved_message_shows_its_files_collapsed_and_reads_them_when_opened(
     make_app: MakeApp, tmp_path: Path
-):
+) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("Bake for forty minutes.\n")
     first = make_app(FakeEngine(replies=["Forty."]))
@@ -68,7 +70,8 @@ async def test_a_saved_message_shows_its_files_collapsed_and_reads_them_when_ope
         await attach(first, pilot, str(notes))
         await send(first, pilot, "How long?")
         await wait_for_reply(first, pilot)
-        session_id = first.session.id  # type: ignore[union-attr]
+        assert first.session is not None
+        session_id = first.session.id
     again = make_app(FakeEngine(), session_id=session_id)
     async with again.run_test() as pilot:
         await wait_for_workers(again, pilot)
@@ -81,7 +84,7 @@ async def test_a_saved_message_shows_its_files_collapsed_and_reads_them_when_ope
 
 async def test_a_chip_can_be_taken_off_and_a_bad_file_is_a_notice(
     make_app: MakeApp, tmp_path: Path
-):
+) -> None:
     (tmp_path / "a.txt").write_text("alpha\n")
     (tmp_path / "b.bin").write_bytes(b"\0\1\2")
     app = make_app(FakeEngine())
@@ -92,12 +95,12 @@ async def test_a_chip_can_be_taken_off_and_a_bad_file_is_a_notice(
         await attach(app, pilot, str(tmp_path / "a.txt"))
         chips = app.query_one(AttachmentChips)
         assert len(chips.attachments) == 1
-        chips.query_one("Button").press()
+        chips.query_one("Button", Button).press()
         await pilot.pause()
         assert chips.attachments == [] and app.query_one(StatusBar).status.context_attached == 0
 
 
-async def test_the_path_prompt_completes_from_the_disk(tmp_path: Path):
+async def test_the_path_prompt_completes_from_the_disk(tmp_path: Path) -> None:
     (tmp_path / "reports").mkdir()
     (tmp_path / "readme.md").write_text("x")
     suggester = PathSuggester()

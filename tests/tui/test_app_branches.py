@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from apptools import (
     MakeApp,
     header,
@@ -34,7 +35,7 @@ def regenerated(make_app: MakeApp) -> tuple[ChatApp, FakeEngine]:
     return make_app(engine), engine
 
 
-async def test_ctrl_r_regenerates_the_reply_as_a_sibling(make_app: MakeApp):
+async def test_ctrl_r_regenerates_the_reply_as_a_sibling(make_app: MakeApp) -> None:
     app, engine = regenerated(make_app)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "Question?")
@@ -52,7 +53,7 @@ async def test_ctrl_r_regenerates_the_reply_as_a_sibling(make_app: MakeApp):
         assert engine.requests[0] == engine.requests[1]
 
 
-async def test_alt_left_and_right_switch_between_the_replies(make_app: MakeApp):
+async def test_alt_left_and_right_switch_between_the_replies(make_app: MakeApp) -> None:
     app, _ = regenerated(make_app)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "Question?")
@@ -75,7 +76,9 @@ async def test_alt_left_and_right_switch_between_the_replies(make_app: MakeApp):
         assert make_app.store.get_session(session_id).current_leaf == second.id
 
 
-async def test_left_on_a_focused_reply_switches_branch_and_keeps_the_focus(make_app: MakeApp):
+async def test_left_on_a_focused_reply_switches_branch_and_keeps_the_focus(
+    make_app: MakeApp,
+) -> None:
     app, _ = regenerated(make_app)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "Question?")
@@ -93,7 +96,7 @@ async def test_left_on_a_focused_reply_switches_branch_and_keeps_the_focus(make_
         assert views(app)[-1] == ("assistant", "second answer")
 
 
-async def test_a_new_message_after_switching_continues_the_branch_shown(make_app: MakeApp):
+async def test_a_new_message_after_switching_continues_the_branch_shown(make_app: MakeApp) -> None:
     app, engine = regenerated(make_app)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "Question?")
@@ -115,7 +118,7 @@ async def test_a_new_message_after_switching_continues_the_branch_shown(make_app
         ]
 
 
-async def test_ctrl_e_edits_the_last_question_as_a_new_branch(make_app: MakeApp):
+async def test_ctrl_e_edits_the_last_question_as_a_new_branch(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["about cats", "about dogs"])
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -148,7 +151,7 @@ async def test_ctrl_e_edits_the_last_question_as_a_new_branch(make_app: MakeApp)
         assert views(app) == [("user", "Tell me about cats"), ("assistant", "about cats")]
 
 
-async def test_e_on_a_focused_question_edits_it(make_app: MakeApp):
+async def test_e_on_a_focused_question_edits_it(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["one", "two", "three"])
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -167,7 +170,7 @@ async def test_e_on_a_focused_question_edits_it(make_app: MakeApp):
         assert [m.content for m in engine.requests[-1] if m.role != "system"] == ["first, edited"]
 
 
-async def test_editing_cancelled_changes_nothing(make_app: MakeApp):
+async def test_editing_cancelled_changes_nothing(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["one"])
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -181,7 +184,7 @@ async def test_editing_cancelled_changes_nothing(make_app: MakeApp):
         assert len(engine.requests) == 1
 
 
-async def test_r_on_a_focused_reply_regenerates_it(make_app: MakeApp):
+async def test_r_on_a_focused_reply_regenerates_it(make_app: MakeApp) -> None:
     app, _ = regenerated(make_app)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "Question?")
@@ -193,7 +196,7 @@ async def test_r_on_a_focused_reply_regenerates_it(make_app: MakeApp):
         assert "2/2" in header(last(app, "assistant"))
 
 
-async def test_p_pins_and_unpins_a_message(make_app: MakeApp):
+async def test_p_pins_and_unpins_a_message(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Remember: 42", "Noted.")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -209,7 +212,7 @@ async def test_p_pins_and_unpins_a_message(make_app: MakeApp):
         assert "📌" not in header(question)
 
 
-async def test_y_copies_a_message_and_ctrl_y_the_last_reply(make_app: MakeApp):
+async def test_y_copies_a_message_and_ctrl_y_the_last_reply(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "First reply"), ("Again", "Last reply")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -222,11 +225,13 @@ async def test_y_copies_a_message_and_ctrl_y_the_last_reply(make_app: MakeApp):
         assert app.clipboard == "Last reply"
 
 
-async def test_b_copies_the_code_blocks_in_turn(make_app: MakeApp):
+async def test_b_copies_the_code_blocks_in_turn(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session = seed_session(make_app.store, [("Show me", CODE_REPLY)])
     app = make_app(session_id=session.id)
     copied: list[str] = []
-    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for_workers(app, pilot)
         last(app, "assistant").focus()
@@ -239,7 +244,7 @@ async def test_b_copies_the_code_blocks_in_turn(make_app: MakeApp):
 
 async def test_regenerating_with_greedy_sampling_says_the_text_will_be_the_same(
     make_app: MakeApp,
-):
+) -> None:
     app, _ = regenerated(make_app)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "Question?")
@@ -252,7 +257,7 @@ async def test_regenerating_with_greedy_sampling_says_the_text_will_be_the_same(
         assert any("greedy" in n.message for n in app._notifications)
 
 
-async def test_a_cut_reply_says_so_and_ctrl_g_continues_it_in_place(make_app: MakeApp):
+async def test_a_cut_reply_says_so_and_ctrl_g_continues_it_in_place(make_app: MakeApp) -> None:
     from chatcli.engine.base import SamplingParams
 
     engine = FakeEngine(replies=["one two three", "four five six"])
@@ -277,7 +282,7 @@ async def test_a_cut_reply_says_so_and_ctrl_g_continues_it_in_place(make_app: Ma
         assert engine.requests[-1][-1].content == "one two "
 
 
-async def test_continue_is_refused_for_a_finished_reply(make_app: MakeApp):
+async def test_continue_is_refused_for_a_finished_reply(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["done."])
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:

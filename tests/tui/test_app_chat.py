@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from apptools import MakeApp
 from fakes import FakeEngine
+from textual.pilot import Pilot
 
 from chatcli.tui.app import ChatApp
 from chatcli.tui.chat.message import MessageView
@@ -14,14 +16,14 @@ from chatcli.tui.chat.prompt import PromptInput
 from chatcli.tui.status import StatusBar
 
 
-async def send(app: ChatApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+async def send(app: ChatApp, pilot: Pilot[Any], text: str) -> None:
     prompt = app.query_one(PromptInput)
     prompt.focus()
     prompt.load_text(text)
     await pilot.press("enter")
 
 
-async def wait_for_reply(app: ChatApp, pilot) -> None:  # type: ignore[no-untyped-def]
+async def wait_for_reply(app: ChatApp, pilot: Pilot[Any]) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
@@ -31,7 +33,7 @@ def views(app: ChatApp) -> list[tuple[str, str]]:
     return [(v.role, v.text) for v in app.query(MessageView)]
 
 
-async def test_send_streams_reply_and_saves_it(make_app: MakeApp):
+async def test_send_streams_reply_and_saves_it(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["Hello **there**, friend."])
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -50,7 +52,7 @@ async def test_send_streams_reply_and_saves_it(make_app: MakeApp):
         assert status.context_used == app.core.count_context(app.session)
 
 
-async def test_escape_cancels_reply_and_keeps_partial_text(make_app: MakeApp):
+async def test_escape_cancels_reply_and_keeps_partial_text(make_app: MakeApp) -> None:
     gate = threading.Event()
     engine = FakeEngine(replies=["one two three four five six"], gate=gate)
     app = make_app(engine)
@@ -61,7 +63,8 @@ async def test_escape_cancels_reply_and_keeps_partial_text(make_app: MakeApp):
         await pilot.press("escape")
         gate.set()
         await wait_for_reply(app, pilot)
-        reply = app.core.store.tree.branch(app.session.id)[-1]  # type: ignore[union-attr]
+        assert app.session is not None
+        reply = app.core.store.tree.branch(app.session.id)[-1]
         assert reply.status == "interrupted"
         assert reply.content == "one "
         assert app.query(MessageView).last().text == "one "
@@ -69,7 +72,7 @@ async def test_escape_cancels_reply_and_keeps_partial_text(make_app: MakeApp):
         assert not app.replying
 
 
-async def test_up_on_empty_input_recalls_last_prompt(make_app: MakeApp):
+async def test_up_on_empty_input_recalls_last_prompt(make_app: MakeApp) -> None:
     app = make_app(FakeEngine(replies=["a", "b"]))
     async with app.run_test() as pilot:
         await send(app, pilot, "first question")
@@ -79,13 +82,13 @@ async def test_up_on_empty_input_recalls_last_prompt(make_app: MakeApp):
 
 
 @pytest.mark.model
-async def test_the_app_chats_through_a_real_server(make_app: MakeApp, llama_server: str):
+async def test_the_app_chats_through_a_real_server(make_app: MakeApp, llama_server: str) -> None:
     from chatcli.assembly import load_engine
     from chatcli.config import Settings
     from chatcli.tui.status import StatusBar
 
     engine = load_engine(Settings(model=f"endpoint:{llama_server}#", context_length=2048))
-    app = make_app(engine)  # type: ignore[arg-type]
+    app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "Say hi.")
         await wait_for_reply(app, pilot)

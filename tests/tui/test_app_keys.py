@@ -7,6 +7,7 @@ import threading
 
 from apptools import (
     MakeApp,
+    focused,
     seed_session,
     send,
     views,
@@ -54,7 +55,7 @@ def body_lines(view: MessageView) -> list[str]:
 # -- the sessions sidebar ---------------------------------------------------------------------
 
 
-async def test_typing_after_ctrl_b_filters_the_sessions(make_app: MakeApp):
+async def test_typing_after_ctrl_b_filters_the_sessions(make_app: MakeApp) -> None:
     python = seed_session(make_app.store, [("Python decorators?", "Functions.")])
     seed_session(make_app.store, [("Rust lifetimes?", "Scopes.")])
     app = make_app()
@@ -67,7 +68,7 @@ async def test_typing_after_ctrl_b_filters_the_sessions(make_app: MakeApp):
         assert app.session is not None and app.session.id == python.id
 
 
-async def test_backspace_in_the_list_edits_the_filter(make_app: MakeApp):
+async def test_backspace_in_the_list_edits_the_filter(make_app: MakeApp) -> None:
     seed_session(make_app.store, [("Python decorators?", "Functions.")])
     seed_session(make_app.store, [("Rust lifetimes?", "Scopes.")])
     app = make_app()
@@ -80,7 +81,7 @@ async def test_backspace_in_the_list_edits_the_filter(make_app: MakeApp):
         assert len(listed(app)) == 3
 
 
-async def test_closing_the_sidebar_clears_the_filter(make_app: MakeApp):
+async def test_closing_the_sidebar_clears_the_filter(make_app: MakeApp) -> None:
     current = seed_session(make_app.store, [("Python decorators?", "Functions.")])
     seed_session(make_app.store, [("Rust lifetimes?", "Scopes.")])
     app = make_app(session_id=current.id)
@@ -96,7 +97,7 @@ async def test_closing_the_sidebar_clears_the_filter(make_app: MakeApp):
 # -- a focused message --------------------------------------------------------------------------
 
 
-async def test_escape_on_a_focused_message_goes_back_to_the_input(make_app: MakeApp):
+async def test_escape_on_a_focused_message_goes_back_to_the_input(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "Answer")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -106,7 +107,7 @@ async def test_escape_on_a_focused_message_goes_back_to_the_input(make_app: Make
         assert app.focused is app.query_one(PromptInput)
 
 
-async def test_escape_on_a_focused_message_still_stops_a_streaming_reply(make_app: MakeApp):
+async def test_escape_on_a_focused_message_still_stops_a_streaming_reply(make_app: MakeApp) -> None:
     gate = threading.Event()
     engine = FakeEngine(replies=["one two three four"], gate=gate)
     app = make_app(engine)
@@ -121,7 +122,7 @@ async def test_escape_on_a_focused_message_still_stops_a_streaming_reply(make_ap
         assert app.focused is app.query(MessageView).first()
 
 
-async def test_typing_on_a_focused_message_goes_to_the_input(make_app: MakeApp):
+async def test_typing_on_a_focused_message_goes_to_the_input(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "Answer")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -135,7 +136,7 @@ async def test_typing_on_a_focused_message_goes_to_the_input(make_app: MakeApp):
         assert len(app.screen_stack) == 1
 
 
-async def test_typing_on_a_message_appends_to_what_the_input_holds(make_app: MakeApp):
+async def test_typing_on_a_message_appends_to_what_the_input_holds(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "Answer")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -148,7 +149,7 @@ async def test_typing_on_a_message_appends_to_what_the_input_holds(make_app: Mak
         assert prompt.text == "say hi"
 
 
-async def test_message_action_keys_still_act_and_are_in_the_footer(make_app: MakeApp):
+async def test_message_action_keys_still_act_and_are_in_the_footer(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "Answer")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -161,7 +162,7 @@ async def test_message_action_keys_still_act_and_are_in_the_footer(make_app: Mak
         assert app.focused is app.query(MessageView).first()
 
 
-async def test_tab_from_the_input_focuses_the_newest_message(make_app: MakeApp):
+async def test_tab_from_the_input_focuses_the_newest_message(make_app: MakeApp) -> None:
     turns = [(f"question {n}", f"answer {n}") for n in range(30)]
     session = seed_session(make_app.store, turns)
     app = make_app(session_id=session.id)
@@ -175,13 +176,13 @@ async def test_tab_from_the_input_focuses_the_newest_message(make_app: MakeApp):
         newest_but_one = list(app.query(MessageView))[-2]
         assert app.focused is newest_but_one
         await pilot.press("tab", "tab")
-        assert app.focused is app.query_one(PromptInput)
+        assert focused(app) is app.query_one(PromptInput)
 
 
 # -- line breaks --------------------------------------------------------------------------------
 
 
-async def test_line_breaks_in_a_sent_message_are_kept(make_app: MakeApp):
+async def test_line_breaks_in_a_sent_message_are_kept(make_app: MakeApp) -> None:
     app = make_app(FakeEngine(replies=["ok"]))
     async with app.run_test(size=(100, 30)) as pilot:
         prompt = app.query_one(PromptInput)
@@ -193,7 +194,7 @@ async def test_line_breaks_in_a_sent_message_are_kept(make_app: MakeApp):
         assert lines == ["line one", "line two"]
 
 
-def test_markdown_with_hard_breaks_keeps_single_newlines():
+def test_markdown_with_hard_breaks_keeps_single_newlines() -> None:
     look = build_look({}, dark=True)
     console = Console(width=40)
     soft = MarkdownText("a\nb", look)
@@ -209,7 +210,7 @@ def test_markdown_with_hard_breaks_keeps_single_newlines():
 # -- the footer's stop key ----------------------------------------------------------------------
 
 
-async def test_the_stop_key_is_in_the_footer_only_while_a_reply_streams(make_app: MakeApp):
+async def test_the_stop_key_is_in_the_footer_only_while_a_reply_streams(make_app: MakeApp) -> None:
     gate = threading.Event()
     session = seed_session(make_app.store, [("First", "One"), ("Second", "Two")])
     engine = FakeEngine(replies=["again", "more"], gate=gate)

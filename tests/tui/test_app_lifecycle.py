@@ -67,7 +67,7 @@ def record_notifications(app: ChatApp) -> list[tuple[str, str]]:
     return shown
 
 
-async def test_ctrl_q_during_a_reply_quits_and_saves_the_partial_reply(make_app: MakeApp):
+async def test_ctrl_q_during_a_reply_quits_and_saves_the_partial_reply(make_app: MakeApp) -> None:
     gate = threading.Event()
     engine = FakeEngine(replies=["one two three four five"], gate=gate)
     app = make_app(engine)
@@ -92,7 +92,7 @@ async def test_ctrl_q_during_a_reply_quits_and_saves_the_partial_reply(make_app:
 @pytest.mark.parametrize("signum", QUIT_SIGNALS, ids=lambda s: signal.Signals(s).name)
 async def test_sigterm_or_sighup_during_a_reply_quits_as_ctrl_q_does(
     make_app: MakeApp, signum: int
-):
+) -> None:
     gate = threading.Event()
     engine = FakeEngine(replies=["one two three four five"], gate=gate)
     app = make_app(engine)
@@ -115,7 +115,7 @@ async def test_sigterm_or_sighup_during_a_reply_quits_as_ctrl_q_does(
     assert make_app.store.get_session(session.id).draft == "half a thought"
 
 
-async def test_ctrl_q_with_a_dialog_open_during_a_reply_still_quits(make_app: MakeApp):
+async def test_ctrl_q_with_a_dialog_open_during_a_reply_still_quits(make_app: MakeApp) -> None:
     gate = threading.Event()
     engine = FakeEngine(replies=["one two three"], gate=gate)
     app = make_app(engine)
@@ -133,7 +133,7 @@ async def test_ctrl_q_with_a_dialog_open_during_a_reply_still_quits(make_app: Ma
     assert make_app.store.tree.branch(session.id)[-1].status == "interrupted"
 
 
-async def test_escape_in_a_dialog_during_a_reply_closes_the_dialog_only(make_app: MakeApp):
+async def test_escape_in_a_dialog_during_a_reply_closes_the_dialog_only(make_app: MakeApp) -> None:
     gate = threading.Event()
     engine = FakeEngine(replies=["one two three"], gate=gate)
     app = make_app(engine)
@@ -150,7 +150,7 @@ async def test_escape_in_a_dialog_during_a_reply_closes_the_dialog_only(make_app
         assert views(app)[-1] == ("assistant", "one two three")
 
 
-async def test_sending_while_a_reply_streams_keeps_the_typed_text(make_app: MakeApp):
+async def test_sending_while_a_reply_streams_keeps_the_typed_text(make_app: MakeApp) -> None:
     gate = threading.Event()
     engine = FakeEngine(replies=["one two"], gate=gate)
     app = make_app(engine)
@@ -166,7 +166,7 @@ async def test_sending_while_a_reply_streams_keeps_the_typed_text(make_app: Make
         assert len(engine.requests) == 1
 
 
-async def test_settings_change_the_temperature_of_the_next_reply(make_app: MakeApp):
+async def test_settings_change_the_temperature_of_the_next_reply(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["warm", "cool"])
     app = make_app(engine)
     async with app.run_test(size=(100, 34)) as pilot:
@@ -190,7 +190,7 @@ async def test_settings_change_the_temperature_of_the_next_reply(make_app: MakeA
         assert reply.sampling is not None and reply.sampling["temperature"] == 0.25
 
 
-async def test_settings_on_a_new_chat_apply_to_its_first_reply(make_app: MakeApp):
+async def test_settings_on_a_new_chat_apply_to_its_first_reply(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["short"])
     app = make_app(engine)
     async with app.run_test(size=(100, 34)) as pilot:
@@ -206,7 +206,7 @@ async def test_settings_on_a_new_chat_apply_to_its_first_reply(make_app: MakeApp
         assert [s.id for s in make_app.store.list_sessions()] == [app.session.id]
 
 
-async def test_choosing_another_model_in_settings_switches_the_engine(make_app: MakeApp):
+async def test_choosing_another_model_in_settings_switches_the_engine(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["from the fake"])
     app = make_app(engine)
     async with app.run_test(size=(100, 34)) as pilot:
@@ -235,7 +235,9 @@ async def test_choosing_another_model_in_settings_switches_the_engine(make_app: 
         assert make_app.store.tree.branch(app.session.id)[-1].model == "qwen2.5-1.5b"
 
 
-async def test_context_size_back_to_default_reloads_with_the_configured_size(make_app: MakeApp):
+async def test_context_size_back_to_default_reloads_with_the_configured_size(
+    make_app: MakeApp,
+) -> None:
     app = make_app(FakeEngine(replies=["ok"]), context_length=2048)
     async with app.run_test(size=(100, 34)) as pilot:
         await send(app, pilot, "hi")
@@ -253,7 +255,7 @@ async def test_context_size_back_to_default_reloads_with_the_configured_size(mak
         assert make_app.store.get_session(app.session.id).context_length is None
 
 
-async def test_a_message_too_long_for_the_context_is_given_back(make_app: MakeApp):
+async def test_a_message_too_long_for_the_context_is_given_back(make_app: MakeApp) -> None:
     engine = FakeEngine(context_length=64)
     app = make_app(engine)
     notes = record_notifications(app)
@@ -276,7 +278,7 @@ async def test_a_message_too_long_for_the_context_is_given_back(make_app: MakeAp
 
 async def test_a_session_set_up_before_its_first_message_is_kept_when_that_fails(
     make_app: MakeApp,
-):
+) -> None:
     app = make_app(FakeEngine(context_length=64))
     async with app.run_test(size=(100, 30)) as pilot:
         session = app.sessions.ensure_session()  # what choosing a role or settings first does
@@ -287,7 +289,7 @@ async def test_a_session_set_up_before_its_first_message_is_kept_when_that_fails
         assert make_app.store.get_session(session.id).name == "planning"
 
 
-async def test_the_status_bar_shows_how_far_a_long_prompt_has_been_read(make_app: MakeApp):
+async def test_the_status_bar_shows_how_far_a_long_prompt_has_been_read(make_app: MakeApp) -> None:
     gate = threading.Event()
     progress = [PrefillProgress(256, 1024, 1.0), PrefillProgress(512, 1024, 2.0)]
     engine = FakeEngine(replies=["done"], prefill=progress, prefill_gate=gate)
@@ -306,7 +308,7 @@ async def test_the_status_bar_shows_how_far_a_long_prompt_has_been_read(make_app
         assert views(app)[-1] == ("assistant", "done")
 
 
-async def test_status_bar_shows_the_reply_numbers(make_app: MakeApp):
+async def test_status_bar_shows_the_reply_numbers(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["a b c d e"], token_delay_s=0.005)
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -332,7 +334,7 @@ async def test_status_bar_shows_the_reply_numbers(make_app: MakeApp):
         assert "fake-model" in line and "CPU" in line
 
 
-async def test_status_bar_says_generating_while_the_reply_streams(make_app: MakeApp):
+async def test_status_bar_says_generating_while_the_reply_streams(make_app: MakeApp) -> None:
     gate = threading.Event()
     engine = FakeEngine(replies=["one two"], gate=gate)
     app = make_app(engine)
@@ -349,7 +351,7 @@ async def test_status_bar_says_generating_while_the_reply_streams(make_app: Make
         assert app.query_one(StatusBar).status.activity == ""
 
 
-async def test_a_long_session_mounts_only_its_newest_messages(make_app: MakeApp):
+async def test_a_long_session_mounts_only_its_newest_messages(make_app: MakeApp) -> None:
     turns = [(f"question {i}", f"answer **{i}**") for i in range(30)]
     session = seed_session(make_app.store, turns)
     app = make_app(session_id=session.id)
@@ -371,7 +373,7 @@ async def test_a_long_session_mounts_only_its_newest_messages(make_app: MakeApp)
         assert shown[0].text == f"question {(60 - len(shown)) // 2}"
 
 
-async def test_scrolling_to_the_top_mounts_earlier_messages_in_place(make_app: MakeApp):
+async def test_scrolling_to_the_top_mounts_earlier_messages_in_place(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [(f"question {i}", f"answer {i}") for i in range(30)])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -389,7 +391,7 @@ async def test_scrolling_to_the_top_mounts_earlier_messages_in_place(make_app: M
         assert not app.query(EarlierMessages)
 
 
-async def test_escape_while_idle_does_nothing_harmful(make_app: MakeApp):
+async def test_escape_while_idle_does_nothing_harmful(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["done"])
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -406,7 +408,7 @@ async def test_escape_while_idle_does_nothing_harmful(make_app: MakeApp):
         assert [m.status for m in make_app.store.tree.branch(app.session.id)] == ["complete"] * 2
 
 
-async def test_a_draft_survives_quit_and_comes_back_with_its_session(make_app: MakeApp):
+async def test_a_draft_survives_quit_and_comes_back_with_its_session(make_app: MakeApp) -> None:
     saved = seed_session(make_app.store, [("Q", "A")])
     draft = "a long paste " * 10_000
     app = make_app(FakeEngine(), session_id=saved.id)
@@ -421,7 +423,7 @@ async def test_a_draft_survives_quit_and_comes_back_with_its_session(make_app: M
         assert again.query_one(PromptInput).text == draft
 
 
-async def test_drafts_are_kept_per_session_when_switching(make_app: MakeApp):
+async def test_drafts_are_kept_per_session_when_switching(make_app: MakeApp) -> None:
     first = seed_session(make_app.store, [("Q1", "A1")])
     app = make_app(FakeEngine(), session_id=first.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -436,7 +438,7 @@ async def test_drafts_are_kept_per_session_when_switching(make_app: MakeApp):
 
 async def test_a_new_chat_with_only_a_draft_is_kept_and_sending_clears_the_draft(
     make_app: MakeApp,
-):
+) -> None:
     app = make_app(FakeEngine(replies=["ok"]))
     async with app.run_test(size=(100, 30)) as pilot:
         app.query_one(PromptInput).load_text("not sent yet")
@@ -459,7 +461,7 @@ def _meter(app: ChatApp) -> int:
 
 async def test_the_meter_is_the_exact_count_of_what_the_next_send_starts_from(
     make_app: MakeApp,
-):
+) -> None:
     engine = FakeEngine(replies=["first answer", "second answer"])
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -492,7 +494,7 @@ async def test_the_meter_is_the_exact_count_of_what_the_next_send_starts_from(
         assert app.core.count_context(empty) == new_chat
 
 
-async def test_a_new_chat_keeps_the_context_size_the_model_runs_at(make_app: MakeApp):
+async def test_a_new_chat_keeps_the_context_size_the_model_runs_at(make_app: MakeApp) -> None:
     app = make_app(FakeEngine(replies=["ok"]), context_length=4096)
     async with app.run_test(size=(100, 30)) as pilot:
         app.settings = replace(app.settings, context_length=2048)  # as a Ctrl+O switch leaves it
@@ -503,7 +505,7 @@ async def test_a_new_chat_keeps_the_context_size_the_model_runs_at(make_app: Mak
         assert make_app.store.get_session(app.session.id).context_length == 2048
 
 
-async def test_a_session_deleted_elsewhere_does_not_break_leaving_it(make_app: MakeApp):
+async def test_a_session_deleted_elsewhere_does_not_break_leaving_it(make_app: MakeApp) -> None:
     saved = seed_session(make_app.store, [("Q", "A")])
     app = make_app(FakeEngine(), session_id=saved.id)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -83,7 +83,7 @@ async def test_a_missing_model_is_pulled_with_progress_then_loaded(
             app.query_one(StatusBar), "status", lambda s: activities.append(s.activity)
         )
         await choose_model(app, pilot, WANTED)
-        assert WANTED in app.screen.query_one("#question").render().plain  # type: ignore[attr-defined]
+        assert WANTED in str(app.screen.query_one("#question").render())
         await pilot.press("y")
         await wait_for_main_screen(app, pilot)
         await wait_until(pilot, lambda: bool(make_app.engines), "the pulled model loaded")

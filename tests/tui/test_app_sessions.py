@@ -7,6 +7,7 @@ from typing import Any
 from apptools import (
     PAUSES,
     MakeApp,
+    focused,
     seed_session,
     send,
     views,
@@ -47,7 +48,7 @@ def highlight(app: ChatApp, session_id: str) -> None:
     listing.highlighted = listed(app).index(session_id)
 
 
-async def test_ctrl_b_toggles_the_sidebar_listing_sessions_newest_first(make_app: MakeApp):
+async def test_ctrl_b_toggles_the_sidebar_listing_sessions_newest_first(make_app: MakeApp) -> None:
     old = seed_session(make_app.store, [("old question", "old answer")])
     mid = seed_session(make_app.store, [("middle question", "middle answer")])
     new = seed_session(make_app.store, [("new question", "new answer")])
@@ -65,7 +66,7 @@ async def test_ctrl_b_toggles_the_sidebar_listing_sessions_newest_first(make_app
         assert app.focused is app.query_one(PromptInput)
 
 
-async def test_choosing_a_session_in_the_sidebar_opens_it(make_app: MakeApp):
+async def test_choosing_a_session_in_the_sidebar_opens_it(make_app: MakeApp) -> None:
     first = seed_session(make_app.store, [("What is 1+1?", "Two."), ("And 2+2?", "Four.")])
     seed_session(make_app.store, [("Something else", "Sure.")])
     app = make_app()
@@ -85,7 +86,7 @@ async def test_choosing_a_session_in_the_sidebar_opens_it(make_app: MakeApp):
         assert app.query_one(StatusBar).status.context_used > 0
 
 
-async def test_opening_a_session_of_another_model_loads_that_model(make_app: MakeApp):
+async def test_opening_a_session_of_another_model_loads_that_model(make_app: MakeApp) -> None:
     other = seed_session(make_app.store, [("Hi", "Hello.")], model="other-model")
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -101,7 +102,7 @@ async def test_opening_a_session_of_another_model_loads_that_model(make_app: Mak
         assert views(app) == [("user", "Hi"), ("assistant", "Hello.")]
 
 
-async def test_typing_in_the_filter_narrows_the_list(make_app: MakeApp):
+async def test_typing_in_the_filter_narrows_the_list(make_app: MakeApp) -> None:
     python = seed_session(make_app.store, [("Python decorators?", "Functions.")])
     seed_session(make_app.store, [("Rust lifetimes?", "Scopes.")])
     named = make_app.store.create_session(model="fake-model", name="pyproject", title="Config")
@@ -114,13 +115,13 @@ async def test_typing_in_the_filter_narrows_the_list(make_app: MakeApp):
         await pilot.press(*"PY")
         assert listed(app) == ["new", named.id, python.id]
         await pilot.press("enter")
-        assert app.focused is app.query_one(SessionList)
+        assert focused(app) is app.query_one(SessionList)
         assert app.query_one(SessionList).highlighted == 1  # the first match
         await pilot.press("shift+tab", "backspace", "backspace")
         assert len(listed(app)) == 4
 
 
-async def test_filter_enter_enter_opens_the_first_match(make_app: MakeApp):
+async def test_filter_enter_enter_opens_the_first_match(make_app: MakeApp) -> None:
     wanted = seed_session(make_app.store, [("Python decorators?", "Functions.")])
     seed_session(make_app.store, [("Rust lifetimes?", "Scopes.")])
     app = make_app()
@@ -131,7 +132,7 @@ async def test_filter_enter_enter_opens_the_first_match(make_app: MakeApp):
         assert views(app)[0] == ("user", "Python decorators?")
 
 
-async def test_the_sidebar_opens_on_the_current_session(make_app: MakeApp):
+async def test_the_sidebar_opens_on_the_current_session(make_app: MakeApp) -> None:
     current = seed_session(make_app.store, [("Current", "Yes.")])
     newer = seed_session(make_app.store, [("Newer", "Also.")])
     app = make_app(session_id=current.id)
@@ -146,7 +147,7 @@ async def test_the_sidebar_opens_on_the_current_session(make_app: MakeApp):
         assert app.query_one(SessionList).highlighted == 1
 
 
-async def test_f2_in_the_list_renames_the_session(make_app: MakeApp):
+async def test_f2_in_the_list_renames_the_session(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "Answer")])
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -161,7 +162,7 @@ async def test_f2_in_the_list_renames_the_session(make_app: MakeApp):
         assert "Renamed" in labels(app)[listed(app).index(session.id)]
 
 
-async def test_f2_rename_cancelled_keeps_the_title(make_app: MakeApp):
+async def test_f2_rename_cancelled_keeps_the_title(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "Answer")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -172,7 +173,7 @@ async def test_f2_rename_cancelled_keeps_the_title(make_app: MakeApp):
         assert make_app.store.get_session(session.id).title == "Question"
 
 
-async def test_delete_key_then_confirm_deletes_the_session(make_app: MakeApp):
+async def test_delete_key_then_confirm_deletes_the_session(make_app: MakeApp) -> None:
     keep = seed_session(make_app.store, [("Keep me", "Kept.")])
     doomed = seed_session(make_app.store, [("Delete me", "Gone.")])
     app = make_app(session_id=doomed.id)
@@ -190,7 +191,7 @@ async def test_delete_key_then_confirm_deletes_the_session(make_app: MakeApp):
         assert views(app) == []
 
 
-async def test_delete_key_then_cancel_keeps_the_session(make_app: MakeApp):
+async def test_delete_key_then_cancel_keeps_the_session(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Keep me", "Kept.")])
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -204,7 +205,7 @@ async def test_delete_key_then_cancel_keeps_the_session(make_app: MakeApp):
         assert listed(app) == ["new", session.id]
 
 
-async def test_ctrl_n_starts_a_new_chat_saved_with_its_first_message(make_app: MakeApp):
+async def test_ctrl_n_starts_a_new_chat_saved_with_its_first_message(make_app: MakeApp) -> None:
     app = make_app(FakeEngine(replies=["first reply", "second reply"]))
     async with app.run_test(size=(100, 30)) as pilot:
         await send(app, pilot, "in the first chat")
@@ -226,7 +227,7 @@ async def test_ctrl_n_starts_a_new_chat_saved_with_its_first_message(make_app: M
         assert len(make_app.store.tree.branch(first.id)) == 2
 
 
-async def test_the_new_chat_entry_in_the_sidebar_starts_a_new_chat(make_app: MakeApp):
+async def test_the_new_chat_entry_in_the_sidebar_starts_a_new_chat(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "Answer")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -238,7 +239,7 @@ async def test_the_new_chat_entry_in_the_sidebar_starts_a_new_chat(make_app: Mak
         assert views(app) == []
 
 
-async def test_opening_straight_into_a_session_shows_it_and_its_context(make_app: MakeApp):
+async def test_opening_straight_into_a_session_shows_it_and_its_context(make_app: MakeApp) -> None:
     engine = FakeEngine()
     session = seed_session(make_app.store, [("How are you?", "Fine, thanks.")])
     app = make_app(engine, session_id=session.id)
@@ -258,7 +259,7 @@ async def test_opening_straight_into_a_session_shows_it_and_its_context(make_app
         assert "You are a test." in str(app.query_one(SystemBar).render())
 
 
-async def test_ctrl_t_chooses_a_role_for_the_session(make_app: MakeApp):
+async def test_ctrl_t_chooses_a_role_for_the_session(make_app: MakeApp) -> None:
     session = seed_session(make_app.store, [("Question", "Answer")])
     app = make_app(session_id=session.id)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -280,7 +281,7 @@ async def test_ctrl_t_chooses_a_role_for_the_session(make_app: MakeApp):
         assert shown.startswith("Question · code · You are an expert programmer")
 
 
-async def test_ctrl_t_custom_prompt_is_used_for_the_next_reply(make_app: MakeApp):
+async def test_ctrl_t_custom_prompt_is_used_for_the_next_reply(make_app: MakeApp) -> None:
     engine = FakeEngine(replies=["ok"])
     app = make_app(engine)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -300,7 +301,7 @@ async def test_ctrl_t_custom_prompt_is_used_for_the_next_reply(make_app: MakeApp
         assert make_app.store.get_session(app.session.id).role is None
 
 
-async def test_the_header_names_the_open_session_and_follows_a_rename(make_app: MakeApp):
+async def test_the_header_names_the_open_session_and_follows_a_rename(make_app: MakeApp) -> None:
     from apptools import seed_session
 
     named = make_app.store.create_session(model="fake-model", name="trip", system_prompt="p")
@@ -318,7 +319,7 @@ async def test_the_header_names_the_open_session_and_follows_a_rename(make_app: 
 
 async def test_at_40_by_12_dialogs_scroll_to_their_buttons_and_the_sidebar_leaves_room(
     make_app: MakeApp,
-):
+) -> None:
 
     app = make_app(FakeEngine())
     async with app.run_test(size=(40, 12)) as pilot:
@@ -337,7 +338,9 @@ async def test_at_40_by_12_dialogs_scroll_to_their_buttons_and_the_sidebar_leave
         assert save.region.height > 0
 
 
-async def test_the_sidebar_filter_finds_what_was_said_and_opens_at_the_match(make_app: MakeApp):
+async def test_the_sidebar_filter_finds_what_was_said_and_opens_at_the_match(
+    make_app: MakeApp,
+) -> None:
     trip = seed_session(
         make_app.store,
         [
@@ -376,7 +379,7 @@ def pharos_then_questions(count: int) -> list[tuple[str, str]]:
 
 async def test_a_match_far_up_a_long_session_opens_there_and_a_send_returns_to_the_end(
     make_app: MakeApp,
-):
+) -> None:
     turns = [(f"question {i}", f"answer {i}") for i in range(40)]
     turns[1] = ("Where is the lighthouse of Alexandria?", "It stood on Pharos.")
     long = seed_session(make_app.store, turns)
@@ -409,7 +412,7 @@ async def test_a_match_far_up_a_long_session_opens_there_and_a_send_returns_to_t
 
 async def test_acting_on_the_newest_message_after_a_jump_acts_on_the_branchs_newest(
     make_app: MakeApp,
-):
+) -> None:
     turns = pharos_then_questions(30)
     seed_session(make_app.store, turns)
     app = make_app()
@@ -425,7 +428,9 @@ async def test_acting_on_the_newest_message_after_a_jump_acts_on_the_branchs_new
         assert transcript.at_end
 
 
-async def test_copying_the_newest_reply_after_a_jump_keeps_the_match_in_view(make_app: MakeApp):
+async def test_copying_the_newest_reply_after_a_jump_keeps_the_match_in_view(
+    make_app: MakeApp,
+) -> None:
     seed_session(make_app.store, pharos_then_questions(30))
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -440,7 +445,7 @@ async def test_copying_the_newest_reply_after_a_jump_keeps_the_match_in_view(mak
 
 async def test_a_match_in_a_session_of_another_model_opens_there_once_the_model_loads(
     make_app: MakeApp,
-):
+) -> None:
     turns = pharos_then_questions(30)
     other = seed_session(make_app.store, turns, model="other-model")
     app = make_app()
@@ -459,7 +464,7 @@ async def test_a_match_in_a_session_of_another_model_opens_there_once_the_model_
         assert focused.record.content == "Tell me about Pharos."
 
 
-async def test_a_new_chat_after_a_jump_forgets_the_window(make_app: MakeApp):
+async def test_a_new_chat_after_a_jump_forgets_the_window(make_app: MakeApp) -> None:
     turns = pharos_then_questions(30)
     seed_session(make_app.store, turns)
     app = make_app()

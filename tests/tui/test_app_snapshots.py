@@ -12,6 +12,7 @@ import pytest
 from apptools import MakeApp, seed_session, wait_for_screen, wait_for_workers
 from textual.pilot import Pilot
 
+from chatcli.tui.app import ChatApp
 from chatcli.tui.screens import SystemPromptScreen
 
 SIZE = (100, 30)
@@ -28,7 +29,8 @@ It returns `[0, 1, 4]` for `n = 3`."""
 
 async def settled(pilot: Pilot[Any]) -> None:
     """Let the app finish opening: its workers, then a redraw."""
-    await wait_for_workers(pilot.app, pilot)  # type: ignore[arg-type]
+    assert isinstance(pilot.app, ChatApp)
+    await wait_for_workers(pilot.app, pilot)
     await pilot.pause()
 
 
@@ -65,7 +67,8 @@ def test_system_prompt_screen(snap_compare: Any, make_app: MakeApp) -> None:
     async def open_screen(pilot: Pilot[Any]) -> None:
         await settled(pilot)
         await pilot.press("ctrl+t")
-        await wait_for_screen(pilot.app, pilot, SystemPromptScreen)  # type: ignore[arg-type]
+        assert isinstance(pilot.app, ChatApp)
+        await wait_for_screen(pilot.app, pilot, SystemPromptScreen)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_screen)

@@ -93,10 +93,11 @@ async def test_a_theme_change_redraws_messages_in_the_new_colours() -> None:
     async with app.run_test() as pilot:
         view = app.query_one(MessageView)
         body = view.query_one(".body", Static)
-        dark_look = body.content.look  # type: ignore[union-attr]
+        assert isinstance(body.content, MarkdownText)
+        dark_look = body.content.look
         app.theme = "textual-light"
         await pilot.pause()
-        light_look = body.content.look  # type: ignore[union-attr]
+        light_look = body.content.look
         assert light_look is not dark_look
         assert light_look.code_theme != dark_look.code_theme
 

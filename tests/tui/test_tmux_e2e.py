@@ -83,7 +83,7 @@ def chatcli(home: Path, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def test_ask_a_question_quit_and_find_the_session_saved(tmux: Tmux, tmp_path: Path):
+def test_ask_a_question_quit_and_find_the_session_saved(tmux: Tmux, tmp_path: Path) -> None:
     home = tmp_path / "home"
     exited = tmp_path / "exit-code"
     settings = {"CHATCLI_HOME": str(home), "CHATCLI_MAX_TOKENS": "40", "CHATCLI_TEMPERATURE": "0"}
@@ -126,7 +126,7 @@ def test_ask_a_question_quit_and_find_the_session_saved(tmux: Tmux, tmp_path: Pa
     assert answer["content"].strip()
 
 
-def test_term_dumb_gets_the_line_chat_on_the_same_sessions(tmux: Tmux, tmp_path: Path):
+def test_term_dumb_gets_the_line_chat_on_the_same_sessions(tmux: Tmux, tmp_path: Path) -> None:
     home = tmp_path / "home"
     exited = tmp_path / "exit-code"
     settings = {"CHATCLI_HOME": str(home), "CHATCLI_MAX_TOKENS": "20", "TERM": "dumb"}

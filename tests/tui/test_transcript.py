@@ -83,7 +83,7 @@ def texts_around_marker(app: OneTranscript) -> tuple[str, str]:
     return above.text, below.text
 
 
-async def test_the_context_marker_stays_between_the_same_messages_as_earlier_ones_appear():
+async def test_the_context_marker_stays_between_the_same_messages_as_earlier_ones_appear() -> None:
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
@@ -99,7 +99,7 @@ async def test_the_context_marker_stays_between_the_same_messages_as_earlier_one
         assert [v.text for v in views] == [f"message {i}" for i in range(COUNT)]
 
 
-async def test_a_marker_for_messages_not_mounted_yet_moves_down_to_them():
+async def test_a_marker_for_messages_not_mounted_yet_moves_down_to_them() -> None:
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
@@ -114,7 +114,7 @@ async def test_a_marker_for_messages_not_mounted_yet_moves_down_to_them():
         assert texts_around_marker(app) == (f"message {dropped - 1}", f"message {dropped}")
 
 
-async def test_earlier_messages_are_read_a_batch_at_a_time_as_they_are_revealed():
+async def test_earlier_messages_are_read_a_batch_at_a_time_as_they_are_revealed() -> None:
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
@@ -134,7 +134,7 @@ async def test_earlier_messages_are_read_a_batch_at_a_time_as_they_are_revealed(
         assert [v.text for v in app.query(MessageView)] == [f"message {i}" for i in range(COUNT)]
 
 
-async def test_a_branch_longer_than_the_mount_limit_mounts_its_newest_and_reads_the_rest():
+async def test_a_branch_longer_than_the_mount_limit_mounts_its_newest_and_reads_the_rest() -> None:
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
@@ -146,7 +146,7 @@ async def test_a_branch_longer_than_the_mount_limit_mounts_its_newest_and_reads_
         assert [v.text for v in app.query(MessageView)] == [f"message {i}" for i in range(COUNT)]
 
 
-async def test_earlier_messages_that_cannot_be_read_any_more_are_a_notice_not_a_crash():
+async def test_earlier_messages_that_cannot_be_read_any_more_are_a_notice_not_a_crash() -> None:
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
@@ -165,7 +165,7 @@ def texts(app: OneTranscript) -> list[str]:
     return [v.text for v in app.query(MessageView)]
 
 
-async def test_a_window_up_the_branch_mounts_later_messages_a_batch_at_a_time():
+async def test_a_window_up_the_branch_mounts_later_messages_a_batch_at_a_time() -> None:
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
@@ -188,7 +188,7 @@ async def test_a_window_up_the_branch_mounts_later_messages_a_batch_at_a_time():
         assert texts(app) == [f"message {i}" for i in range(3, COUNT)]
 
 
-async def test_a_message_added_after_a_jump_goes_below_the_newest_messages():
+async def test_a_message_added_after_a_jump_goes_below_the_newest_messages() -> None:
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
@@ -200,7 +200,7 @@ async def test_a_message_added_after_a_jump_goes_below_the_newest_messages():
         assert texts(app) == expected
 
 
-async def test_later_messages_that_cannot_be_read_any_more_are_a_notice_not_a_crash():
+async def test_later_messages_that_cannot_be_read_any_more_are_a_notice_not_a_crash() -> None:
     app = OneTranscript()
     async with app.run_test() as pilot:
         transcript = app.query_one(Transcript)
