@@ -3,9 +3,12 @@ catalog models after --model, read from disk without loading a model."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from clitools import cli_env
 from typer.testing import CliRunner
 
 from chatcli import paths
@@ -52,3 +55,25 @@ def test_models_complete_from_the_catalog() -> None:
 def test_completing_creates_no_database(line: str, chatcli_home: Path) -> None:
     assert complete(line) == []
     assert not paths.database_file().exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("chatcli ses", "sessions"), ("chatcli sessions sh", "show"), ("chatcli --ses", "--session")],
+)
+def test_the_console_script_completes_commands_and_root_options(
+    line: str, expected: str, chatcli_home: Path
+) -> None:
+    """Through the real entry point, its stdin no terminal (as under some shells' widgets)."""
+    env = cli_env(
+        chatcli_home,
+        _CHATCLI_COMPLETE="complete_bash",
+        COMP_WORDS=line,
+        COMP_CWORD=str(len(line.split(" ")) - 1),
+    )
+    script = Path(sys.executable).parent / "chatcli"  # click names the variable by the program
+    done = subprocess.run(
+        [script], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout.split()

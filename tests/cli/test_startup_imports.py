@@ -70,3 +70,9 @@ def test_a_piped_ask_imports_no_markdown_renderer(chatcli_home: Path) -> None:
     assert "llama_cpp" in heavy  # it did answer with the model
     assert "rich.markdown" not in heavy and "markdown_it" not in heavy, done.stderr
     assert "pydantic" not in heavy and "textual" not in heavy, done.stderr
+
+
+@pytest.mark.model
+def test_the_chat_without_a_command_builds_no_command(chatcli_home: Path) -> None:
+    done = run_check("--no-tui", env=cli_env(chatcli_home))  # stdin ends at once: it quits
+    assert "OTHERS []" in done.stderr, done.stderr  # the root alone: no command's module
