@@ -13,6 +13,7 @@ from importlib import import_module
 from typing import Annotated, Any
 
 import typer
+from typer._click import Command  # typer's own click (it vendors one)
 from typer.core import TyperGroup, TyperOption
 
 from chatcli import __version__
@@ -251,7 +252,7 @@ def _value_options() -> frozenset[str]:
 
 
 @functools.cache
-def _command(only: str | None) -> Any:
+def _command(only: str | None) -> Command:
     """``build_app(only)`` made into its click command once (routing and running share it)."""
     return typer.main.get_command(build_app(only))
 
