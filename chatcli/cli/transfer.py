@@ -37,7 +37,7 @@ def export(
     ] = None,
 ) -> None:
     """Export a session (or --all) as JSON that keeps everything, or Markdown for reading."""
-    from chatcli.core.portable import export_sessions, session_markdown
+    from chatcli.core.portable import export_sessions, export_text, session_markdown
 
     with user_errors(), open_sessions() as sessions:
         if every == (name_or_id is not None):
@@ -48,7 +48,7 @@ def export(
         if format_name == "md":
             text = session_markdown(sessions, chosen[0])
         else:
-            text = json.dumps(export_sessions(sessions, chosen), ensure_ascii=False, indent=1)
+            text = export_text(export_sessions(sessions, chosen))
         _write(text + "\n", output)
 
 

