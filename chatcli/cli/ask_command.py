@@ -1,7 +1,5 @@
 """The ``ask`` command: its options, gathered into one ``AskRequest`` for ``cli.ask``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

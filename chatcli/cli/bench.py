@@ -5,8 +5,6 @@ The numbers are llama-bench's (``pp512``, ``tg128``, ``tg128 @ d1024``: see
 imported when it runs.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
@@ -102,7 +100,7 @@ def bench(
         print(json.dumps(report.to_dict()) if json_output else report_table(report))
 
 
-def report_table(report: BenchReport) -> str:
+def report_table(report: "BenchReport") -> str:
     """The report as a few lines and a Markdown table (like llama-bench's)."""
     device = f"GPU ({report.gpu_layers} layers)" if report.gpu_layers else "CPU"
     lines = [

@@ -5,8 +5,6 @@ roles folder, the sessions table, the catalog files), loads no model, and fails 
 a broken file gives no completions rather than an error in the middle of the user's typing.
 """
 
-from __future__ import annotations
-
 from chatcli.errors import ChatcliError
 
 

@@ -1,7 +1,5 @@
 """``chatcli doctor``: what chatcli runs on and whether the default model loads."""
 
-from __future__ import annotations
-
 import json
 import platform
 import stat

@@ -5,8 +5,6 @@ turns, rendered with each model's chat template (``chatcli/engine/perplexity.py`
 ``--model`` options give one row each, side by side.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -100,7 +98,7 @@ def evaluate(
         print(_json(data, windows, rows) if json_output else results_table(rows))
 
 
-def _score(flags: ModelFlags, loaded: EvalData, windows: Windows) -> PerplexityResult:
+def _score(flags: ModelFlags, loaded: "EvalData", windows: "Windows") -> "PerplexityResult":
     """Build the model ``flags`` name, score the data on it, and free it."""
     from chatcli.assembly import build_engine
     from chatcli.engine.perplexity import perplexity
@@ -120,13 +118,13 @@ def _score(flags: ModelFlags, loaded: EvalData, windows: Windows) -> PerplexityR
         engine.close()
 
 
-def _json(data: Path, windows: Windows, rows: list[tuple[str | None, PerplexityResult]]) -> str:
+def _json(data: Path, windows: "Windows", rows: list[tuple[str | None, "PerplexityResult"]]) -> str:
     results = [result.to_dict() | {"spec": spec} for spec, result in rows]
     document = {"data": str(data), "window": windows.size, "stride": windows.stride}
     return json.dumps(document | {"results": results})
 
 
-def results_table(rows: list[tuple[str | None, PerplexityResult]]) -> str:
+def results_table(rows: list[tuple[str | None, "PerplexityResult"]]) -> str:
     """One Markdown table row per model: tokens scored, mean NLL, perplexity."""
     cells = [
         (

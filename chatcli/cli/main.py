@@ -2,9 +2,11 @@
 
 Importing this module must stay cheap (``chatcli --help`` is run often): llama_cpp and
 textual are imported only inside the commands that need them.
-"""
 
-from __future__ import annotations
+The modules whose signatures typer reads (the commands, their options and completions) do
+not use ``from __future__ import annotations``: typer would compile every string annotation
+on each run (building ``ask`` took 24 ms that way, 5 ms now). ``test_startup_imports`` checks.
+"""
 
 import functools
 import os

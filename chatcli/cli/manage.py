@@ -1,7 +1,5 @@
 """``chatcli roles`` and ``chatcli sessions``: looking at what is saved."""
 
-from __future__ import annotations
-
 import json
 import time
 from typing import TYPE_CHECKING, Annotated, Any
@@ -120,7 +118,7 @@ def attached_line(ref: dict[str, Any]) -> str:
     return f"[attached: {ref['path']}{counted}]"
 
 
-def _print_tree(tree: list[tuple[int, ShownMessage]], json_output: bool) -> None:
+def _print_tree(tree: list[tuple[int, "ShownMessage"]], json_output: bool) -> None:
     """Every message, indented by depth, with its place among its siblings."""
     if json_output:
         print(json.dumps([item.record.to_dict() | {"depth": d} for d, item in tree]))
@@ -156,7 +154,7 @@ def sessions_delete(
         say(f"deleted {label}")
 
 
-def _delete_old(sessions: Sessions, age: str, yes: bool) -> None:
+def _delete_old(sessions: "Sessions", age: str, yes: bool) -> None:
     cutoff = time.time() - parse_age(age)
     old = [s for s in sessions.recent() if s.updated < cutoff]
     if not old:
@@ -217,7 +215,7 @@ def sessions_stats(json_output: JsonOpt = False) -> None:
             )
 
 
-def _label(session: SessionRecord) -> str:
+def _label(session: "SessionRecord") -> str:
     """How a session is named to its user: its name, else its title, with the id."""
     shown = session.name or session.title
     return f"session '{shown}' ({session.id})" if shown else f"session {session.id}"

@@ -1,7 +1,5 @@
 """``chatcli models``: the catalog, the files that are here, pulling, adding and removing."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -65,7 +63,7 @@ def models_list(
                 _print_served(name)
 
 
-def _row_json(row: ModelRow) -> dict[str, Any]:
+def _row_json(row: "ModelRow") -> dict[str, Any]:
     return {
         "name": row.entry.name,
         "default": row.default,

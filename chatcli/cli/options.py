@@ -1,7 +1,5 @@
 """Command-line options shared by commands, and how they override the settings."""
 
-from __future__ import annotations
-
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace

@@ -1,7 +1,5 @@
 """``chatcli replay``: re-run a saved reply and say whether it comes out the same."""
 
-from __future__ import annotations
-
 import json
 from dataclasses import replace
 from typing import Annotated

@@ -1,7 +1,5 @@
 """``chatcli search``: find what was said, in every saved session."""
 
-from __future__ import annotations
-
 import json
 import os
 import sys
@@ -53,7 +51,7 @@ def search(
             print(_describe(hit))
 
 
-def _describe(hit: SearchHit) -> str:
+def _describe(hit: "SearchHit") -> str:
     """Two lines: where and when, then the snippet (matches in bold on a terminal)."""
     message = hit.message
     where = hit.session_name or hit.session_title or "(untitled)"

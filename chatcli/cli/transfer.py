@@ -1,7 +1,5 @@
 """``chatcli sessions export`` and ``import``: conversations out of chatcli and back in."""
 
-from __future__ import annotations
-
 import gc
 import json
 import sys
