@@ -23,7 +23,7 @@ from chatcli.assembly import build_engine
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
 from chatcli.core.events import ReplyFinished
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.params import SamplingParams
 from chatcli.store.store import Store
 
 TOPICS = [

@@ -34,7 +34,8 @@ from fakes import FakeEngine
 from chatcli.assembly import build_engine
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
-from chatcli.engine.base import SamplingParams, StreamEvent
+from chatcli.engine.base import StreamEvent
+from chatcli.engine.params import SamplingParams
 from chatcli.store.store import Store
 from chatcli.tui.app import ChatApp, build_app
 from chatcli.tui.chat.message import MessageView

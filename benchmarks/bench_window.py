@@ -42,7 +42,7 @@ from chatcli.assembly import build_engine
 from chatcli.cli.options import ModelFlags, SamplingFlags, settings_with
 from chatcli.core.chat import ChatCore
 from chatcli.core.events import ReplyFinished
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import ChatcliError
 from chatcli.store.records import SessionRecord
 from chatcli.store.store import Store

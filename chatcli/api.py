@@ -28,7 +28,8 @@ from chatcli.core.attachments import find_files, read_files
 from chatcli.core.chat import ChatCore, sampling_from
 from chatcli.core.events import ReplyFinished
 from chatcli.core.sessions import settings_for_session
-from chatcli.engine.base import LoraAdapter, SamplingParams, TextDelta
+from chatcli.engine.base import TextDelta
+from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.errors import ChatcliError
 from chatcli.store.records import MessageRecord, SessionRecord
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chatcli import paths
-from chatcli.engine.base import SAMPLING_KNOBS, LoraAdapter, SamplingParams, knob
+from chatcli.engine.params import SAMPLING_KNOBS, LoraAdapter, SamplingParams, knob
 from chatcli.engine.registry import backend_names, get_backend, parse_options
 from chatcli.errors import ConfigError
 

@@ -13,14 +13,13 @@ from chatcli.engine.base import (
     EngineCapabilities,
     EngineInfo,
     FinishReason,
-    LoraAdapter,
     PrefillProgress,
     ReplyDone,
-    SamplingParams,
     StreamEvent,
     TextDelta,
     Usage,
 )
+from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.engine.registry import BuildRequest
 from chatcli.errors import ModelError
 

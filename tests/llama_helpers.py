@@ -8,8 +8,9 @@ from pathlib import Path
 import llama_cpp
 
 from chatcli.catalog import resolve_model
-from chatcli.engine.base import ChatMessage, ReplyDone, SamplingParams, TextDelta
+from chatcli.engine.base import ChatMessage, ReplyDone, TextDelta
 from chatcli.engine.llama import LlamaEngine, LlamaOptions
+from chatcli.engine.params import SamplingParams
 
 GREEDY = SamplingParams(temperature=0.0, seed=1, max_tokens=24)
 SYSTEM = ChatMessage("system", "You are a helpful assistant.")

@@ -8,7 +8,7 @@ from fakes import ScriptedBackend
 
 import chatcli
 from chatcli.config import Settings
-from chatcli.engine.base import LoraAdapter
+from chatcli.engine.params import LoraAdapter
 
 ECHO = Settings(model="scripted:echo")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatcli.config import Settings, default_sampling, load_settings, save_setting
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import ConfigError
 
 # -- helpers ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 from chatcli.cli.main import app
 from chatcli.cli.options import SamplingFlags
 from chatcli.config import _SAMPLING_TYPES, load_settings
-from chatcli.engine.base import SAMPLING_KNOBS, SamplingParams
+from chatcli.engine.params import SAMPLING_KNOBS, SamplingParams
 from chatcli.tui.screens.settings import _FIELDS
 
 NAMES = [k.name for k in SAMPLING_KNOBS]

@@ -23,7 +23,8 @@ from chatcli.core.chat import ChatCore, compose_user_text, sampling_from
 from chatcli.core.events import ChatEvent, ContextTrimmed, ReplyFinished
 from chatcli.core.sessions import Sessions, settings_for_session
 from chatcli.core.truncate import truncate_attachments, truncate_to_fit
-from chatcli.engine.base import LoraAdapter, PrefillProgress, SamplingParams, TextDelta
+from chatcli.engine.base import PrefillProgress, TextDelta
+from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.errors import ChatcliError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord
 

@@ -29,7 +29,7 @@ from chatcli.cli.options import (
     one_of,
 )
 from chatcli.config import OVERFLOW_POLICIES
-from chatcli.engine.base import SamplingParams, knob
+from chatcli.engine.params import SamplingParams, knob
 
 DEFAULTS = SamplingParams()
 

@@ -10,7 +10,7 @@ import typer
 
 from chatcli.cli.completion import complete_models, complete_roles, complete_sessions
 from chatcli.config import Settings, load_settings
-from chatcli.engine.base import Knob, LoraAdapter, SamplingParams
+from chatcli.engine.params import Knob, LoraAdapter, SamplingParams
 
 SAMPLING = "Sampling"
 MODEL = "Model"

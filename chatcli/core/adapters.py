@@ -6,9 +6,14 @@ model. One loaded engine switches adapters between sessions without reloading th
 
 from __future__ import annotations
 
-from chatcli.engine.base import AdapterEngine, Engine, EngineInfo, LoraAdapter
+from typing import TYPE_CHECKING
+
+from chatcli.engine.params import LoraAdapter
 from chatcli.errors import UsageError
 from chatcli.store.records import SessionRecord
+
+if TYPE_CHECKING:
+    from chatcli.engine.base import Engine, EngineInfo
 
 
 def session_adapter(session: SessionRecord) -> LoraAdapter | None:
@@ -33,6 +38,9 @@ def apply_adapter(engine: Engine, info: EngineInfo, adapter: LoraAdapter | None)
     Raises ModelError for an adapter file that cannot be used, UsageError where the engine
     cannot apply adapters at all (a server).
     """
+    # Here, not at the top: listing or showing sessions never builds the engine types.
+    from chatcli.engine.base import AdapterEngine
+
     if info.capabilities.lora and isinstance(engine, AdapterEngine):
         engine.set_adapter(adapter)
     elif adapter is not None:

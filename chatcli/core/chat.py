@@ -32,12 +32,11 @@ from chatcli.engine.base import (
     ChatMessage,
     Engine,
     EngineInfo,
-    LoraAdapter,
     PrefillProgress,
     ReplyDone,
-    SamplingParams,
     TextDelta,
 )
+from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.errors import ChatcliError, ContextOverflowError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.store.store import Store

@@ -17,7 +17,8 @@ from chatcli.config import Settings
 from chatcli.core.attachments import Attachment, digests_of, sent_text, with_attachments
 from chatcli.core.budget import Budget, Turn, fit_to_context
 from chatcli.core.summary import write_summary
-from chatcli.engine.base import ChatMessage, Engine, SamplingParams
+from chatcli.engine.base import ChatMessage, Engine
+from chatcli.engine.params import SamplingParams
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
 from chatcli.store.store import Store
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from chatcli.core.chat import sampling_from
 from chatcli.core.sessions import Sessions
-from chatcli.engine.base import Engine, EngineInfo, Replaying, ReplyDone, SamplingParams, TextDelta
+from chatcli.engine.base import Engine, EngineInfo, Replaying, ReplyDone, TextDelta
 from chatcli.engine.evaluation import Evaluation, prompt_digest
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import NotReproducibleError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord
 

@@ -14,7 +14,7 @@ from chatcli.config import Settings
 from chatcli.core.adapters import session_adapter
 from chatcli.core.naming import clean_session_name
 from chatcli.core.roles import get_role
-from chatcli.engine.base import LoraAdapter
+from chatcli.engine.params import LoraAdapter
 from chatcli.errors import NotFoundError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
 from chatcli.store.search import SearchHit

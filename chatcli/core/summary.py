@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chatcli.engine.base import ChatMessage, Engine, SamplingParams, TextDelta
+from chatcli.engine.base import ChatMessage, Engine, TextDelta
+from chatcli.engine.params import SamplingParams
 from chatcli.store.records import MessageRecord, SummaryRecord
 
 SUMMARY_TOKENS = 200

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 from chatcli.core.attachments import Attachment
 from chatcli.core.chat import ChatCore, compose_user_text
-from chatcli.engine.base import ChatMessage, SamplingParams
+from chatcli.engine.base import ChatMessage
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import ContextOverflowError
 from chatcli.store.records import SessionRecord
 

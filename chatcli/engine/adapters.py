@@ -16,9 +16,9 @@ from typing import Any
 
 import llama_cpp
 
-from chatcli.engine.base import LoraAdapter
 from chatcli.engine.digest import file_sha256, model_digest
 from chatcli.engine.gguf import inspect_gguf
+from chatcli.engine.params import LoraAdapter
 from chatcli.errors import ModelError
 
 

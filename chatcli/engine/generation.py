@@ -17,7 +17,6 @@ from chatcli.engine.base import (
     FinishReason,
     PrefillProgress,
     ReplyDone,
-    SamplingParams,
     StreamEvent,
     TextDelta,
     Usage,
@@ -25,6 +24,7 @@ from chatcli.engine.base import (
 from chatcli.engine.evaluation import Evaluation, prompt_digest
 from chatcli.engine.kvcache import common_prefix
 from chatcli.engine.lineage import new_evaluation_id
+from chatcli.engine.params import SamplingParams
 from chatcli.engine.sharing import RECHECK_EVERY
 from chatcli.engine.text import PieceDecoder, StopScanner
 from chatcli.errors import ContextOverflowError

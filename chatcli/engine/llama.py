@@ -24,9 +24,7 @@ from chatcli.engine.base import (
     ChatMessage,
     EngineCapabilities,
     EngineInfo,
-    LoraAdapter,
     ReplyDone,
-    SamplingParams,
     StreamEvent,
 )
 from chatcli.engine.elastic import capacity, grow, size_for
@@ -43,6 +41,7 @@ from chatcli.engine.llama_load import chat_template_of, construct_llama
 from chatcli.engine.llama_log import last_llama_error, route_llama_log
 from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded, warn_once
 from chatcli.engine.llama_vocab import Vocabulary
+from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.engine.replaying import replay_chain
 from chatcli.engine.sharing import CpuShare
 from chatcli.engine.snapshots import restore_snapshot, save_snapshot

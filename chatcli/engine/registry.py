@@ -13,10 +13,13 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Protocol, Union, get_args, get_origin, get_type_hints
 
-from chatcli.engine.base import Engine, LoraAdapter
+from chatcli.engine.params import LoraAdapter
 from chatcli.errors import ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from chatcli.engine.base import Engine
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from chatcli.engine.base import (
     EngineInfo,
     FinishReason,
     ReplyDone,
-    SamplingParams,
     StreamEvent,
     TextDelta,
     Usage,
 )
+from chatcli.engine.params import SamplingParams
 from chatcli.engine.registry import BuildRequest
 from chatcli.engine.remote_http import Chunk, RemoteClient, remote_failure, rough_count
 from chatcli.errors import ConfigError, NotFoundError, RemoteError, UsageError

@@ -15,7 +15,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chatcli.engine.base import ChatMessage, SamplingParams
+from chatcli.engine.base import ChatMessage
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import RemoteError
 
 PER_MESSAGE_ESTIMATE = 8

@@ -13,9 +13,10 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from chatcli.engine.base import SamplingParams, StreamEvent
+from chatcli.engine.base import StreamEvent
 from chatcli.engine.evaluation import Evaluation
 from chatcli.engine.generation import Generation, truncate
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import ChatcliError
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen, Screen
 from chatcli.config import Settings, save_setting
 from chatcli.core.chat import ChatCore, sampling_from
 from chatcli.core.sessions import ShownBranch
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import ConfigError
 from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.tui.attaching import Attaching, transcript_items

@@ -16,7 +16,8 @@ from textual.message import Message
 from chatcli.config import Settings
 from chatcli.core.adapters import session_adapter
 from chatcli.core.chat import sampling_from
-from chatcli.engine.base import Engine, LoraAdapter
+from chatcli.engine.base import Engine
+from chatcli.engine.params import LoraAdapter
 from chatcli.errors import ChatcliError
 from chatcli.models import missing_download
 from chatcli.store.records import SessionRecord

@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from chatcli.assembly import open_sessions
 from chatcli.cli.main import app
-from chatcli.engine.base import LoraAdapter
+from chatcli.engine.params import LoraAdapter
 
 ECHO = ["--model", "scripted:echo"]
 

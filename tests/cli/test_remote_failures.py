@@ -15,7 +15,8 @@ from typer.testing import CliRunner, Result
 
 from chatcli.assembly import build_engine, open_sessions
 from chatcli.config import Settings
-from chatcli.engine.base import ChatMessage, ReplyDone, SamplingParams, TextDelta
+from chatcli.engine.base import ChatMessage, ReplyDone, TextDelta
+from chatcli.engine.params import SamplingParams
 
 
 @pytest.fixture

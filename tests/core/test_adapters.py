@@ -10,7 +10,8 @@ from fakes import FakeEngine, run_reply
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
 from chatcli.core.sessions import settings_for_session
-from chatcli.engine.base import EngineCapabilities, EngineInfo, LoraAdapter, SamplingParams
+from chatcli.engine.base import EngineCapabilities, EngineInfo
+from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.errors import UsageError
 from chatcli.store.store import Store
 

@@ -15,7 +15,7 @@ from chatcli.core.attachments import Attachment
 from chatcli.core.chat import ChatCore
 from chatcli.core.portable import export_sessions, import_bundles, read_export
 from chatcli.core.sessions import Sessions
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import ContextOverflowError
 from chatcli.store.store import Store
 

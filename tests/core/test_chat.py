@@ -10,7 +10,8 @@ from fakes import run_reply as run
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
 from chatcli.core.events import ContextTrimmed, MessageSaved, ReplyFinished
-from chatcli.engine.base import ChatMessage, SamplingParams, TextDelta
+from chatcli.engine.base import ChatMessage, TextDelta
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import ContextOverflowError
 from chatcli.store.store import Store
 

@@ -12,7 +12,8 @@ from chatcli.config import Settings
 from chatcli.core import planning
 from chatcli.core.budget import DROP_TARGET, reply_reserve
 from chatcli.core.chat import ChatCore
-from chatcli.engine.base import ChatMessage, SamplingParams
+from chatcli.engine.base import ChatMessage
+from chatcli.engine.params import SamplingParams
 from chatcli.store.records import SessionRecord
 from chatcli.store.store import Store
 from chatcli.store.tree import Placed

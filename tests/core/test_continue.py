@@ -6,7 +6,8 @@ import pytest
 from fakes import FakeEngine, run_reply
 
 from chatcli.core.chat import ChatCore
-from chatcli.engine.base import ChatMessage, SamplingParams
+from chatcli.engine.base import ChatMessage
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import UsageError
 
 

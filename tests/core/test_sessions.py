@@ -9,7 +9,7 @@ from fakes import FakeEngine, orphan_streaming_replies
 
 from chatcli.core.chat import ChatCore
 from chatcli.core.sessions import Sessions, ShownBranch
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.params import SamplingParams
 from chatcli.errors import NotFoundError, UsageError
 from chatcli.store.records import SessionRecord
 

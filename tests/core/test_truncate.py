@@ -5,7 +5,8 @@ from fakes import FakeEngine
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
 from chatcli.core.truncate import truncate_to_fit
-from chatcli.engine.base import ChatMessage, SamplingParams
+from chatcli.engine.base import ChatMessage
+from chatcli.engine.params import SamplingParams
 from chatcli.store.store import Store
 
 

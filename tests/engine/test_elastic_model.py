@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from llama_helpers import SYSTEM, make_engine, reply, sequence_state
 
-from chatcli.engine.base import ChatMessage, SamplingParams
+from chatcli.engine.base import ChatMessage
 from chatcli.engine.elastic import INITIAL_CONTEXT
 from chatcli.engine.llama import LlamaEngine
+from chatcli.engine.params import SamplingParams
 from chatcli.engine.snapshots import restore_snapshot
 
 pytestmark = pytest.mark.model

@@ -9,8 +9,9 @@ import pytest
 from llama_helpers import GREEDY, SYSTEM, make_engine, reply
 from lora_helpers import write_lora_adapter
 
-from chatcli.engine.base import ChatMessage, LoraAdapter
+from chatcli.engine.base import ChatMessage
 from chatcli.engine.llama import LlamaEngine
+from chatcli.engine.params import LoraAdapter
 from chatcli.errors import ModelError
 
 pytestmark = pytest.mark.model

@@ -12,9 +12,10 @@ import pytest
 from fakes import FakeEngine
 from llama_helpers import make_engine
 
-from chatcli.engine.base import ChatMessage, SamplingParams, TextDelta
+from chatcli.engine.base import ChatMessage, TextDelta
 from chatcli.engine.llama import LlamaEngine
 from chatcli.engine.measure import BenchPlan, run_bench
+from chatcli.engine.params import SamplingParams
 from chatcli.engine.perplexity import (
     Windows,
     conversation_tokens,

@@ -35,7 +35,7 @@ CONVERSATION_WORKER = textwrap.dedent(
     from fakes import FakeEngine
     from chatcli.assembly import build_core, open_sessions
     from chatcli.config import Settings
-    from chatcli.engine.base import SamplingParams
+    from chatcli.engine.params import SamplingParams
 
     db, tag, turns, reopen, go = sys.argv[2:7]
     db, turns, reopen, go = Path(db), int(turns), reopen == "1", Path(go)

@@ -20,7 +20,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from chatcli.config import Settings
 from chatcli.core.chat import ChatCore
 from chatcli.core.portable import export_sessions, import_bundles, read_export
-from chatcli.engine.base import ChatMessage, SamplingParams
+from chatcli.engine.base import ChatMessage
+from chatcli.engine.params import SamplingParams
 from chatcli.store.records import MessageRecord, SessionRecord
 from chatcli.store.store import Store
 

@@ -258,7 +258,7 @@ async def test_regenerating_with_greedy_sampling_says_the_text_will_be_the_same(
 
 
 async def test_a_cut_reply_says_so_and_ctrl_g_continues_it_in_place(make_app: MakeApp) -> None:
-    from chatcli.engine.base import SamplingParams
+    from chatcli.engine.params import SamplingParams
 
     engine = FakeEngine(replies=["one two three", "four five six"])
     app = make_app(

@@ -18,7 +18,7 @@ from fakes import FakeEngine
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from chatcli.engine.base import LoraAdapter
+from chatcli.engine.params import LoraAdapter
 from chatcli.tui.app import ChatApp
 from chatcli.tui.screens import SettingsScreen
 

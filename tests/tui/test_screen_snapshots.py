@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.app import App
 
-from chatcli.engine.base import SamplingParams
+from chatcli.engine.params import SamplingParams
 from chatcli.tui.screens import SessionSettings, SettingsScreen
 
 

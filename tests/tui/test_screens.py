@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Select, Static, TextArea
 
 from chatcli.core.roles import BUILT_IN_ROLES, Role
-from chatcli.engine.base import LoraAdapter, SamplingParams
+from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.tui.screens import (
     ConfirmScreen,
     SessionSettings,

@@ -13,7 +13,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.validation import Integer, Number
 from textual.widgets import Button, Input, Label, Select
 
-from chatcli.engine.base import LoraAdapter, SamplingParams, knob
+from chatcli.engine.params import LoraAdapter, SamplingParams, knob
 from chatcli.tui.screens.dialog import Dialog
 
 
