@@ -25,7 +25,6 @@ from chatcli.engine.evaluation import Evaluation, prompt_digest
 from chatcli.engine.kvcache import common_prefix
 from chatcli.engine.lineage import new_evaluation_id
 from chatcli.engine.params import SamplingParams
-from chatcli.engine.sharing import RECHECK_EVERY
 from chatcli.engine.text import PieceDecoder, StopScanner
 from chatcli.errors import ContextOverflowError
 
@@ -59,7 +58,7 @@ class Generation:
         self.reply = ""
         self.text_matches_tokens = True
         self.share_cpu: Callable[[], None] = lambda: None
-        """Called before the prompt is processed and every RECHECK_EVERY tokens."""
+        """Called before the prompt is processed and at every token (it looks now and then)."""
         self.recorded: Evaluation | None = None
         """When replaying: the recorded pieces to evaluate (the context holds ``kept``)."""
         self.pieces: list[int] = []
@@ -166,8 +165,7 @@ class Generation:
                 finish = "stop"
                 break
             self.sampled.append(token)
-            if len(self.sampled) % RECHECK_EVERY == 0:
-                self.share_cpu()
+            self.share_cpu()
             piece = stops.feed(decoder.feed(token))
             if piece:
                 self.reply += piece

@@ -4,9 +4,12 @@ llama.cpp's OpenMP threads spin at the barriers between operations. With more ru
 threads than free cores every barrier waits for a time slice and generation collapses
 (measured on 2 cores: two `chatcli ask` at 2 threads each ~22 tokens/s instead of ~110 alone,
 and a reply beside one CPU-bound process a few tokens/s; with one thread each, ~99). So every
-RECHECK_EVERY tokens the reply looks at how much CPU the rest of the machine used since the
-last look (all cores' busy time from /proc/stat, less this process's own) and uses the cores
-left over, at least one. Two chatcli replies settle at a share each; a lone reply uses every core.
+LOOK_EVERY_S the reply looks at how much CPU the rest of the machine used since the last look
+(all cores' busy time from /proc/stat, less this process's own) and uses the cores left over,
+at least one. Two chatcli replies settle at a share each; a lone reply uses every core.
+
+The looks go by the clock, asked at every token: counted in tokens (one per 32, before), two
+replies started together could spend 14 s at 2 tokens/s before their first look.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ import resource
 import time
 from dataclasses import dataclass, field
 
-RECHECK_EVERY = 32
-"""Tokens between two looks at the machine's load (a look costs ~30 µs)."""
-MIN_INTERVAL_S = 0.1
-"""A shorter look is too coarse (/proc/stat counts in ticks of 10 ms)."""
+LOOK_EVERY_S = 0.25
+"""Time between two looks at the machine's load (a look costs ~30 µs; asking, a clock read).
+
+Much shorter is too coarse: /proc/stat counts in ticks of 10 ms."""
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -52,13 +55,14 @@ class CpuShare:
 
     def threads(self) -> int:
         """The cores the other processes left free since the last look (all of them at first)."""
+        wall = time.monotonic()
+        last = self._last
+        if last is not None and wall - last[0] < LOOK_EVERY_S:
+            return self._chosen
         busy = machine_busy_s()
         if busy is None:
             return self.cores
-        now = (time.monotonic(), busy, own_cpu_s())
-        last = self._last
-        if last is not None and now[0] - last[0] < MIN_INTERVAL_S:
-            return self._chosen
+        now = (wall, busy, own_cpu_s())
         self._last = now
         if last is None:
             self._chosen = self.cores

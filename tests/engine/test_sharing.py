@@ -63,3 +63,32 @@ def test_the_real_counters_are_read() -> None:
     busy = machine_busy_s()
     assert busy is None or busy > 0
     assert own_cpu_s() > 0
+
+
+def test_asking_at_every_token_reads_the_counters_only_when_a_look_is_due(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock(monkeypatch)
+    reads: list[float] = []
+
+    def read_busy() -> float:
+        reads.append(clock.wall)
+        return clock.busy
+
+    monkeypatch.setattr(sharing, "machine_busy_s", read_busy)
+    share = CpuShare(2)
+    for _ in range(100):  # 100 tokens at 100 tokens/s, beside a process using a whole core
+        share.threads()
+        clock.advance(0.01, own_cores=1, other_cores=1)
+    assert len(reads) == 4  # near 0, 0.25, 0.5 and 0.75 s
+    assert share.threads() == 1
+
+
+def test_a_slow_start_is_seen_after_a_quarter_second_not_after_so_many_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock(monkeypatch)
+    share = CpuShare(2)
+    assert share.threads() == 2
+    clock.advance(0.4, own_cores=1, other_cores=1)  # one token, oversubscribed
+    assert share.threads() == 1
