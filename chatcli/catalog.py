@@ -154,6 +154,7 @@ def model_ref(spec: str, catalog: list[CatalogEntry] | None = None) -> ModelRef:
     if claimed is not None:
         backend, rest = claimed
         return ModelRef(backend=backend.name, name=spec, location=rest)
+    catalog = catalog if catalog is not None else load_catalog()  # read once, not twice
     served = _served_entry(spec, catalog)
     if served is not None and served.endpoint:
         return ModelRef(
@@ -176,9 +177,8 @@ def model_ref(spec: str, catalog: list[CatalogEntry] | None = None) -> ModelRef:
     )
 
 
-def _served_entry(spec: str, catalog: list[CatalogEntry] | None) -> CatalogEntry | None:
+def _served_entry(spec: str, entries: list[CatalogEntry]) -> CatalogEntry | None:
     """The catalog entry ``spec`` names, when that entry lives on a server."""
-    entries = catalog if catalog is not None else load_catalog()
     if not spec:
         return entries[0] if entries[0].endpoint else None
     return next((e for e in entries if e.endpoint and (spec == e.name or spec in e.aliases)), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
 
@@ -53,6 +54,29 @@ def test_to_dict_is_a_copy() -> None:
     data["sampling"]["temperature"] = 9
 
     assert SESSION.sampling["temperature"] == 0.2
+
+
+def test_a_shared_to_dict_hands_out_the_records_own_values() -> None:
+    data = MESSAGE.to_dict(shared=True)
+
+    assert data == MESSAGE.to_dict()
+    assert data["usage"] is MESSAGE.usage  # for output serialized at once: no copy made
+
+
+def test_records_read_back_from_rows_equal_the_ones_written(tmp_path: pathlib.Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        session = store.create_session(model="m", sampling={"seed": 3})
+        first = store.add_message(session.id, parent_id=None, role="user", content="hi")
+        second = store.add_message(
+            session.id, parent_id=first.id, role="assistant", content="yo", usage={"a": 1}
+        )
+        again = store.bulk.messages_of(session.id)
+
+    assert again == [first, second]
+    assert [type(m) for m in again] == [MessageRecord, MessageRecord]
+    assert again[1].usage == {"a": 1} and again[0].pinned is False
+    with pytest.raises(AttributeError):  # still frozen, though built without __init__
+        again[0].content = "changed"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
