@@ -37,7 +37,7 @@ def export(
     """Export a session (or --all) as JSON that keeps everything, or Markdown for reading."""
     from chatcli.core.portable import export_sessions, export_text, session_markdown
 
-    with user_errors(), open_sessions() as sessions:
+    with user_errors(), without_cycle_collection(), open_sessions() as sessions:
         if every == (name_or_id is not None):
             raise UsageError("name one session, or give --all")
         if every and format_name == "md":
@@ -90,7 +90,7 @@ def import_(
 
 @contextmanager
 def without_cycle_collection() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a whole file's records are built.
+    """Pause Python's cyclic garbage collector while a whole file's records are built or read.
 
     Parsed JSON and records hold no reference cycles, but each of the collector's passes walks
     every container alive: importing 110,000 messages spent about a third of its Python time
