@@ -8,7 +8,7 @@ Creating a session needs the model's defaults, so it lives on the chat core.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatcli.config import Settings
 from chatcli.core.adapters import session_adapter
@@ -17,8 +17,10 @@ from chatcli.core.roles import get_role
 from chatcli.engine.params import LoraAdapter
 from chatcli.errors import NotFoundError, UsageError
 from chatcli.store.records import MessageRecord, SessionRecord, SummaryRecord
-from chatcli.store.search import SearchHit
 from chatcli.store.store import Store
+
+if TYPE_CHECKING:
+    from chatcli.store.search import SearchHit
 
 
 @dataclass(frozen=True)
