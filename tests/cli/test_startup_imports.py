@@ -81,8 +81,6 @@ def test_the_chat_without_a_command_builds_no_command(chatcli_home: Path) -> Non
 
 def test_no_signature_typer_reads_is_a_string() -> None:
     """Typer compiles each string annotation every run (ask: 24 ms of building, not 5)."""
-    from importlib import import_module
-
     import typer
     from typer._click import Command
 
@@ -96,7 +94,6 @@ def test_no_signature_typer_reads_is_a_string() -> None:
         for child in getattr(command, "commands", {}).values():  # a group's
             yield from functions(child)
 
-    import_module("chatcli.cli.main")
     root = typer.main.get_command(build_app())
     stringly = [
         f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', f)}"
