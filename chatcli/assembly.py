@@ -7,7 +7,6 @@ turns settings into an engine (through the backend registry).
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -69,10 +68,7 @@ def open_sessions(save: bool = True, path: Path | None = None) -> Iterator[Sessi
         with Store.open(path or paths.database_file()) as store:
             yield Sessions(store)
         return
-    with (
-        tempfile.TemporaryDirectory(prefix="chatcli-") as folder,
-        Store.open(Path(folder) / "unsaved.db") as store,
-    ):
+    with Store.scratch() as store:
         yield Sessions(store)
 
 

@@ -123,11 +123,20 @@ def connect(path: Path) -> sqlite3.Connection:
         )
         try:
             _refuse_foreign(connection, path)
-            connection.row_factory = sqlite3.Row
-            register_functions(connection)
-            for pragma in _PRAGMAS:
-                connection.execute(pragma)
         except BaseException:
             connection.close()
             raise
+        return configure(connection)
+
+
+def configure(connection: sqlite3.Connection) -> sqlite3.Connection:
+    """Give a new ``connection`` chatcli's row type, SQL functions and pragmas; return it."""
+    try:
+        connection.row_factory = sqlite3.Row
+        register_functions(connection)
+        for pragma in _PRAGMAS:
+            connection.execute(pragma)
+    except BaseException:
+        connection.close()
+        raise
     return connection

@@ -45,6 +45,7 @@ from chatcli.store.rows import (
     session_values,
     sql_limit,
 )
+from chatcli.store.scratch import scratch_connection
 from chatcli.store.summaries import SummaryTable
 from chatcli.store.tree import MessageTree
 from chatcli.store.windows import WindowTable
@@ -54,6 +55,21 @@ if TYPE_CHECKING:
     from chatcli.store.search import SearchIndex
 
 __all__ = ["SessionChanges", "SessionNameTakenError", "Store"]
+
+SCRATCH_NAME = Path("(the unsaved session in memory)")
+"""What errors of a scratch store name in place of a file."""
+
+
+def _open_file(path: Path) -> sqlite3.Connection:
+    """A connection to the database file at ``path`` (made if needed), migrated."""
+    connection = connect(path)
+    try:
+        with translate_errors(path):
+            apply_migrations(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 class Store:
@@ -66,10 +82,10 @@ class Store:
     surfaces as :class:`~chatcli.errors.StoreError` naming the file.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection | None = None) -> None:
         self._path = path
         self._lock = threading.RLock()
-        self._connection = connect(path)
+        self._connection = connection if connection is not None else _open_file(path)
         self.summaries = SummaryTable(self._locked)
         """Summaries written by the 'summarize' overflow policy."""
         self.windows = WindowTable(self._locked)
@@ -78,17 +94,17 @@ class Store:
         """Attached files' texts, kept once each."""
         self.tree = MessageTree(self._locked)
         """Reading the message tree: branches, siblings, leaves."""
-        try:
-            with translate_errors(path):
-                apply_migrations(self._connection)
-        except BaseException:
-            self._connection.close()
-            raise
 
     @classmethod
     def open(cls, path: Path) -> Store:
         """Open (creating if needed) the store at ``path``."""
         return cls(path)
+
+    @classmethod
+    def scratch(cls) -> Store:
+        """An empty store in memory, gone once closed (what ``ask --no-save`` writes to)."""
+        with translate_errors(SCRATCH_NAME):
+            return cls(SCRATCH_NAME, scratch_connection())
 
     @cached_property
     def search(self) -> SearchIndex:
