@@ -22,7 +22,6 @@ from chatcli.core.attachments import Attachment
 from chatcli.core.chat import ChatCore, compose_user_text, sampling_from
 from chatcli.core.events import ChatEvent, ContextTrimmed, ReplyFinished
 from chatcli.core.sessions import Sessions, settings_for_session
-from chatcli.core.truncate import truncate_attachments, truncate_to_fit
 from chatcli.engine.base import PrefillProgress, TextDelta
 from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.errors import ChatcliError, UsageError
@@ -223,6 +222,8 @@ def _truncated(
     core: ChatCore, session: SessionRecord, request: AskRequest, params: SamplingParams
 ) -> str:
     """The message with the piped text cut to fit, with a warning when anything was cut."""
+    from chatcli.core.truncate import truncate_to_fit  # only --truncate-input needs it
+
     assert request.stdin_text is not None
     cut = truncate_to_fit(core, session, request.stdin_text, request.prompt, params)
     if cut.cut_chars:
@@ -241,6 +242,8 @@ def _trimmed_files(
     params: SamplingParams,
 ) -> list[Attachment]:
     """The attachments cut fairly to fit, with a warning naming each one that was cut."""
+    from chatcli.core.truncate import truncate_attachments  # only --truncate-input needs it
+
     trimmed = truncate_attachments(core, session, text, attachments, params)
     for attachment, cut in zip(trimmed.attachments, trimmed.cut_chars, strict=True):
         if cut:

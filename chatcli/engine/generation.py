@@ -7,7 +7,7 @@ cached and samples straight away.
 
 from __future__ import annotations
 
-import secrets
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +35,11 @@ PREFILL_CHUNK = 256
 """Prompt tokens evaluated between two progress reports."""
 PROGRESS_FROM = 512
 """Prompts with fewer uncached tokens than this report no progress."""
+
+
+def random_seed() -> int:
+    """A fresh 31-bit sampling seed (secrets.randbits, without importing secrets: ~1.5 ms)."""
+    return int.from_bytes(os.urandom(4), "little") >> 1
 
 
 class Generation:
@@ -86,7 +91,7 @@ class Generation:
         base, shifted = (lineage.origin, lineage.shifted) if cached else (None, False)
         self.share_cpu()
         yield from self._prefill(cached, recorded.pieces if recorded else ())
-        seed = self.params.seed if self.params.seed is not None else secrets.randbits(31)
+        seed = self.params.seed if self.params.seed is not None else random_seed()
         self.llama.set_seed(seed)
         first_token_at: float | None = None
         finish: FinishReason = "interrupted"

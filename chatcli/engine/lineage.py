@@ -8,7 +8,7 @@ rebuilt bit for bit from the recorded pieces alone).
 
 from __future__ import annotations
 
-import secrets
+import os
 
 
 class KvLineage:
@@ -39,4 +39,4 @@ class KvLineage:
 
 def new_evaluation_id() -> str:
     """A fresh id for one generation."""
-    return secrets.token_hex(8)
+    return os.urandom(8).hex()  # secrets.token_hex, without importing secrets (~1.5 ms)

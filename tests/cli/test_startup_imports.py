@@ -102,3 +102,41 @@ def test_no_signature_typer_reads_is_a_string() -> None:
         and any(isinstance(a, str) for a in getattr(f, "__annotations__", {}).values())
     ]
     assert stringly == []
+
+
+ONLY_FOR_OTHER_FEATURES = (
+    "chatcli.core.truncate",  # --truncate-input
+    "chatcli.store.search",
+    "chatcli.store.bulk",
+    "glob",  # -f with a pattern
+    "secrets",  # ids come from os.urandom directly
+)
+
+
+@pytest.mark.model
+def test_a_one_shot_ask_imports_only_what_it_uses(chatcli_home: Path) -> None:
+    script = CHECK + (
+        f"\nprint('UNUSED', [n for n in {ONLY_FOR_OTHER_FEATURES!r} if n in sys.modules],"
+        " file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "ask",
+            "--no-save",
+            "--max-tokens",
+            "2",
+            *DETERMINISTIC,
+            "hi",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        env=cli_env(chatcli_home),
+    )
+    assert "llama_cpp" in done.stderr.split("HEAVY ", 1)[1]  # it did answer with the model
+    assert "UNUSED []" in done.stderr, done.stderr
+    assert not (chatcli_home / "data").exists()  # --no-save wrote no database
