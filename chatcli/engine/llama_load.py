@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import llama_cpp
 from llama_cpp import llama_chat_format
 
+from chatcli import paths
 from chatcli.engine.elastic import initial_size
 from chatcli.engine.gguf import inspect_gguf
 from chatcli.engine.template import ChatTemplate
@@ -118,5 +119,6 @@ def chat_template_of(llama: Any, options: LlamaOptions) -> tuple[ChatTemplate, s
         eos_token=model.token_get_text(eos) if eos != -1 else "",
         bos_token=model.token_get_text(bos) if bos != -1 else "",
         source=f"{source} of {options.model_path.name}",
+        cache_dir=paths.cache_dir() / "templates",
     )
     return formatter, source

@@ -11,12 +11,15 @@ Any failure is one ModelError naming the template.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import jinja2
@@ -38,6 +41,7 @@ from chatcli.engine.template_budget import (
 )
 from chatcli.engine.template_filters import filter_check
 from chatcli.errors import ModelError
+from chatcli.paths import ensure_private_dir
 
 MAX_TEMPLATE_CHARS = 256 << 10
 """Largest template accepted: real ones are a few KiB (the longest tool-calling ones ~20 KiB)."""
@@ -235,7 +239,9 @@ class ChatTemplate:
         eos_token: str,
         source: str,
         limits: TemplateLimits | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
+        """``cache_dir``: where compiled templates are kept for the next start (None: nowhere)."""
         self.template = template
         self.source = source
         self._context = {"bos_token": bos_token, "eos_token": eos_token}
@@ -244,9 +250,29 @@ class ChatTemplate:
         if len(template) > MAX_TEMPLATE_CHARS:
             self._fail(f"it is {len(template):,} characters long (at most {MAX_TEMPLATE_CHARS:,})")
         try:
-            self._compiled = self._environment.from_string(template)
+            self._compiled = self._compile(template, cache_dir)
         except Exception as exc:  # a template that cannot compile is the template's fault
             self._fail(_reason(exc))
+
+    def _compile(self, template: str, cache_dir: Path | None) -> jinja2.Template:
+        """The compiled template, through Jinja's bytecode cache in ``cache_dir`` when it works.
+
+        Compiling takes ~6 ms on every start; loading the cached code ~0.5 ms. The cache key
+        holds this module's source, whose code generator shapes the compiled code.
+        """
+        environment = self._environment
+        cache = _bytecode_cache(cache_dir)
+        if cache is None:
+            return environment.from_string(template)
+        key = hashlib.sha256(_compiler() + template.encode()).hexdigest()
+        bucket = cache.get_bucket(environment, key, None, template)
+        if bucket.code is None:
+            bucket.code = environment.compile(template)
+            with contextlib.suppress(OSError):  # not kept: the next start compiles again
+                cache.set_bucket(bucket)
+        return environment.template_class.from_code(
+            environment, bucket.code, environment.make_globals(None), None
+        )
 
     def render(self, messages: Sequence[dict[str, Any]], add_generation_prompt: bool = True) -> str:
         """The prompt for ``messages`` (role/content dicts)."""
@@ -288,6 +314,23 @@ class ChatTemplate:
 
     def _fail(self, reason: str) -> NoReturn:
         raise ModelError(f"the {self.source} cannot be used: {reason}") from None
+
+
+@functools.cache
+def _compiler() -> bytes:
+    """What shapes compiled templates besides their text: this module and Jinja's version."""
+    return Path(__file__).read_bytes() + jinja2.__version__.encode()
+
+
+def _bytecode_cache(folder: Path | None) -> jinja2.FileSystemBytecodeCache | None:
+    """Jinja's cache of compiled templates in the private ``folder`` (None when unusable)."""
+    if folder is None:
+        return None
+    try:
+        ensure_private_dir(folder)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def _reason(exc: BaseException) -> str:
