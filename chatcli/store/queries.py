@@ -17,9 +17,12 @@ from chatcli.store.rows import (
     MESSAGE_COLUMNS,
     SESSION_COLUMNS,
     column_list,
+    escape_like,
     message_from_row,
     placeholders,
+    records_from_rows,
     session_from_row,
+    sql_limit,
     title_from_content,
 )
 
@@ -123,6 +126,32 @@ def session_row_by_id_or_prefix(connection: sqlite3.Connection, key: str) -> sql
         matches = ", ".join(str(match["id"]) for match in rows)
         raise NotFoundError(f"session id prefix '{key}' is ambiguous: it matches {matches}")
     return rows[0] if rows else None
+
+
+def select_sessions(
+    connection: sqlite3.Connection, search: str | None, limit: int | None
+) -> list[SessionRecord]:
+    """The sessions for :meth:`Store.list_sessions`, most recently updated first."""
+    sql = f"SELECT {SESSION_LIST} FROM sessions"
+    parameters: list[object] = []
+    if search:
+        pattern = f"%{escape_like(search)}%"
+        sql += " WHERE title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'"
+        parameters += [pattern, pattern]
+    sql += " ORDER BY updated DESC, rowid DESC LIMIT ?"
+    parameters.append(-1 if limit is None else sql_limit(limit))
+    return records_from_rows(SessionRecord, connection.execute(sql, parameters).fetchall())
+
+
+def update_row(
+    connection: sqlite3.Connection, table: str, row_id: str, columns: dict[str, object]
+) -> bool:
+    """Set ``columns`` (trusted names) of the row ``row_id`` of ``table``; False if none is."""
+    assignments = ", ".join(f"{column} = ?" for column in columns)
+    cursor = connection.execute(
+        f"UPDATE {table} SET {assignments} WHERE id = ?", (*columns.values(), row_id)
+    )
+    return cursor.rowcount > 0
 
 
 def next_update_time(connection: sqlite3.Connection) -> float:

@@ -31,19 +31,18 @@ from chatcli.store.queries import (
     require_message,
     require_name_free,
     require_session,
+    select_sessions,
     session_row_by_id_or_prefix,
+    update_row,
 )
 from chatcli.store.records import MessageRecord, MessageStatus, SessionRecord
 from chatcli.store.rows import (
     dump_json,
-    escape_like,
     message_from_row,
     message_values,
     new_id,
-    records_from_rows,
     session_from_row,
     session_values,
-    sql_limit,
 )
 from chatcli.store.scratch import scratch_connection
 from chatcli.store.summaries import SummaryTable
@@ -230,17 +229,8 @@ class Store:
         """
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        sql = f"SELECT {SESSION_LIST} FROM sessions"
-        parameters: list[object] = []
-        if search:
-            pattern = f"%{escape_like(search)}%"
-            sql += " WHERE title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\'"
-            parameters += [pattern, pattern]
-        sql += " ORDER BY updated DESC, rowid DESC LIMIT ?"
-        parameters.append(-1 if limit is None else sql_limit(limit))
         with self._locked() as connection:
-            rows = connection.execute(sql, parameters).fetchall()
-            return records_from_rows(SessionRecord, rows)
+            return select_sessions(connection, search, limit)
 
     def update_session(self, session_id: str, **changes: Unpack[SessionChanges]) -> SessionRecord:
         """Change some of a session's fields, bump its ``updated`` time and return it.
@@ -261,10 +251,7 @@ class Store:
             require_session(connection, session_id)
             check_session_changes(connection, session_id, columns)
             columns["updated"] = next_update_time(connection)
-            assignments = ", ".join(f"{column} = ?" for column in columns)
-            connection.execute(
-                f"UPDATE sessions SET {assignments} WHERE id = ?", (*columns.values(), session_id)
-            )
+            update_row(connection, "sessions", session_id, columns)
             return require_session(connection, session_id)
 
     def set_draft(self, session_id: str, draft: str) -> SessionRecord:
@@ -358,12 +345,8 @@ class Store:
                 columns[name] = dump_json(value)
         if not columns:
             return
-        assignments = ", ".join(f"{column} = ?" for column in columns)
         with self._locked() as connection:
-            cursor = connection.execute(
-                f"UPDATE messages SET {assignments} WHERE id = ?", (*columns.values(), message_id)
-            )
-            if cursor.rowcount == 0:
+            if not update_row(connection, "messages", message_id, columns):
                 raise NotFoundError(f"no message '{message_id}'")
             if status == "streaming":
                 writers.claim(connection, message_id)
