@@ -1,8 +1,8 @@
 """The throw-away store of ``ask --no-save``: an empty, migrated database in memory.
 
 Migrating a new database costs ~10 ms (every migration makes SQLite re-read the whole
-schema); as a file in a temporary folder, with its journal and removal, ~20 ms: a twentieth of
-a one-shot answer's first byte. Loading a copy of an empty, migrated database takes under
+schema); as a file in a temporary folder, with its journal and removal, ~20 ms: 3% of a
+one-shot answer's first byte. Loading a copy of an empty, migrated database takes under
 1 ms, so one is kept in the cache folder. Its name changes with the migrations module, SQLite
 and chatcli, and ``apply_migrations`` still runs over it, so an old copy is never trusted.
 It holds only the schema: nothing of a conversation is ever written to disk.
@@ -60,8 +60,10 @@ def _load(connection: sqlite3.Connection, image: bytes) -> bool:
     """Put ``image`` into ``connection``; False for a copy that is not a sound database."""
     try:
         connection.deserialize(image)
-        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        verdict = connection.execute("PRAGMA quick_check").fetchall()  # ~0.2 ms
     except sqlite3.DatabaseError:
+        verdict = []
+    if [tuple(row) for row in verdict] != [("ok",)]:
         log.debug("the cached empty store is damaged; migrating afresh")
         return False
     return True

@@ -73,6 +73,22 @@ def test_a_damaged_image_is_migrated_afresh_and_replaced() -> None:
     assert len(image.read_bytes()) == len(good)
 
 
+@pytest.mark.parametrize("page", [3, 5])
+def test_an_image_with_a_damaged_page_is_not_used(page: int) -> None:
+    Store.scratch().close()
+    image = scratch.image_file()
+    damaged = bytearray(image.read_bytes())
+    start = (page - 1) * 4096  # SQLite's default page size
+    damaged[start : start + 8] = b"\x07" * 8  # the page's b-tree header
+    image.write_bytes(bytes(damaged))
+
+    with Store.scratch() as store:
+        session = store.create_session(model="m")
+        store.add_message(session.id, parent_id=None, role="user", content="hello")
+        assert store.message_count(session.id) == 1
+    assert image.read_bytes() != bytes(damaged)
+
+
 def test_a_cache_that_cannot_be_written_only_costs_speed() -> None:
     paths.cache_dir().parent.mkdir(parents=True, exist_ok=True)
     paths.cache_dir().write_text("a file where the cache folder should be")
