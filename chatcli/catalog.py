@@ -87,11 +87,28 @@ def load_catalog(folder: Path | None = None) -> list[CatalogEntry]:
 
     With ``folder``, only the entries in that folder are read.
     """
-    entries = [_read_entry(path) for path in sorted((folder or catalog_dir()).glob("*.toml"))]
-    if not entries:
-        raise ConfigError(f"model catalog {folder or catalog_dir()} is empty")
-    if folder is not None:
-        return entries
+    entries = [_read_entry(path) for path in _catalog_files(folder or catalog_dir())]
+    return entries if folder is not None else _with_users_entries(entries)
+
+
+def default_entry() -> CatalogEntry:
+    """The default model's entry: ``load_catalog()[0]``, reading one bundled file, not all.
+
+    Every ``ask`` without ``--model`` resolves it.
+    """
+    first = _read_entry(_catalog_files(catalog_dir())[0])
+    return _with_users_entries([first])[0]
+
+
+def _catalog_files(folder: Path) -> list[Path]:
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise ConfigError(f"model catalog {folder} is empty")
+    return files
+
+
+def _with_users_entries(entries: list[CatalogEntry]) -> list[CatalogEntry]:
+    """``entries`` with the user's own: each replaces the entry of its name, or is added."""
     for path in sorted(user_catalog_dir().glob("*.toml")):
         mine = _read_entry(path, user=True)
         same = [i for i, entry in enumerate(entries) if entry.name == mine.name]
@@ -154,7 +171,8 @@ def model_ref(spec: str, catalog: list[CatalogEntry] | None = None) -> ModelRef:
     if claimed is not None:
         backend, rest = claimed
         return ModelRef(backend=backend.name, name=spec, location=rest)
-    catalog = catalog if catalog is not None else load_catalog()  # read once, not twice
+    if catalog is None:  # read once, not twice; for the default model, one file
+        catalog = load_catalog() if spec else [default_entry()]
     served = _served_entry(spec, catalog)
     if served is not None and served.endpoint:
         return ModelRef(

@@ -362,3 +362,20 @@ def test_an_explicit_catalog_folder_leaves_the_user_entries_out(
     )
 
     assert [entry.name for entry in load_catalog(catalog_folder)] == ["tiny-hub", "on-disk"]
+
+
+def test_the_default_entry_is_the_catalogs_first(chatcli_home: Path) -> None:
+    from chatcli.catalog import default_entry, model_ref, user_catalog_dir
+
+    assert default_entry() == load_catalog()[0]
+    shipped = model_ref("")
+    user_catalog_dir().mkdir(parents=True)
+    (user_catalog_dir() / "a-first.toml").write_text(
+        'name = "a-first"\ndescription = "sorts first, added last"\n[source]\npath = "/a.gguf"\n'
+    )
+    assert default_entry() == load_catalog()[0] and model_ref("") == shipped
+    (user_catalog_dir() / "my-smollm2.toml").write_text(
+        f'name = "{shipped.name}"\ndescription = "my copy"\n[source]\npath = "/m/s.gguf"\n'
+    )
+    assert default_entry() == load_catalog()[0]
+    assert model_ref("").location == "/m/s.gguf"
