@@ -23,6 +23,9 @@ from chatcli.store.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
 
+SCRATCH_NAME = Path("(the unsaved session in memory)")
+"""What a scratch store's errors name in place of a database file."""
+
 
 def scratch_connection() -> sqlite3.Connection:
     """A new in-memory connection holding an empty database at the current schema."""

@@ -44,7 +44,6 @@ from chatcli.store.rows import (
     session_from_row,
     session_values,
 )
-from chatcli.store.scratch import scratch_connection
 from chatcli.store.summaries import SummaryTable
 from chatcli.store.tree import MessageTree
 from chatcli.store.windows import WindowTable
@@ -54,9 +53,6 @@ if TYPE_CHECKING:
     from chatcli.store.search import SearchIndex
 
 __all__ = ["SessionChanges", "SessionNameTakenError", "Store"]
-
-SCRATCH_NAME = Path("(the unsaved session in memory)")
-"""What errors of a scratch store name in place of a file."""
 
 
 def _open_file(path: Path) -> sqlite3.Connection:
@@ -102,6 +98,8 @@ class Store:
     @classmethod
     def scratch(cls) -> Store:
         """An empty store in memory, gone once closed (what ``ask --no-save`` writes to)."""
+        from chatcli.store.scratch import SCRATCH_NAME, scratch_connection  # not for a file
+
         with translate_errors(SCRATCH_NAME):
             return cls(SCRATCH_NAME, scratch_connection())
 

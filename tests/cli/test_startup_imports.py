@@ -8,6 +8,7 @@ for every parameter).
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -113,30 +114,34 @@ ONLY_FOR_OTHER_FEATURES = (
 )
 
 
-@pytest.mark.model
-def test_a_one_shot_ask_imports_only_what_it_uses(chatcli_home: Path) -> None:
-    script = CHECK + (
-        f"\nprint('UNUSED', [n for n in {ONLY_FOR_OTHER_FEATURES!r} if n in sys.modules],"
-        " file=sys.stderr)"
+def unused_imports(*args: str, names: tuple[str, ...], home: Path) -> tuple[list[str], str]:
+    """Which of ``names`` the command line ``args`` imported, and its stderr."""
+    script = (
+        CHECK + f"\nprint('UNUSED', [n for n in {names!r} if n in sys.modules], file=sys.stderr)"
     )
     done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            script,
-            "ask",
-            "--no-save",
-            "--max-tokens",
-            "2",
-            *DETERMINISTIC,
-            "hi",
-        ],
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
         check=True,
         stdin=subprocess.DEVNULL,
-        env=cli_env(chatcli_home),
+        env=cli_env(home),
     )
-    assert "llama_cpp" in done.stderr.split("HEAVY ", 1)[1]  # it did answer with the model
-    assert "UNUSED []" in done.stderr, done.stderr
+    listed = done.stderr.split("UNUSED ", 1)[1].splitlines()[0]
+    return ast.literal_eval(listed), done.stderr
+
+
+@pytest.mark.model
+def test_a_one_shot_ask_imports_only_what_it_uses(chatcli_home: Path) -> None:
+    args = ("ask", "--no-save", "--max-tokens", "2", *DETERMINISTIC, "hi")
+    unused, stderr = unused_imports(*args, names=ONLY_FOR_OTHER_FEATURES, home=chatcli_home)
+    assert "llama_cpp" in stderr.split("HEAVY ", 1)[1]  # it did answer with the model
+    assert unused == [], stderr
     assert not (chatcli_home / "data").exists()  # --no-save wrote no database
+
+
+def test_listing_sessions_imports_no_scratch_search_or_bulk_store(chatcli_home: Path) -> None:
+    names = ("chatcli.store.scratch", "chatcli.store.search", "chatcli.store.bulk", "hashlib")
+    unused, stderr = unused_imports("sessions", "list", names=names, home=chatcli_home)
+    assert (chatcli_home / "data").exists()  # it did open the store
+    assert unused == [], stderr
