@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 import jinja2
 import jinja2.ext
 import jinja2.nodes
+from jinja2.bccache import Bucket
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
@@ -264,8 +265,7 @@ class ChatTemplate:
         cache = _bytecode_cache(cache_dir)
         if cache is None:
             return environment.from_string(template)
-        key = hashlib.sha256(_compiler() + template.encode()).hexdigest()
-        bucket = cache.get_bucket(environment, key, None, template)
+        bucket = _bucket(cache, environment, template)
         if bucket.code is None:
             bucket.code = environment.compile(template)
             with contextlib.suppress(OSError):  # not kept: the next start compiles again
@@ -327,10 +327,22 @@ def _bytecode_cache(folder: Path | None) -> jinja2.FileSystemBytecodeCache | Non
     if folder is None:
         return None
     try:
+        _compiler()
         ensure_private_dir(folder)
     except OSError:
         return None
     return jinja2.FileSystemBytecodeCache(str(folder))
+
+
+def _bucket(
+    cache: jinja2.FileSystemBytecodeCache, environment: BoundedEnvironment, template: str
+) -> Bucket:
+    """The cache's bucket for ``template``: its code, or None to compile and keep."""
+    key = hashlib.sha256(_compiler() + template.encode()).hexdigest()
+    try:
+        return cache.get_bucket(environment, key, None, template)
+    except Exception:  # a damaged file (Jinja unpickles its header unguarded): it is rewritten
+        return Bucket(environment, cache.get_cache_key(key), cache.get_source_checksum(template))
 
 
 def _reason(exc: BaseException) -> str:

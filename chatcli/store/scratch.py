@@ -23,20 +23,25 @@ from chatcli.store.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
 SCRATCH_NAME = Path("(the unsaved session in memory)")
 """What a scratch store's errors name in place of a database file."""
 
 
 def scratch_connection() -> sqlite3.Connection:
     """A new in-memory connection holding an empty database at the current schema."""
-    connection = _memory_connection()
     image = _cached_image()
-    if image is not None and not _load(connection, image):
+    connection = _from_image(image) if image is not None else None
+    if connection is not None:
+        return connection
+    connection = _memory_connection()
+    try:
+        apply_migrations(connection)
+    except BaseException:
         connection.close()
-        connection, image = _memory_connection(), None
-    apply_migrations(connection)
-    if image is None:
-        _keep(connection.serialize())
+        raise
+    _keep(connection.serialize())
     return connection
 
 
@@ -59,17 +64,23 @@ def _cached_image() -> bytes | None:
         return None
 
 
-def _load(connection: sqlite3.Connection, image: bytes) -> bool:
-    """Put ``image`` into ``connection``; False for a copy that is not a sound database."""
+def _from_image(image: bytes) -> sqlite3.Connection | None:
+    """A connection holding ``image`` brought up to date; None for an unusable image."""
+    if not image.startswith(_SQLITE_HEADER):  # an empty or foreign file: deserialize would fail
+        return None
+    connection = _memory_connection()
     try:
         connection.deserialize(image)
-        verdict = connection.execute("PRAGMA quick_check").fetchall()  # ~0.2 ms
-    except sqlite3.DatabaseError:
-        verdict = []
-    if [tuple(row) for row in verdict] != [("ok",)]:
-        log.debug("the cached empty store is damaged; migrating afresh")
-        return False
-    return True
+        verdict = [tuple(row) for row in connection.execute("PRAGMA quick_check")]  # ~0.2 ms
+        if verdict == [("ok",)]:
+            if apply_migrations(connection):  # the image was behind: keep the new schema
+                _keep(connection.serialize())
+            return connection
+    except (sqlite3.Error, MemoryError, OverflowError):
+        pass
+    log.debug("the cached empty store is unusable; migrating afresh")
+    connection.close()
+    return None
 
 
 def _keep(image: bytes) -> None:
@@ -78,5 +89,8 @@ def _keep(image: bytes) -> None:
         target = image_file()
         paths.ensure_private_dir(target.parent)
         paths.write_private_file(target, image, temporary_suffix=f".{os.getpid()}.part")
+        for older in target.parent.glob("empty-store-*.db"):  # other versions' images
+            if older != target:
+                older.unlink(missing_ok=True)
     except OSError as error:
         log.debug("the empty store was not cached: %s", error)

@@ -88,3 +88,17 @@ def test_the_cache_folder_is_private(tmp_path: Path) -> None:
     _template("{{ messages[1].content }}", folder)
     assert folder.stat().st_mode & 0o777 == 0o700
     assert all(kept.stat().st_mode & 0o077 == 0 for kept in folder.iterdir())
+
+
+def test_a_cache_file_cut_short_is_compiled_afresh_and_rewritten(tmp_path: Path) -> None:
+    from jinja2.bccache import bc_magic
+
+    source = (TEMPLATES / "smollm2.jinja").read_text()
+    expected = _template(source, None).render(CHAT)
+    _template(source, tmp_path)
+    (kept,) = tmp_path.iterdir()
+    whole = kept.read_bytes()
+    kept.write_bytes(bc_magic + b"\x80")  # the right header, then a pickle cut off
+
+    assert _template(source, tmp_path).render(CHAT) == expected
+    assert kept.read_bytes() == whole

@@ -89,6 +89,35 @@ def test_an_image_with_a_damaged_page_is_not_used(page: int) -> None:
     assert image.read_bytes() != bytes(damaged)
 
 
+def test_an_empty_image_is_migrated_afresh() -> None:
+    Store.scratch().close()
+    scratch.image_file().write_bytes(b"")  # e.g. a power cut before the bytes reached the disk
+
+    with Store.scratch() as store:
+        assert store.list_sessions() == []
+    assert scratch.image_file().read_bytes().startswith(b"SQLite format 3")
+
+
+def test_an_image_that_cannot_be_migrated_is_replaced() -> None:
+    with Store.scratch() as store:  # an image that forgot it had its last migration
+        store._connection.execute("DELETE FROM _migrations WHERE name = ?", (_migrated(store)[-1],))
+        scratch.image_file().write_bytes(store._connection.serialize())
+
+    with Store.scratch() as store:  # re-running that migration fails: a fresh image is made
+        assert _migrated(store) == sorted(name for name, _ in store_migrations.MIGRATIONS)
+    with Store.scratch() as store:
+        assert _migrated(store) == sorted(name for name, _ in store_migrations.MIGRATIONS)
+
+
+def test_an_image_of_another_version_is_removed_when_the_new_one_is_kept() -> None:
+    older = paths.cache_dir() / "empty-store-0123456789abcdef.db"
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"an image an earlier chatcli kept")
+
+    Store.scratch().close()
+    assert [p.name for p in paths.cache_dir().iterdir()] == [scratch.image_file().name]
+
+
 def test_a_cache_that_cannot_be_written_only_costs_speed() -> None:
     paths.cache_dir().parent.mkdir(parents=True, exist_ok=True)
     paths.cache_dir().write_text("a file where the cache folder should be")
