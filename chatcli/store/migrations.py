@@ -316,6 +316,16 @@ def applied_migrations(connection: sqlite3.Connection) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
+def migrated(connection: sqlite3.Connection) -> sqlite3.Connection:
+    """``connection`` with every migration applied; closed if one fails."""
+    try:
+        apply_migrations(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def apply_migrations(connection: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction.
 

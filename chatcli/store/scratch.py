@@ -19,7 +19,7 @@ from pathlib import Path
 from chatcli import __version__, paths
 from chatcli.store import migrations
 from chatcli.store.db import configure
-from chatcli.store.migrations import apply_migrations
+from chatcli.store.migrations import apply_migrations, migrated
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,7 @@ def scratch_connection() -> sqlite3.Connection:
     connection = _from_image(image) if image is not None else None
     if connection is not None:
         return connection
-    connection = _memory_connection()
-    try:
-        apply_migrations(connection)
-    except BaseException:
-        connection.close()
-        raise
+    connection = migrated(_memory_connection())
     _keep(connection.serialize())
     return connection
 

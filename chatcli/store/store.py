@@ -16,7 +16,7 @@ from chatcli.errors import NotFoundError
 from chatcli.store import writers
 from chatcli.store.attachments import AttachmentTable, put_texts, require_texts
 from chatcli.store.db import connect, transaction, translate_errors
-from chatcli.store.migrations import apply_migrations
+from chatcli.store.migrations import migrated
 from chatcli.store.queries import (
     EDITABLE_SESSION_FIELDS,
     INSERT_MESSAGE_SQL,
@@ -58,13 +58,8 @@ __all__ = ["SessionChanges", "SessionNameTakenError", "Store"]
 def _open_file(path: Path) -> sqlite3.Connection:
     """A connection to the database file at ``path`` (made if needed), migrated."""
     connection = connect(path)
-    try:
-        with translate_errors(path):
-            apply_migrations(connection)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
+    with translate_errors(path):
+        return migrated(connection)
 
 
 class Store:
