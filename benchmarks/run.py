@@ -9,13 +9,22 @@ description of the machine. A full run also writes BENCHMARKS.md at the reposito
 ``--quick`` runs the cheapest subset with small sizes and single repetitions (the CI smoke
 test: it must finish; its ratios are too noisy to judge). Missed goals never change the exit
 status; a benchmark that breaks does (1).
+
+Each benchmark runs in a process of its own: llama.cpp's OpenMP teams belong to the threads
+that decoded, for the life of the process, and once two threads have decoded every later
+decode is slower (PERF_NOTES, "Threads under contention"). Measured: the TUI's real-model
+reply ÷ `ask` fell from 0.92 to 0.74 after the generation benchmark's bare loop had run in
+the same process.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import pickle
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -107,6 +116,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--write", action="store_true", help="write BENCHMARKS.md even for --quick or --only"
     )
+    # How the suite runs one benchmark in a child process: its rows go, pickled, to a file.
+    parser.add_argument("--entry", help=argparse.SUPPRESS)
+    parser.add_argument("--rows-to", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -121,22 +133,48 @@ def chosen(args: argparse.Namespace) -> list[Entry]:
 
 
 def measure(entries: Sequence[Entry], quick: bool) -> tuple[list[Row], bool]:
-    """Every entry's rows (their chatter goes to stderr); and whether one of them broke."""
+    """Every entry's rows, each from a process of its own; and whether one of them broke."""
     rows: list[Row] = []
     broke = False
     for entry in entries:
         started = time.perf_counter()
         print(f"[{entry.name}] ...", file=sys.stderr, flush=True)
-        try:
-            with contextlib.redirect_stdout(sys.stderr):
-                rows += entry.run(quick)
-        except Exception as error:  # one broken benchmark must not hide the others' figures
-            traceback.print_exc()
-            rows.append(harness.skipped(entry.name, f"FAILED: {type(error).__name__}: {error}"))
-            broke = True
+        entry_rows, ok = measure_in_child(entry, quick)
+        rows += entry_rows
+        broke = broke or not ok
         took = time.perf_counter() - started
         print(f"[{entry.name}] {took:.1f} s", file=sys.stderr, flush=True)
     return rows, broke
+
+
+def measure_in_child(entry: Entry, quick: bool) -> tuple[list[Row], bool]:
+    """``entry``'s rows, measured by this script in a new process; and whether it went well."""
+    with tempfile.TemporaryDirectory() as folder:
+        rows_file = Path(folder) / "rows.pickle"
+        command = [sys.executable, __file__, "--entry", entry.name, "--rows-to", str(rows_file)]
+        done = subprocess.run(
+            [*command, *(["--quick"] if quick else [])], stdout=sys.stderr, check=False
+        )
+        if not rows_file.exists():
+            why = f"FAILED: its process ended with status {done.returncode}"
+            return [harness.skipped(entry.name, why)], False
+        rows: list[Row] = pickle.loads(rows_file.read_bytes())  # written by our own child
+        return rows, done.returncode == 0
+
+
+def run_entry(name: str, quick: bool, rows_to: Path) -> int:
+    """Measure one entry here (the child's part): its rows, or why it broke, go to ``rows_to``."""
+    entry = next(e for e in ENTRIES if e.name == name)
+    status = 0
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            rows = entry.run(quick)
+    except Exception as error:  # one broken benchmark must not hide the others' figures
+        traceback.print_exc()
+        rows = [harness.skipped(entry.name, f"FAILED: {type(error).__name__}: {error}")]
+        status = 1
+    rows_to.write_bytes(pickle.dumps(rows))
+    return status
 
 
 def markdown(info: dict[str, object], rows: Sequence[Row], wall_s: float, kind: str) -> str:
@@ -175,6 +213,8 @@ def run_kind(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run, print, write; 1 if a benchmark broke (missed goals do not count)."""
     args = parse_args(argv)
+    if args.entry:
+        return run_entry(args.entry, args.quick, args.rows_to)
     if args.list:
         for entry in ENTRIES:
             print(f"{entry.name:<12} {'quick and full' if entry.in_quick else 'full only'}")

@@ -84,3 +84,12 @@ def test_pairs_alternate_which_side_goes_first_and_ratio_pair_by_pair() -> None:
     assert pair.ratios == [pytest.approx(4.0), pytest.approx(6 / 4), pytest.approx(12 / 5)]
     row = Pair([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]).row("r", "s", Goal(">=", 1.5), "ref")
     assert row.ratio == 2.0 and row.chatcli == 2.0 and "n=3" in row.spread
+
+
+def test_a_benchmark_whose_process_breaks_is_reported_failed_and_the_run_goes_on() -> None:
+    import run  # benchmarks/run.py: each benchmark runs in a child process of its own
+
+    rows, ok = run.measure_in_child(run.Entry("nosuch", True, lambda quick: []), quick=True)
+    assert not ok
+    assert [row.verdict for row in rows] == ["skipped"]
+    assert rows[0].skipped.startswith("FAILED: its process ended with status 1")
