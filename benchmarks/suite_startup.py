@@ -118,10 +118,16 @@ def floor_command(max_tokens: int = 400) -> list[str]:
 
 
 def first_byte_rows(reps: int, with_llm: bool = True) -> list[Row]:
-    """Process start → first answer byte: ask ÷ llm, ask ÷ the bare script."""
+    """Process start → first answer byte: ask ÷ llm, ask ÷ the bare script.
+
+    As for a user who has asked before: one saved ask (another question) runs first, so the
+    opening (the system prompt's KV state) is kept; a last row measures the very first ask in
+    a new home, with nothing kept.
+    """
     rows = []
     with tempfile.TemporaryDirectory() as home:
         env = isolated_env(home)
+        subprocess.run(chatcli_command(*PRIMER), env=env, capture_output=True, check=True)
         ask = ask_command(16)
         llm = llm_binary()
         name = "first answer byte: ask ÷ llm -m SmolLM2"
@@ -143,7 +149,20 @@ def first_byte_rows(reps: int, with_llm: bool = True) -> list[Row]:
                 "first answer byte: ask ÷ bare llama_cpp script", "s", Goal("<=", 1.2), "floor"
             )
         )
+        pair = paired(lambda: _first_ask_in_a_new_home(ask), lambda: first_byte_s(floor, env), reps)
+        rows.append(
+            pair.row("first answer byte, first ask in a new home ÷ bare script", "s", None, "floor")
+        )
     return rows
+
+
+PRIMER = ["ask", "--temperature", "0", "--max-tokens", "1", "What can you do?"]
+"""The earlier, saved ask (a question sharing no word with QUESTION)."""
+
+
+def _first_ask_in_a_new_home(ask: Sequence[str]) -> float:
+    with tempfile.TemporaryDirectory() as home:
+        return first_byte_s(ask, isolated_env(home))
 
 
 def help_version_rows(reps: int) -> list[Row]:

@@ -170,7 +170,7 @@ def open_session(
             lora_given=lora is not None,
             lora_scale=lora_scale,
         )
-        engine = build_engine(chosen, snapshots=save)
+        engine = build_engine(chosen, snapshots=True if save else "read")
         resources.callback(engine.close)
         engine.load()
         core = build_core(engine, sessions, chosen)

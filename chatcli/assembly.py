@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from chatcli import paths
 from chatcli.config import Settings, load_settings
@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 # (``sessions list``) without the core and the engines.
 
 
-def build_engine(settings: Settings, *, ignore_eos: bool = False, snapshots: bool = True) -> Engine:
+def build_engine(
+    settings: Settings, *, ignore_eos: bool = False, snapshots: bool | Literal["read"] = True
+) -> Engine:
     """An unloaded engine for ``settings.model``, built by the backend that runs it.
 
-    ``snapshots`` lets the engine keep KV snapshots on disk (off for ``--no-save``).
+    ``snapshots``: True lets the engine keep KV snapshots on disk and use them; "read" lets it
+    use them but write none (``--no-save``); False, neither (benchmarks, replay, doctor).
     """
     from chatcli.catalog import model_ref
     from chatcli.engine.registry import BuildRequest, get_backend, parse_options
@@ -46,6 +49,7 @@ def build_engine(settings: Settings, *, ignore_eos: bool = False, snapshots: boo
         verbose=settings.verbose,
         ignore_eos=ignore_eos,
         snapshot_dir=paths.cache_dir() / "kv" if snapshots else None,
+        snapshot_writes=snapshots is True,
         lora=settings.lora,
     )
     return backend.build(request, options)

@@ -17,7 +17,10 @@ SYSTEM = ChatMessage("system", "You are a helpful assistant.")
 
 
 def make_engine(
-    snapshot_dir: Path | None = None, context: int = 2048, kv_shift: bool = True
+    snapshot_dir: Path | None = None,
+    context: int = 2048,
+    kv_shift: bool = True,
+    snapshot_writes: bool = True,
 ) -> LlamaEngine:
     """An engine on the bundled default model (not loaded yet)."""
     resolved = resolve_model("")
@@ -29,6 +32,7 @@ def make_engine(
             context_length=context,
             model_sha256=resolved.entry.sha256,
             snapshot_dir=snapshot_dir,
+            snapshot_writes=snapshot_writes,
             kv_shift=kv_shift,
             # Fixed: tests compare two engines' greedy text, and a thread count that follows
             # the machine's load changes the sums' order, so their bits.

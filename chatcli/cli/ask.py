@@ -8,6 +8,7 @@ import time
 from collections.abc import Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
+from typing import Literal
 
 import typer
 
@@ -192,7 +193,9 @@ def remember_adapter(core: ChatCore, session: SessionRecord, flags: ModelFlags) 
 def _load_core(
     settings: Settings, sessions: Sessions, request: AskRequest
 ) -> tuple[ChatCore, float]:
-    engine = build_engine(settings, ignore_eos=request.ignore_eos, snapshots=request.save)
+    # --no-save uses the KV cache but adds nothing to it.
+    snapshots: bool | Literal["read"] = True if request.save else "read"
+    engine = build_engine(settings, ignore_eos=request.ignore_eos, snapshots=snapshots)
     started = time.perf_counter()
     engine.load()
     return build_core(engine, sessions, settings), time.perf_counter() - started

@@ -53,7 +53,7 @@ def grow(llama: Any, n_ctx: int) -> None:
     """
     started = time.perf_counter()
     count = int(llama.n_tokens)
-    state = _sequence_state(llama) if count else b""
+    state = sequence_state(llama) if count else b""
     params = llama.context_params
     params.n_ctx = n_ctx
     llama._ctx.close()
@@ -64,7 +64,7 @@ def grow(llama: Any, n_ctx: int) -> None:
     tokens[:count] = llama.input_ids[:count]
     llama.input_ids = tokens
     llama._n_ctx = llama.n_ctx()
-    if state and not _load_sequence_state(llama, state):
+    if state and not set_sequence_state(llama, state):
         count = 0  # the cells could not move: the prompt is evaluated again
     llama.n_tokens = count
     llama._requires_eval = True  # logits are not carried over
@@ -76,7 +76,8 @@ def grow(llama: Any, n_ctx: int) -> None:
     )
 
 
-def _sequence_state(llama: Any) -> bytes:
+def sequence_state(llama: Any) -> bytes:
+    """A copy of the KV cells of ``llama``'s sequence (b"" if llama.cpp gives none)."""
     context = llama._ctx.ctx
     size = llama_cpp.llama_state_seq_get_size(context, SEQUENCE)
     buffer = (ctypes.c_uint8 * size)()
@@ -84,6 +85,7 @@ def _sequence_state(llama: Any) -> bytes:
     return ctypes.string_at(buffer, written) if written > 0 else b""
 
 
-def _load_sequence_state(llama: Any, state: bytes) -> bool:
+def set_sequence_state(llama: Any, state: bytes) -> bool:
+    """Load ``state`` (from ``sequence_state``) into ``llama``'s sequence; False if rejected."""
     buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
     return bool(llama_cpp.llama_state_seq_set_data(llama._ctx.ctx, buffer, len(state), SEQUENCE))

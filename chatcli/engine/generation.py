@@ -70,6 +70,10 @@ class Generation:
         """Sizes of the batches the uncached prompt was evaluated in."""
         self.room = 0
         """Tokens the live context holds; it grows (``engine.make_room``) as the reply needs."""
+        self.opening = 0
+        """Prompt tokens evaluated as a piece of their own when the context starts empty."""
+        self.opening_done: Callable[[], None] = lambda: None
+        """Called once that piece is evaluated (the engine keeps its state)."""
 
     def cancelled(self) -> bool:
         """Whether the caller or ``Engine.stop`` asked to end the reply."""
@@ -88,9 +92,13 @@ class Generation:
         recorded = self.recorded
         cached = recorded.kept if recorded else self.cached_prefix()
         lineage = self.engine.lineage
+        # A restored opening is recorded as what it stands for: its piece, from empty.
+        opened = lineage.opening if not recorded and cached == lineage.opening else 0
         base, shifted = (lineage.origin, lineage.shifted) if cached else (None, False)
         self.share_cpu()
+        self.pieces = [opened] if opened else []
         yield from self._prefill(cached, recorded.pieces if recorded else ())
+        kept = cached - opened
         seed = self.params.seed if self.params.seed is not None else random_seed()
         self.llama.set_seed(seed)
         first_token_at: float | None = None
@@ -115,8 +123,8 @@ class Generation:
         evaluation = Evaluation(
             id=new_evaluation_id(),
             base=base,
-            kept=cached,
-            tokens=tuple(self.prompt[cached:]),
+            kept=kept,
+            tokens=tuple(self.prompt[kept:]),
             pieces=tuple(self.pieces),
             sampled=tuple(self.sampled),
             fed_back=max(0, int(self.llama.n_tokens) - len(self.prompt)),
@@ -131,12 +139,16 @@ class Generation:
     def _prefill(self, cached: int, pieces: Sequence[int] = ()) -> Iterator[PrefillProgress]:
         """Evaluate the uncached prompt tokens, reporting progress for long prompts.
 
-        They go in PREFILL_CHUNK batches, or in the recorded ``pieces`` when replaying.
+        They go in PREFILL_CHUNK batches, or in the recorded ``pieces`` when replaying; from
+        an empty context, the opening goes first as a piece of its own.
         """
         llama = self.llama
         truncate(llama, cached)
         pending = self.prompt[cached:]
-        sizes = list(pieces) or [PREFILL_CHUNK] * len(range(0, len(pending), PREFILL_CHUNK))
+        opening = self.opening if cached == 0 and not pieces else 0
+        rest = len(pending) - opening
+        sizes = list(pieces) or [PREFILL_CHUNK] * len(range(0, rest, PREFILL_CHUNK))
+        sizes = [opening, *sizes] if opening else sizes
         started, done = time.perf_counter(), 0
         for size in sizes:
             if self.cancelled():
@@ -145,6 +157,8 @@ class Generation:
             llama.eval(batch)
             self.pieces.append(len(batch))
             done += len(batch)
+            if opening and done == opening:
+                self.opening_done()
             if len(pending) >= PROGRESS_FROM:
                 yield PrefillProgress(done, len(pending), time.perf_counter() - started)
 

@@ -41,6 +41,8 @@ from chatcli.engine.llama_load import chat_template_of, construct_llama
 from chatcli.engine.llama_log import last_llama_error, route_llama_log
 from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded, warn_once
 from chatcli.engine.llama_vocab import Vocabulary
+from chatcli.engine.openings import CAP_BYTES as OPENINGS_CAP_BYTES
+from chatcli.engine.openings import begin_with_opening, opening_text
 from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.engine.replaying import replay_chain
 from chatcli.engine.sharing import CpuShare
@@ -71,7 +73,9 @@ class LlamaOptions:
     recommended_sampling: dict[str, object] = field(default_factory=dict)
     """The catalog's sampling advice for this model."""
     snapshot_dir: Path | None = None
-    """Where KV snapshots are kept (None = no snapshots)."""
+    """Where KV snapshots and openings are kept (None = no snapshots)."""
+    snapshot_writes: bool = True
+    """Whether replies write snapshots and openings (False: they are only read)."""
     snapshot_cap_bytes: int = 2 << 30
     """Most bytes of snapshots to keep; least recently used go first."""
     kv_shift: bool = True
@@ -95,7 +99,9 @@ class LlamaEngine:
         # sampled ids of the last reply instead of re-tokenizing its text (which can differ).
         self._cached_text = ""
         self._cached_tokens: list[int] = []
+        self._opening: tuple[str, list[int]] = ("", [])
         self._snapshots: SnapshotStore | None = None
+        self._openings: SnapshotStore | None = None
         self._adapters: LoadedAdapters | None = None
         self.lineage = KvLineage()
         """Which recorded generation left the KV cache as it is (for replay records)."""
@@ -121,7 +127,7 @@ class LlamaEngine:
         architecture = str(self._llama.metadata.get("general.architecture", ""))
         self._adapters = LoadedAdapters(self._llama, architecture, last_llama_error)
         self._vocabulary = Vocabulary(self._llama, self.options.ignore_eos)
-        self._snapshots = self._snapshot_store()
+        self._snapshots, self._openings = self._snapshot_stores()
         supported = bool(llama_cpp.llama_supports_gpu_offload())
         warn_once(log, cpu_only_notice(self.options.gpu_layers, supported))
         layers = int(llama_cpp.llama_model_n_layer(self._llama._model.model))
@@ -151,10 +157,11 @@ class LlamaEngine:
         )
         return self._info
 
-    def _snapshot_store(self) -> SnapshotStore | None:
+    def _snapshot_stores(self) -> tuple[SnapshotStore | None, SnapshotStore | None]:
+        """The KV snapshots and the openings of this model configuration (None: not kept)."""
         options = self.options
         if options.snapshot_dir is None or not options.model_sha256:
-            return None
+            return None, None
         assert self._formatter is not None
         key = snapshot_key(
             options.model_sha256,
@@ -164,7 +171,11 @@ class LlamaEngine:
             llama_cpp.__version__,
             *([self._adapters.key] if self._adapters and self._adapters.key else []),
         )
-        return SnapshotStore(options.snapshot_dir, key, options.snapshot_cap_bytes)
+        openings_cap = min(options.snapshot_cap_bytes, OPENINGS_CAP_BYTES)
+        return (
+            SnapshotStore(options.snapshot_dir, key, options.snapshot_cap_bytes),
+            SnapshotStore(options.snapshot_dir / "openings", key, openings_cap),
+        )
 
     def _gpu_layers(self) -> int:
         if self.options.gpu_layers is not None:
@@ -201,6 +212,12 @@ class LlamaEngine:
             return self._cached_tokens + self.vocabulary.tokenize(rest)
         return self.vocabulary.tokenize(text)
 
+    def _opening_tokens(self, text: str) -> list[int]:
+        """The tokens of an opening (kept for the next turn: a system prompt can be long)."""
+        if text != self._opening[0]:
+            self._opening = (text, self.vocabulary.tokenize(text))
+        return self._opening[1]
+
     def tokenize_prompt(self, text: str) -> list[int]:
         """Token ids of a rendered prompt, tokenized afresh."""
         return self.vocabulary.tokenize(text)
@@ -227,8 +244,9 @@ class LlamaEngine:
     def close(self) -> None:
         """Free the model's memory (and its adapters')."""
         with self._lock:
-            if self._snapshots is not None:
-                self._snapshots.wait()
+            for store in (self._snapshots, self._openings):
+                if store is not None:
+                    store.wait()
             self._free_model()
         self._runner.stop()  # its thread ends, and llama.cpp's OpenMP team with it
 
@@ -264,7 +282,7 @@ class LlamaEngine:
         self.set_context_memo("", [])
         if self._snapshots is not None:
             self._snapshots.wait()
-            self._snapshots = self._snapshot_store()
+            self._snapshots, self._openings = self._snapshot_stores()
         log.info("LoRA adapter: %s", f"{adapter.path} x{adapter.scale}" if adapter else "none")
 
     def stream(
@@ -313,7 +331,8 @@ class LlamaEngine:
             self._stop.clear()
             started = time.perf_counter()
             text = self.render(messages)
-            self._reuse_cache(text)
+            opening = self._opening_tokens(opening_text(self, messages, text))
+            self._reuse_cache(text, len(opening))
             tokens = self._prompt_tokens(text)
             if len(tokens) >= info.context_length:
                 # The reused sampled ids can be more than the text's own tokens (the planner
@@ -322,18 +341,22 @@ class LlamaEngine:
             limit = reply_limit(len(tokens), params, info.context_length)
             run = Generation(self, tokens, params, limit, cancel or threading.Event())
             run.share_cpu = self._share_cpu
+            writes = self.options.snapshot_writes
+            begin_with_opening(self, self._openings, run, opening, keep=writes)
             yield from self._events(run, text, tokens, started)
 
-    def _reuse_cache(self, text: str) -> None:
+    def _reuse_cache(self, text: str, opening: int) -> None:
         """Make the KV cache hold as much of the prompt ``text`` as it cheaply can.
 
         In order: what this process already holds, the same with old turns shifted out, a
-        snapshot on disk that begins the prompt, or one that does once shifted.
+        snapshot on disk that begins the prompt, or one that does once shifted, or one that
+        shares more than the ``opening``'s tokens with it (else the opening is restored).
         """
         memo_text, _ = self.context_memo()
         if (memo_text and text.startswith(memo_text)) or shift_out(self, text):
             return
-        if self._snapshots is not None and restore_snapshot(self, self._snapshots, text):
+        store = self._snapshots
+        if store is not None and restore_snapshot(self, store, text, beyond=opening):
             shift_out(self, text)
 
     def _events(
@@ -343,7 +366,7 @@ class LlamaEngine:
             if isinstance(event, ReplyDone):
                 # Bookkeeping before the last event: a caller may stop iterating at it.
                 self._remember_context(text, tokens, run)
-                if self._snapshots is not None:
+                if self._snapshots is not None and self.options.snapshot_writes:
                     save_snapshot(self, self._snapshots)
             yield event
 

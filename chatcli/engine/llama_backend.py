@@ -66,6 +66,7 @@ class LlamaBackend:
                 ignore_eos=request.ignore_eos,
                 recommended_sampling=dict(model.sampling),
                 snapshot_dir=snapshots,
+                snapshot_writes=request.snapshot_writes,
                 snapshot_cap_bytes=cap,
                 kv_shift=options.kv_shift,
                 lora=request.lora,

@@ -54,7 +54,9 @@ class BuildRequest:
     ignore_eos: bool = False
     """Keep generating past end-of-turn (benchmarks only)."""
     snapshot_dir: Path | None = None
-    """Where the backend may keep KV snapshots (None = keep none, e.g. ``--no-save``)."""
+    """Where the backend may keep KV snapshots (None = use none)."""
+    snapshot_writes: bool = True
+    """Whether it may write them there (False: only read them, e.g. ``--no-save``)."""
     lora: LoraAdapter | None = None
     """A LoRA adapter to apply (a backend that cannot apply one refuses it)."""
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import llama_cpp
-
+from chatcli.engine.elastic import sequence_state, set_sequence_state
 from chatcli.engine.kvcache import Snapshot, SnapshotStore, common_prefix
 from chatcli.engine.kvshift import plan_for
 
@@ -18,9 +16,11 @@ log = logging.getLogger("chatcli.kvcache")
 SEQUENCE = 0
 
 
-def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str) -> bool:
+def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str, beyond: int = 0) -> bool:
     """Load the saved state that covers most of ``text``'s prompt, if it beats what is cached.
 
+    A snapshot that only shares tokens with the prompt (another conversation) must share more
+    than ``beyond`` of them: the prompt's opening is restored more cheaply on its own.
     Returns whether a snapshot was loaded.
     """
     memo_text, _ = engine.context_memo()
@@ -29,7 +29,7 @@ def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str) -> bo
     snapshot = store.best_for_text(text) or _best_for_shift(engine, store, text)
     if snapshot is None:
         found = store.best_for_tokens(engine.tokenize_prompt(text))
-        snapshot = found[0] if found else None
+        snapshot = found[0] if found and found[1] > beyond else None
     if snapshot is None or _already_cached(engine, snapshot.kv_tokens):
         return False
     engine.make_room(len(snapshot.kv_tokens) + 1)
@@ -47,19 +47,29 @@ def save_snapshot(engine: LlamaEngine, store: SnapshotStore) -> None:
     """Copy the context's state now (a few ms) and write it to disk in the background."""
     llama = engine.llama
     count = int(llama.n_tokens)
-    if count == 0:
-        return
-    context = llama._ctx.ctx
-    size = llama_cpp.llama_state_seq_get_size(context, SEQUENCE)
-    buffer = (ctypes.c_uint8 * size)()
-    written = llama_cpp.llama_state_seq_get_data(context, buffer, size, SEQUENCE)
-    if written <= 0:
+    data = sequence_state(llama) if count else b""
+    if not data:
         return
     kv_tokens = [int(token) for token in llama.input_ids[:count]]
     text, memo = engine.context_memo()
-    store.save_in_background(
-        ctypes.string_at(buffer, written), kv_tokens, text or None, memo, engine.lineage.origin
-    )
+    store.save_in_background(data, kv_tokens, text or None, memo, engine.lineage.origin)
+
+
+def load_sequence_state(llama: Any, data: bytes, kv_tokens: list[int]) -> bool:
+    """Replace the context's cells with ``data`` holding ``kv_tokens``; False if rejected.
+
+    Rejected, the context is left empty.
+    """
+    llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+    if not set_sequence_state(llama, data):
+        llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llama.n_tokens = 0
+        return False
+    count = len(kv_tokens)
+    llama.input_ids[:count] = kv_tokens
+    llama.n_tokens = count
+    llama._requires_eval = True  # the logits are not restored: replay the last token
+    return True
 
 
 def _best_for_shift(engine: LlamaEngine, store: SnapshotStore, text: str) -> Snapshot | None:
@@ -101,15 +111,7 @@ def _load_state(engine: LlamaEngine, data: bytes, snapshot: Snapshot) -> bool:
     room = min(llama.n_ctx(), len(llama.input_ids))
     if not snapshot.kv_tokens or len(snapshot.kv_tokens) >= room:
         return False
-    llama._ctx.kv_cache_seq_rm(-1, 0, -1)
-    buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-    read = llama_cpp.llama_state_seq_set_data(llama._ctx.ctx, buffer, len(data), SEQUENCE)
-    if read == 0:
-        llama.n_tokens = 0
+    if not load_sequence_state(llama, data, snapshot.kv_tokens):
         log.debug("llama.cpp rejected snapshot %s", snapshot.data_path)
         return False
-    count = len(snapshot.kv_tokens)
-    llama.input_ids[:count] = snapshot.kv_tokens
-    llama.n_tokens = count
-    llama._requires_eval = True  # the logits are not restored: replay the last token
     return True

@@ -28,7 +28,7 @@ def test_continuing_in_a_new_process_loads_the_kv_snapshot(chatcli_home: Path) -
 
 def test_corrupt_snapshot_is_ignored_and_the_answer_still_comes(chatcli_home: Path) -> None:
     assert chatcli(chatcli_home, "ask", *SHORT, "Name a river.").code == 0
-    for path in snapshots(chatcli_home):
+    for path in (chatcli_home / "cache" / "kv").rglob("*.kv"):  # snapshots and openings
         path.write_bytes(b"garbage")
     result = chatcli(chatcli_home, "ask", *SHORT, "-c", "How long is it?")
     assert result.code == 0
@@ -39,7 +39,19 @@ def test_corrupt_snapshot_is_ignored_and_the_answer_still_comes(chatcli_home: Pa
 
 def test_no_save_keeps_no_snapshot(chatcli_home: Path) -> None:
     assert chatcli(chatcli_home, "ask", *SHORT, "--no-save", "hi").code == 0
-    assert snapshots(chatcli_home) == []
+    assert list((chatcli_home / "cache" / "kv").rglob("*.kv")) == []  # nor an opening
+
+
+def test_no_save_uses_the_opening_a_saved_ask_kept_and_adds_nothing(chatcli_home: Path) -> None:
+    fresh = chatcli(chatcli_home, "ask", *SHORT, "--no-save", "Name a mountain.")
+    assert chatcli(chatcli_home, "ask", *SHORT, "Name a river.").code == 0
+    kept = sorted((chatcli_home / "cache" / "kv").rglob("*"))
+    warm = chatcli(chatcli_home, "ask", *SHORT, "--no-save", "Name a mountain.")
+    assert warm.code == 0, warm.stderr
+    assert fresh.stats()["cached_prompt_tokens"] == 0
+    assert 0 < warm.stats()["cached_prompt_tokens"] < warm.stats()["prompt_tokens"]
+    assert warm.stdout == fresh.stdout  # the opening's state is the one evaluating it gives
+    assert sorted((chatcli_home / "cache" / "kv").rglob("*")) == kept
 
 
 def test_session_longer_than_the_context_still_answers_and_says_what_was_dropped(

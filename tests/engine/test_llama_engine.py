@@ -146,7 +146,7 @@ def test_corrupt_snapshot_is_ignored(tmp_path: Path) -> None:
     first = make_engine(tmp_path)
     text, _ = reply(first, history)
     first.close()
-    for data in tmp_path.glob("*/*.kv"):
+    for data in tmp_path.rglob("*.kv"):  # the snapshot and the opening
         data.write_bytes(b"\xff" * data.stat().st_size)
     resumed = make_engine(tmp_path)
     _, done = reply(
