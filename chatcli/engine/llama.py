@@ -8,7 +8,6 @@ template (from the GGUF, or a catalog override) — never a silent fallback form
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -33,7 +32,7 @@ from chatcli.engine.generation import Generation, reply_limit
 from chatcli.engine.gguf import check_context, check_magic
 from chatcli.engine.handoff import SerialThread, iterate_on
 from chatcli.engine.hardware import physical_cores
-from chatcli.engine.kvcache import SnapshotStore, snapshot_key
+from chatcli.engine.kvcache import SnapshotStore
 from chatcli.engine.kvshift import shift_out
 from chatcli.engine.lineage import KvLineage
 from chatcli.engine.llama_backend import DEFAULT_CONTEXT
@@ -41,12 +40,11 @@ from chatcli.engine.llama_load import chat_template_of, construct_llama
 from chatcli.engine.llama_log import last_llama_error, route_llama_log
 from chatcli.engine.llama_system import cpu_only_notice, layers_offloaded, warn_once
 from chatcli.engine.llama_vocab import Vocabulary
-from chatcli.engine.openings import CAP_BYTES as OPENINGS_CAP_BYTES
 from chatcli.engine.openings import begin_with_opening, opening_text
 from chatcli.engine.params import LoraAdapter, SamplingParams
 from chatcli.engine.replaying import replay_chain
 from chatcli.engine.sharing import CpuShare
-from chatcli.engine.snapshots import restore_snapshot, save_snapshot
+from chatcli.engine.snapshots import restore_snapshot, save_snapshot, stores_for
 from chatcli.engine.template import ChatTemplate
 from chatcli.errors import ModelError
 
@@ -163,19 +161,8 @@ class LlamaEngine:
         if options.snapshot_dir is None or not options.model_sha256:
             return None, None
         assert self._formatter is not None
-        key = snapshot_key(
-            options.model_sha256,
-            self.options.context_length,  # the live context grows; this is its most
-            "f16",
-            hashlib.sha256(self._formatter.template.encode()).hexdigest(),
-            llama_cpp.__version__,
-            *([self._adapters.key] if self._adapters and self._adapters.key else []),
-        )
-        openings_cap = min(options.snapshot_cap_bytes, OPENINGS_CAP_BYTES)
-        return (
-            SnapshotStore(options.snapshot_dir, key, options.snapshot_cap_bytes),
-            SnapshotStore(options.snapshot_dir / "openings", key, openings_cap),
-        )
+        adapter = self._adapters.key if self._adapters else None
+        return stores_for(options, self._formatter.template, adapter)
 
     def _gpu_layers(self) -> int:
         if self.options.gpu_layers is not None:

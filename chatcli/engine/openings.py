@@ -32,8 +32,6 @@ log = logging.getLogger("chatcli.kvcache")
 
 SHORTEST = 8
 """Openings shorter than this are not worth a piece of their own."""
-CAP_BYTES = 256 << 20
-"""Most bytes of openings kept (one per system prompt in use; ~0.5 MB for the default)."""
 _PROBES = ("a", "b")
 """Two first user messages that differ in their first character."""
 

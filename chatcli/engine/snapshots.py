@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+import llama_cpp
+
 from chatcli.engine.elastic import sequence_state, set_sequence_state
-from chatcli.engine.kvcache import Snapshot, SnapshotStore, common_prefix
+from chatcli.engine.kvcache import Snapshot, SnapshotStore, common_prefix, snapshot_key
 from chatcli.engine.kvshift import plan_for
 
 if TYPE_CHECKING:
-    from chatcli.engine.llama import LlamaEngine
+    from chatcli.engine.llama import LlamaEngine, LlamaOptions
 
 log = logging.getLogger("chatcli.kvcache")
 SEQUENCE = 0
@@ -41,6 +44,34 @@ def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str, beyon
     engine.lineage.restored(snapshot.origin)
     log.debug("restored %d tokens from %s", len(snapshot.kv_tokens), snapshot.data_path)
     return True
+
+
+OPENINGS_CAP_BYTES = 256 << 20
+"""Most bytes of openings kept (one per system prompt in use; ~0.5 MB for the default)."""
+
+
+def stores_for(
+    options: LlamaOptions, template: str, adapter: str | None
+) -> tuple[SnapshotStore, SnapshotStore]:
+    """The KV snapshots and the openings of one model configuration (``options.snapshot_dir``).
+
+    They are keyed by everything that makes a state reusable: the model file, the context
+    size, the KV type, the chat template, llama-cpp-python's version and the LoRA adapter.
+    """
+    assert options.snapshot_dir is not None
+    key = snapshot_key(
+        options.model_sha256,
+        options.context_length,  # the live context grows; this is its most
+        "f16",
+        hashlib.sha256(template.encode()).hexdigest(),
+        llama_cpp.__version__,
+        *([adapter] if adapter else []),
+    )
+    openings_cap = min(options.snapshot_cap_bytes, OPENINGS_CAP_BYTES)
+    return (
+        SnapshotStore(options.snapshot_dir, key, options.snapshot_cap_bytes),
+        SnapshotStore(options.snapshot_dir / "openings", key, openings_cap),
+    )
 
 
 def save_snapshot(engine: LlamaEngine, store: SnapshotStore) -> None:
