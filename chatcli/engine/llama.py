@@ -231,11 +231,15 @@ class LlamaEngine:
     def close(self) -> None:
         """Free the model's memory (and its adapters')."""
         with self._lock:
-            for store in (self._snapshots, self._openings):
-                if store is not None:
-                    store.wait()
+            self._wait_for_writes()
             self._free_model()
         self._runner.stop()  # its thread ends, and llama.cpp's OpenMP team with it
+
+    def _wait_for_writes(self) -> None:
+        """Wait for the snapshot and the opening being written in the background, if any."""
+        for store in (self._snapshots, self._openings):
+            if store is not None:
+                store.wait()
 
     def _free_model(self) -> None:
         # Adapters first: freeing the model frees the adapters still registered with it.
@@ -268,7 +272,7 @@ class LlamaEngine:
         self._llama.n_tokens = 0
         self.set_context_memo("", [])
         if self._snapshots is not None:
-            self._snapshots.wait()
+            self._wait_for_writes()
             self._snapshots, self._openings = self._snapshot_stores()
         log.info("LoRA adapter: %s", f"{adapter.path} x{adapter.scale}" if adapter else "none")
 

@@ -93,7 +93,9 @@ def begin_with_opening(
     """
     length = opening_length(opening, run.prompt)
     llama = engine.llama
-    if not length or common_prefix(llama.input_ids[: llama.n_tokens], run.prompt) >= length:
+    # Only the first ``length`` cells matter: comparing the whole context costs ms a turn.
+    held = llama.n_tokens >= length and llama.input_ids[:length].tolist() == run.prompt[:length]
+    if not length or held:
         return
     found = find_opening(store, run.prompt, length) if store is not None else None
     if store is not None and found is not None and restore_opening(engine, store, found):

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from chatcli.engine.llama import LlamaEngine, LlamaOptions
 
 log = logging.getLogger("chatcli.kvcache")
-SEQUENCE = 0
 
 
 def restore_snapshot(engine: LlamaEngine, store: SnapshotStore, text: str, beyond: int = 0) -> bool:
